@@ -1,0 +1,149 @@
+"""The `lstmops` command line: the params.yaml values are its defaults, options override them."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lstmops.config import ConfigError, Params, load_params
+
+app = typer.Typer(help="MLOps for LSTM sequence models: ingest, validate, window, train, evaluate, register.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+ingest_app = typer.Typer(help="Fetch data, snapshot it under data/raw/, validate it.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+ParamsOption = Annotated[Path, typer.Option("--params", help="The params file.")]
+
+
+class Kind(str, Enum):
+    prices = "prices"
+    sensors = "sensors"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _params(path: Path, **overrides) -> Params:
+    try:
+        return load_params(path, overrides)
+    except ConfigError as err:
+        _fail(str(err), code=2)
+
+
+def _report(results) -> None:
+    for result in results:
+        typer.echo(result.summary())
+
+
+def _guarded(action):
+    """Run an ingest/validate action; known data errors become a red message and a non-zero exit."""
+    from lstmops.data.ingest import BatchRejected
+    from lstmops.data.prices import IngestError
+
+    try:
+        return action()
+    except BatchRejected as err:
+        _fail(f"REJECTED: {err}")
+    except (IngestError, FileNotFoundError, ValueError) as err:
+        _fail(f"ERROR: {err}")
+
+
+@ingest_app.command("prices")
+def ingest_prices(
+    source: Annotated[Optional[str], typer.Option(help="yahoo | csv | demo (default: params.yaml)")] = None,
+    ticker: Annotated[Optional[list[str]], typer.Option(help="Ticker (repeatable); default: params.yaml")] = None,
+    path: Annotated[Optional[list[Path]], typer.Option(help="Yahoo-layout CSV file (repeatable), for --source csv")] = None,
+    start: Annotated[Optional[str], typer.Option(help="First date, YYYY-MM-DD")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last date, YYYY-MM-DD")] = None,
+    validate: Annotated[bool, typer.Option(help="Run the validation gate after the snapshot")] = True,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Ingest daily price bars (one snapshot per ticker or file)."""
+    from lstmops.data import ingest
+
+    params = _params(params_file, **{"prices.source": source, "prices.start": start, "prices.end": end})
+    results = _guarded(lambda: ingest.snapshot_prices(params, source=params.prices.source, tickers=ticker or (),
+                                                      csv_paths=path or ()))
+    if validate:
+        results = _guarded(lambda: ingest.validate_all(results, params))
+    _report(results)
+
+
+@ingest_app.command("sensors")
+def ingest_sensors(
+    source: Annotated[Optional[str], typer.Option(help="csv | nab | demo (default: params.yaml)")] = None,
+    series: Annotated[Optional[list[str]], typer.Option(help="Series (repeatable): NAB <group>/<name> or demo name")] = None,
+    path: Annotated[Optional[list[Path]], typer.Option(help="timestamp,value CSV file (repeatable), for --source csv")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Folder in NAB's layout, for --source nab")] = None,
+    validate: Annotated[bool, typer.Option(help="Run the validation gate after the snapshot")] = True,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Ingest sensor time series (labels carried along when the source has them)."""
+    from lstmops.data import ingest
+
+    params = _params(params_file, **{"sensors.source": source})
+    results = _guarded(lambda: ingest.snapshot_sensors(params, source=params.sensors.source, series=series or (),
+                                                       csv_paths=path or (), nab_root=root))
+    if validate:
+        results = _guarded(lambda: ingest.validate_all(results, params))
+    _report(results)
+
+
+@app.command()
+def validate(
+    kind: Kind,
+    source: Annotated[Optional[str], typer.Option(help="Which source's newest snapshots to validate")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Validate the newest raw snapshot of every series of a source (the DVC `validate` stage)."""
+    from lstmops.data import ingest
+
+    params = _params(params_file)
+    source = source or getattr(params, kind.value).source
+    _report(_guarded(lambda: ingest.validate_latest(params, kind.value, source)))
+
+
+@app.command()
+def features(
+    kind: Kind,
+    source: Annotated[Optional[str], typer.Option(help="Which source's validated data to prepare")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Build model features, the chronological split and train-only scalers for validated data."""
+    from lstmops.data import prepare
+
+    params = _params(params_file)
+    source = source or getattr(params, kind.value).source
+    for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, source)):
+        typer.echo(prepared.summary())
+
+
+@app.command()
+def run(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """The main job on the configured sources: ingest -> validate -> features for prices and sensors."""
+    from lstmops.data import ingest, prepare
+
+    params = _params(params_file)
+    typer.secho(f"data root: {params.data.root.resolve()}", bold=True)
+    for kind in Kind:
+        cfg = getattr(params, kind.value)
+        typer.secho(f"\n== {kind.value}: ingest ({cfg.source}) -> validate -> features", bold=True)
+        snapshot = ingest.snapshot_prices if kind is Kind.prices else ingest.snapshot_sensors
+        results = _guarded(lambda: snapshot(params, source=cfg.source))
+        _report(_guarded(lambda: ingest.validate_all(results, params)))
+        for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, cfg.source)):
+            typer.echo(prepared.summary())
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m lstmops.cli`
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

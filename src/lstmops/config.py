@@ -1,0 +1,139 @@
+"""The typed view of params.yaml: one config for the CLI, the DVC stages and the flows.
+
+Unknown keys are errors (a typo in params.yaml must not be silently ignored), and
+`load_params(overrides=...)` applies dotted-key overrides such as CLI options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PARAMS_FILE = Path("params.yaml")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataParams(Strict):
+    root: Path = Path("data")
+
+
+class YahooParams(Strict):
+    retries: int = Field(3, ge=1)
+    backoff_seconds: float = Field(2.0, ge=0)
+
+
+class DemoPriceParams(Strict):
+    seed: int = 7
+    n_days: int = Field(1500, ge=50)
+    momentum: float = Field(0.15, gt=-1, lt=1)
+
+
+class PriceValidationParams(Strict):
+    max_gap_business_days: int = Field(5, ge=0)
+
+
+class PriceParams(Strict):
+    source: Literal["demo", "csv", "yahoo"] = "demo"
+    tickers: list[str] = ["DEMOA", "DEMOB"]
+    start: str = "2016-01-01"
+    end: str = "2021-12-31"
+    yahoo: YahooParams = YahooParams()
+    demo: DemoPriceParams = DemoPriceParams()
+    validation: PriceValidationParams = PriceValidationParams()
+
+
+class DemoSensorParams(Strict):
+    seed: int = 11
+    n_points: int = Field(4032, ge=100)
+    freq: str = "5min"
+
+
+class SensorValidationParams(Strict):
+    interval_tolerance: float = Field(0.1, ge=0)
+    max_null_fraction: float = Field(0.01, ge=0, le=1)
+
+
+class SensorParams(Strict):
+    source: Literal["demo", "csv", "nab"] = "demo"
+    series: list[str] = ["demo/machine_a"]
+    # "mean": repeated timestamps are averaged (and the series sorted) before validation, recorded
+    # in the dataset card; "reject": they fail validation like any other rule.
+    duplicate_timestamps: Literal["mean", "reject"] = "mean"
+    demo: DemoSensorParams = DemoSensorParams()
+    validation: SensorValidationParams = SensorValidationParams()
+
+
+class SplitParams(Strict):
+    train: float = Field(0.7, gt=0, lt=1)
+    val: float = Field(0.15, ge=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitParams":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"train + val + test must be 1.0, got {total}")
+        return self
+
+
+class PriceWindowParams(Strict):
+    window: int = Field(30, ge=2)
+    features: list[str] = ["log_return", "range", "volume_change"]
+    target: str = "log_return"
+
+
+class SensorWindowParams(Strict):
+    window: int = Field(64, ge=2)
+
+
+class WindowParams(Strict):
+    split: SplitParams = SplitParams()
+    prices: PriceWindowParams = PriceWindowParams()
+    sensors: SensorWindowParams = SensorWindowParams()
+
+
+class Params(Strict):
+    data: DataParams = DataParams()
+    prices: PriceParams = PriceParams()
+    sensors: SensorParams = SensorParams()
+    windows: WindowParams = WindowParams()
+
+
+class ConfigError(ValueError):
+    """params.yaml (or an override) does not describe a valid configuration."""
+
+
+def _set_dotted(tree: dict[str, Any], dotted_key: str, value: Any) -> None:
+    *parents, leaf = dotted_key.split(".")
+    node = tree
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted_key!r}: {key!r} is not a section")
+    node[leaf] = value
+
+
+def load_params(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Params:
+    """Read params.yaml (defaults if the file is absent), apply dotted overrides, validate.
+
+    Overrides whose value is None are ignored, so unset CLI options fall through to the file.
+    """
+    path = Path(path) if path is not None else DEFAULT_PARAMS_FILE
+    raw: dict[str, Any] = {}
+    if path.exists():
+        raw = yaml.safe_load(path.read_text()) or {}
+    elif path != DEFAULT_PARAMS_FILE:
+        raise ConfigError(f"{path}: params file not found")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(raw, key, value)
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: invalid parameters\n{err}") from err

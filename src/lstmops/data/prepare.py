@@ -1,0 +1,95 @@
+"""Validated dataset -> model-ready features: engineered columns, chronological split, train-only scaler.
+
+Written to data/features/<kind>/<source>/<series>/ as features.parquet, split.json and scaler.json
+(plus card.json with lineage), so training, scoring and DVC all reuse the same preparation. Windows
+are not materialised here: `windows.supervised_windows` builds them as views at training time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstmops.config import Params
+from lstmops.data import features as feature_builders
+from lstmops.data.ingest import load_validated, validated_dir
+from lstmops.data.scaling import MinMaxScaler, StandardScaler
+from lstmops.data.snapshots import series_slug
+from lstmops.data.windows import SplitIndex, chronological_split, supervised_windows
+
+
+@dataclass
+class PreparedSeries:
+    kind: str
+    series: str
+    folder: Path
+    features: pd.DataFrame
+    columns: list[str]  # model input columns, in order
+    target: str
+    split: SplitIndex
+    scaler: StandardScaler | MinMaxScaler
+    window: int
+    card: dict
+
+    def scaled_inputs(self) -> np.ndarray:
+        return self.scaler.transform(self.features[self.columns].to_numpy())
+
+    def window_counts(self) -> dict[str, int]:
+        inputs = self.scaled_inputs()
+        target = self.features[self.target].to_numpy()
+        counts = {}
+        for name in ("train", "val", "test"):
+            part = getattr(self.split, name)
+            try:
+                counts[name] = len(supervised_windows(inputs, target, self.window, split=part).X)
+            except ValueError:  # a part too short for one window (e.g. an empty val split)
+                counts[name] = 0
+        return counts
+
+    def summary(self) -> str:
+        counts = self.window_counts()
+        parts = ", ".join(f"{name} {count}" for name, count in counts.items())
+        return f"{self.kind:7s} {self.series:45s} windows of {self.window}: {parts}  -> {self.folder}"
+
+
+def features_dir(data_root: Path, kind: str, source: str, series: str) -> Path:
+    return Path(data_root) / "features" / kind / source / series_slug(series)
+
+
+def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
+    frame, card = load_validated(validated_path)
+    kind, series = card["kind"], card["series"]
+    split_params = params.windows.split
+    if kind == "prices":
+        wanted = list(dict.fromkeys([*params.windows.prices.features, params.windows.prices.target]))
+        table = feature_builders.price_features(frame, wanted)
+        columns, target, window = list(params.windows.prices.features), params.windows.prices.target, params.windows.prices.window
+        split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
+        scaler = StandardScaler().fit(table[columns].to_numpy()[split.train])
+    else:
+        table = feature_builders.sensor_features(frame)
+        columns, target, window = ["value"], "value", params.windows.sensors.window
+        split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
+        # Orion's preprocessing: MinMax to [-1, 1], fitted on the training part only.
+        scaler = MinMaxScaler((-1.0, 1.0)).fit(table[columns].to_numpy()[split.train])
+
+    folder = features_dir(params.data.root, kind, card["source"], series)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(folder / "features.parquet", index=False)
+    (folder / "split.json").write_text(json.dumps(split.to_dict(), indent=2) + "\n")
+    scaler.save(folder / "scaler.json")
+    feature_card = {**card, "columns": columns, "target": target, "window": window}
+    (folder / "card.json").write_text(json.dumps(feature_card, indent=2) + "\n")
+    return PreparedSeries(kind, series, folder, table, columns, target, split, scaler, window, feature_card)
+
+
+def prepare_all(params: Params, kind: str, source: str) -> list[PreparedSeries]:
+    folder = validated_dir(params.data.root, kind, source)
+    paths = sorted(folder.glob("*.parquet"))
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no validated {kind} data from source {source!r}; run `lstmops ingest {kind}` first")
+    return [prepare_series(path, params) for path in paths]

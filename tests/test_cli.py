@@ -1,0 +1,80 @@
+"""The `lstmops` command line as a user meets it: exit codes and messages."""
+
+import pytest
+from typer.testing import CliRunner
+
+from lstmops.cli import app
+
+runner = CliRunner()
+
+YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+
+
+def _bars(n=30):
+    import pandas as pd
+
+    rows = []
+    for i, day in enumerate(pd.bdate_range("2024-01-02", periods=n)):
+        price = 100 + i
+        rows.append(f"{day.date()},{price},{price + 2},{price - 2},{price + 1},{price + 1},{1000 + i}\n")
+    return rows
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # params.yaml absent: defaults, data under ./data
+    return tmp_path
+
+
+def test_ingest_csv_prices_passes_and_reports_the_validated_file(workdir):
+    (workdir / "ACME.csv").write_text(YAHOO_HEADER + "".join(_bars()))
+
+    result = runner.invoke(app, ["ingest", "prices", "--source", "csv", "--path", "ACME.csv"])
+
+    assert result.exit_code == 0, result.output
+    assert "data/validated/prices/csv/ACME.parquet" in result.output
+
+
+def test_a_copy_with_high_below_low_and_a_duplicated_date_is_rejected_and_quarantined(workdir):
+    rows = _bars()
+    day, o, h, low, *rest = rows[5].split(",")
+    rows[5] = ",".join([day, o, low, h, *rest])  # swap high and low on line 7
+    rows.insert(11, rows[10])  # duplicate the date on line 12 -> lines 12 and 13
+    (workdir / "ACME.csv").write_text(YAHOO_HEADER + "".join(rows))
+
+    result = runner.invoke(app, ["ingest", "prices", "--source", "csv", "--path", "ACME.csv"])
+
+    assert result.exit_code == 1
+    message = result.output
+    assert "ACME.csv" in message
+    assert "high_ge_low" in message and "line 7" in message
+    assert "date_unique" in message and "line 12" in message and "line 13" in message
+    (quarantined,) = (workdir / "data" / "quarantine" / "prices").iterdir()
+    assert (quarantined / "validation.json").exists()
+    assert quarantined.name in message
+
+
+def test_an_unknown_source_is_a_config_error_with_exit_code_2(workdir):
+    result = runner.invoke(app, ["ingest", "prices", "--source", "bloomberg"])
+
+    assert result.exit_code == 2
+    assert "prices.source" in result.output
+
+
+def test_csv_source_without_a_path_says_what_is_missing(workdir):
+    result = runner.invoke(app, ["ingest", "sensors", "--source", "csv"])
+
+    assert result.exit_code == 1
+    assert "--path" in result.output
+
+
+def test_run_ingests_validates_and_prepares_both_kinds(workdir):
+    (workdir / "params.yaml").write_text(
+        "prices: {tickers: [DEMOA], demo: {n_days: 200}}\nsensors: {demo: {n_points: 500}}\n"
+    )
+
+    result = runner.invoke(app, ["run"])
+
+    assert result.exit_code == 0, result.output
+    assert "windows of 30" in result.output and "windows of 64" in result.output
+    assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()

@@ -1,0 +1,110 @@
+"""Ingest end to end on the demo sources: snapshot -> validation gate -> validated data -> features."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from lstmops.config import load_params
+from lstmops.data import ingest, prepare
+
+
+@pytest.fixture
+def params(tmp_path):
+    return load_params(
+        overrides={
+            "data.root": str(tmp_path / "data"),
+            "prices.tickers": ["DEMOA"],
+            "prices.demo.n_days": 300,
+            "sensors.demo.n_points": 600,
+        }
+    )
+
+
+def test_demo_prices_are_snapshotted_validated_and_prepared(params):
+    results = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
+
+    (result,) = results
+    assert result.raw_path.parent == params.data.root / "raw" / "prices" / "demo"
+    assert result.raw_path.name == f"DEMOA-{result.sha256[:12]}.csv"
+    frame, card = ingest.load_validated(result.validated_path)
+    assert len(frame) == 300 and card["sha256"] == result.sha256 and card["validation"]["success"]
+
+    (prepared,) = prepare.prepare_all(params, "prices", "demo")
+    counts = prepared.window_counts()
+    assert counts["train"] > counts["test"] > 0
+    assert (prepared.folder / "scaler.json").exists() and (prepared.folder / "split.json").exists()
+
+
+def test_reingesting_identical_data_reuses_the_snapshot_and_new_data_adds_one(params):
+    first = ingest.snapshot_prices(params, source="demo")[0].raw_path
+    again = ingest.snapshot_prices(params, source="demo")[0].raw_path
+    changed = load_params(overrides={**{"data.root": str(params.data.root)}, "prices.tickers": ["DEMOA"],
+                                     "prices.demo.n_days": 301})
+    newer = ingest.snapshot_prices(changed, source="demo")[0].raw_path
+
+    assert again == first
+    assert newer != first and first.exists() and newer.exists()
+    assert ingest.latest_snapshots(params.data.root, "prices", "demo")["DEMOA"] == newer
+
+
+def test_demo_sensor_labels_travel_with_the_validated_data(params):
+    (result,) = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)
+
+    _, card = ingest.load_validated(result.validated_path)
+    assert card["labels"], "demo sensors carry their injected anomaly windows"
+    start, end = (pd.Timestamp(t) for t in card["labels"][0])
+    assert start < end
+
+
+def test_a_bad_csv_is_quarantined_with_its_report_and_never_validated(params, tmp_path):
+    bad = tmp_path / "BAD.csv"
+    bad.write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-01-02,10,11,9,10.5,10.5,100\n"
+        "2024-01-03,10.5,9,11,10,10,100\n"  # high < low
+        "2024-01-04,10,11,9,10.5,10.5,100\n"
+    )
+    snapshots = ingest.snapshot_prices(params, source="csv", csv_paths=[bad])
+
+    with pytest.raises(ingest.BatchRejected) as rejected:
+        ingest.validate_all(snapshots, params)
+
+    message = str(rejected.value)
+    assert "BAD-" in message and str(bad) in message and "2024-01-03" in message
+    (folder,) = (params.data.root / "quarantine" / "prices").iterdir()
+    assert json.loads((folder / "validation.json").read_text())["success"] is False
+    assert snapshots[0].raw_path.exists(), "the raw snapshot is copied, never moved"
+    assert not ingest.validated_dir(params.data.root, "prices", "csv").exists()
+
+
+REPEATED_HOUR_CSV = (
+    "timestamp,value\n"
+    "2024-01-01 00:00:00,1.0\n"
+    "2024-01-01 00:05:00,2.0\n"
+    "2024-01-01 00:00:00,3.0\n"  # the recorder replays a stretch, as NAB's machine_temperature does
+    "2024-01-01 00:05:00,4.0\n"
+    "2024-01-01 00:10:00,5.0\n"
+)
+
+
+def test_repeated_sensor_timestamps_are_averaged_and_the_repair_is_recorded(params, tmp_path):
+    replayed = tmp_path / "replayed.csv"
+    replayed.write_text(REPEATED_HOUR_CSV)
+
+    (result,) = ingest.validate_all(ingest.snapshot_sensors(params, source="csv", csv_paths=[replayed]), params)
+
+    frame, card = ingest.load_validated(result.validated_path)
+    assert frame["value"].tolist() == [2.0, 3.0, 5.0]
+    assert "merged 2 rows" in card["repairs"][0]
+    assert "repaired" in result.summary()
+    assert result.raw_path.read_text().count("\n") == 6, "the raw snapshot keeps every original row"
+
+
+def test_with_the_reject_policy_repeated_timestamps_fail_validation(params, tmp_path):
+    replayed = tmp_path / "replayed.csv"
+    replayed.write_text(REPEATED_HOUR_CSV)
+    strict = params.model_copy(update={"sensors": params.sensors.model_copy(update={"duplicate_timestamps": "reject"})})
+
+    with pytest.raises(ingest.BatchRejected, match="timestamp_unique"):
+        ingest.validate_all(ingest.snapshot_sensors(strict, source="csv", csv_paths=[replayed]), strict)

@@ -1,0 +1,192 @@
+"""Encoder-decoder LSTM with attention for multi-step forecasts.
+
+Training uses teacher forcing: the decoder input at step t is the TRUE target at t - 1
+(at step 0: the target's last observed value, `window[:, -1, target_index]`).
+Inference decodes recursively: the decoder's own prediction is its next input.
+
+Both graphs share every layer and live in one functional model (`Seq2Seq.model`), so one
+`.keras` file holds the weights, the architecture and the target column:
+  inputs  [window (n, window, n_features), decoder_inputs (n, horizon, 1)]
+  outputs [teacher_forced (n, horizon, 1), forecast (n, horizon), attention (n, horizon, window)]
+The recursive decoder is unrolled `horizon` times inside that graph, so inference is a
+single compiled batched call: the encoder runs once, then `horizon` one-step decodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+from typing import Literal
+
+import keras
+import numpy as np
+
+AttentionKind = Literal["luong", "bahdanau"]
+
+
+@keras.saving.register_keras_serializable(package="lstmops")
+class LastObservedValue(keras.layers.Layer):
+    """(n, window, n_features) -> (n, 1, 1): the target's last observed value."""
+
+    def __init__(self, target_index: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.target_index = target_index
+
+    def call(self, window):
+        return window[:, -1:, self.target_index : self.target_index + 1]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "target_index": self.target_index}
+
+
+@dataclass(frozen=True)
+class _DecoderLayers:
+    """The layers one decoding pass uses; shared by the teacher-forced and recursive graphs."""
+
+    lstm: keras.layers.LSTM
+    attention: keras.layers.Layer
+    # Bahdanau only: W_q and W_k of the score v . tanh(W_q q + W_k k).
+    query_projection: keras.layers.Dense | None
+    key_projection: keras.layers.Dense | None
+    join: keras.layers.Concatenate
+    combine: keras.layers.Dense
+    output: keras.layers.Dense
+
+    def __call__(self, inputs, encoder_outputs, state):
+        """inputs (n, T, 1) -> prediction (n, T, 1), new state, attention (n, T, window)."""
+        decoded, hidden, cell = self.lstm(inputs, initial_state=state)  # (n, T, units)
+        if self.key_projection is None:
+            context, weights = self.attention(
+                [decoded, encoder_outputs], return_attention_scores=True
+            )
+        else:
+            query, key = self.query_projection(decoded), self.key_projection(encoder_outputs)
+            context, weights = self.attention(
+                [query, encoder_outputs, key], return_attention_scores=True
+            )
+        combined = self.combine(self.join([decoded, context]))  # (n, T, units)
+        return self.output(combined), [hidden, cell], weights
+
+
+def _decoder_layers(units: int, attention: AttentionKind) -> _DecoderLayers:
+    if attention == "luong":
+        scorer = keras.layers.Attention(score_mode="dot", name="attention")
+        query_projection = key_projection = None
+    elif attention == "bahdanau":
+        scorer = keras.layers.AdditiveAttention(name="attention")
+        query_projection = keras.layers.Dense(units, use_bias=False, name="attention_query")
+        key_projection = keras.layers.Dense(units, use_bias=False, name="attention_key")
+    else:
+        raise ValueError(f"attention must be 'luong' or 'bahdanau', got {attention!r}")
+    return _DecoderLayers(
+        lstm=keras.layers.LSTM(
+            units, return_sequences=True, return_state=True, name="decoder_lstm"
+        ),
+        attention=scorer,
+        query_projection=query_projection,
+        key_projection=key_projection,
+        join=keras.layers.Concatenate(name="decoder_and_context"),
+        combine=keras.layers.Dense(units, activation="tanh", name="attention_combine"),
+        output=keras.layers.Dense(1, name="step_forecast"),
+    )
+
+
+def build_seq2seq(
+    window: int,
+    n_features: int,
+    horizon: int,
+    *,
+    units: int = 64,
+    attention: AttentionKind = "luong",
+    learning_rate: float = 1e-3,
+    target_index: int = 0,
+) -> Seq2Seq:
+    """Encoder LSTM over the window; decoder LSTM started from the encoder's state, attending
+    over all encoder outputs with its own outputs as queries (Luong dot or Bahdanau additive)."""
+    if not 0 <= target_index < n_features:
+        raise ValueError(f"target_index {target_index} is not a column of {n_features} features")
+    window_in = keras.Input(shape=(window, n_features), name="window")
+    decoder_in = keras.Input(shape=(horizon, 1), name="decoder_inputs")
+    encoder = keras.layers.LSTM(
+        units, return_sequences=True, return_state=True, name="encoder_lstm"
+    )
+    encoder_outputs, hidden, cell = encoder(window_in)  # (n, window, units), 2 x (n, units)
+    decode = _decoder_layers(units, attention)
+
+    teacher_forced, _, _ = decode(decoder_in, encoder_outputs, [hidden, cell])  # (n, horizon, 1)
+
+    step = LastObservedValue(target_index, name="last_observed")(window_in)  # (n, 1, 1)
+    state, steps, weights = [hidden, cell], [], []
+    for _ in range(horizon):
+        step, state, step_weights = decode(step, encoder_outputs, state)
+        steps.append(step)
+        weights.append(step_weights)
+    forecast = keras.layers.Reshape((horizon,), name="forecast")(
+        keras.layers.Concatenate(axis=1, name="forecast_steps")(steps)
+    )  # (n, horizon)
+    attention_weights = keras.layers.Concatenate(axis=1, name="attention_weights")(weights)
+
+    model = keras.Model(
+        [window_in, decoder_in], [teacher_forced, forecast, attention_weights], name="seq2seq"
+    )
+    return Seq2Seq(model, learning_rate=learning_rate)
+
+
+class Seq2Seq:
+    """The shared-layer model plus its two views: `training_model` (compiled: Adam, MSE) and
+    `inference_model`. `Seq2Seq(model)` also rebuilds both views from a loaded `.model`."""
+
+    def __init__(self, model: keras.Model, *, learning_rate: float = 1e-3):
+        self.model = model
+        window_in, decoder_in = model.inputs
+        teacher_forced, forecast, attention_weights = model.outputs
+        self.training_model = keras.Model(
+            [window_in, decoder_in], teacher_forced, name="seq2seq_training"
+        )
+        self.training_model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"]
+        )
+        self.inference_model = keras.Model(
+            window_in, [forecast, attention_weights], name="seq2seq_inference"
+        )
+        self.target_index: int = model.get_layer("last_observed").target_index
+        self.horizon: int = decoder_in.shape[1]
+
+    def training_inputs(self, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """[x, decoder inputs] for `training_model.fit`, with y (n, horizon) the true targets."""
+        if np.shape(y)[1] != self.horizon:
+            raise ValueError(f"y has {np.shape(y)[1]} steps but the model forecasts {self.horizon}")
+        return [x, teacher_forcing_inputs(y, np.asarray(x)[:, -1, self.target_index])]
+
+    def predict(self, x: np.ndarray, *, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """Recursive forecast (n, horizon) and attention weights (n, horizon, window)."""
+        forecast, attention_weights = self.inference_model.predict(
+            np.asarray(x, dtype="float32"), batch_size=batch_size, verbose=0
+        )
+        return forecast, attention_weights
+
+    def save(self, path: str | PathLike) -> None:
+        """One `.keras` file; the optimizer state is not kept (load starts a fresh Adam)."""
+        self.model.save(path)
+
+    @classmethod
+    def load(cls, path: str | PathLike, *, learning_rate: float = 1e-3) -> Seq2Seq:
+        return cls(keras.saving.load_model(path), learning_rate=learning_rate)
+
+
+def teacher_forcing_inputs(y: np.ndarray, last_observed: np.ndarray) -> np.ndarray:
+    """Decoder inputs (n, horizon, 1): at step t the true target at t - 1, at step 0 the
+    last observed target value. Output at step t therefore never sees y[:, t:]."""
+    y = np.asarray(y, dtype="float32")
+    if y.ndim == 3 and y.shape[2] == 1:
+        y = y[:, :, 0]
+    last_observed = np.asarray(last_observed, dtype="float32").reshape(-1, 1)
+    if y.ndim != 2 or len(last_observed) != len(y):
+        raise ValueError(
+            f"y must be (n, horizon) and last_observed (n,), "
+            f"got {y.shape} and {last_observed.shape}"
+        )
+    return np.concatenate([last_observed, y[:, :-1]], axis=1)[:, :, None]

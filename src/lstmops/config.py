@@ -98,11 +98,55 @@ class WindowParams(Strict):
     sensors: SensorWindowParams = SensorWindowParams()
 
 
+class TrainParams(Strict):
+    seed: int = 42
+    epochs: int = Field(30, ge=1)
+    batch_size: int = Field(64, ge=1)
+    patience: int = Field(5, ge=1)          # early stopping on val_loss
+    lr_patience: int = Field(2, ge=1)       # ReduceLROnPlateau: halve the rate after this many flat epochs
+    lr_factor: float = Field(0.5, gt=0, lt=1)
+    verbose: int = Field(2, ge=0, le=2)     # Keras progress: 0 silent, 1 bar, 2 one line per epoch
+
+
+class ForecasterParams(Strict):
+    units: list[int] = [32, 16]
+    dropout: float = Field(0.1, ge=0, lt=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    interval_alpha: float = Field(0.1, gt=0, lt=1)  # split-conformal intervals at 1 - alpha
+    backtest_folds: int = Field(3, ge=0)            # walk-forward folds (0 = no backtest)
+    backtest_epochs: int = Field(10, ge=1)
+
+
+class AutoencoderParams(Strict):
+    units: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
+    threshold_k: float = Field(4.0, gt=0)           # mean + k * std of training errors (Orion's rule)
+    threshold_percentile: float = Field(99.0, gt=0, le=100)
+
+
+class Seq2SeqParams(Strict):
+    units: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    attention: Literal["luong", "bahdanau"] = "luong"
+    window: int = Field(96, ge=2)
+    horizon: int = Field(24, ge=1)
+    season: int = Field(288, ge=1)                  # seasonal-naive period in samples (288 = 1 day at 5 min)
+
+
+class ModelParams(Strict):
+    forecaster: ForecasterParams = ForecasterParams()
+    autoencoder: AutoencoderParams = AutoencoderParams()
+    seq2seq: Seq2SeqParams = Seq2SeqParams()
+
+
 class Params(Strict):
     data: DataParams = DataParams()
     prices: PriceParams = PriceParams()
     sensors: SensorParams = SensorParams()
     windows: WindowParams = WindowParams()
+    train: TrainParams = TrainParams()
+    models: ModelParams = ModelParams()
 
 
 class ConfigError(ValueError):

@@ -1,0 +1,1 @@
+"""Evaluation: one module per model kind; every report puts the naive baselines beside the model."""

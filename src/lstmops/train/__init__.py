@@ -1,0 +1,1 @@
+"""Training: one module per model kind, sharing the seeded fit loop in `common`."""

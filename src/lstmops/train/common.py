@@ -1,0 +1,122 @@
+"""The fit loop every model kind shares: seeded, early stopping, learning-rate schedule, device report."""
+
+from __future__ import annotations
+
+import os
+import platform
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+
+from lstmops.config import TrainParams
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and the Keras backend so a rerun trains the same model."""
+    keras.utils.set_random_seed(seed)
+
+
+def device_report() -> dict[str, Any]:
+    """Which backend and accelerators training sees; logged with every run."""
+    backend = keras.backend.backend()
+    gpus: list[str] = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+    elif backend == "jax":
+        import jax
+
+        gpus = [str(device) for device in jax.devices() if device.platform == "gpu"]
+    elif backend == "torch":
+        import torch
+
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {
+        "backend": backend,
+        "device": "gpu" if gpus else "cpu",
+        "gpus": gpus,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "mixed_precision": keras.mixed_precision.dtype_policy().name,
+    }
+
+
+def enable_gpu_memory_growth() -> None:
+    """On TensorFlow, allocate GPU memory as needed instead of all at start (several workers per card)."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.set_memory_growth(gpu, True)
+
+
+class WindowBatches(keras.utils.PyDataset):
+    """Batches gathered from strided window views, cast to float32 one batch at a time.
+
+    Memory stays O(series): only the current batch is ever copied out of the views. Shuffling
+    reorders windows of this part only (the train part never sees val/test windows).
+    """
+
+    def __init__(self, inputs: Any, targets: np.ndarray, *, batch_size: int, shuffle: bool = False,
+                 seed: int = 0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+        self.targets = targets
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(len(targets))
+        if shuffle:
+            self._rng.shuffle(self._order)
+
+    def __len__(self) -> int:
+        return -(-len(self._order) // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[Any, np.ndarray]:
+        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        xs = tuple(np.asarray(part[rows], dtype=np.float32) for part in self.inputs)
+        return (xs if len(xs) > 1 else xs[0]), np.asarray(self.targets[rows], dtype=np.float32)
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._rng.shuffle(self._order)
+
+
+def fit(
+    model: keras.Model,
+    train: WindowBatches,
+    *,
+    validation: WindowBatches | None,
+    params: TrainParams,
+    epochs: int | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> dict[str, list[float]]:
+    """Train with early stopping (best weights restored) and ReduceLROnPlateau; returns the history.
+
+    Without validation data (e.g. Orion's train-on-the-whole-signal protocol) both watch the
+    training loss instead.
+    """
+    monitor = "val_loss" if validation is not None else "loss"
+    schedule = [
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=params.patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=params.lr_factor, patience=params.lr_patience,
+                                          min_lr=1e-5),
+    ]
+    history = model.fit(
+        train,
+        validation_data=validation,
+        epochs=epochs or params.epochs,
+        callbacks=[*schedule, *callbacks],
+        verbose=params.verbose,
+    )
+    return {name: [float(v) for v in values] for name, values in history.history.items()}
+
+
+def predict(model: keras.Model, inputs: Any, *, batch_size: int = 1024) -> np.ndarray:
+    """Predict over window views batch by batch (no full float32 copy of the windows)."""
+    batches = WindowBatches(inputs, np.zeros(len(inputs[0] if isinstance(inputs, tuple) else inputs)),
+                            batch_size=batch_size)
+    return np.concatenate([np.asarray(model.predict_on_batch(batches[i][0])) for i in range(len(batches))])

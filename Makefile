@@ -10,6 +10,8 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Prefect's temporary local server needs more than the default 20 s to start on a busy 2-core box.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
 .PHONY: run test test-all bench dvc-repro clean-data lock
 
@@ -19,8 +21,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-run: $(INSTALLED)  ## the main job, offline, on the embedded default (demo data)
-	$(BIN)/lstmops run
+run: $(INSTALLED)  ## the main job, offline: the Prefect `retrain` flow on the demo data
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python flows/retrain.py
 
 test: $(INSTALLED)  ## the test suite: everything but the `slow` marker
 	$(BIN)/python -m pytest -m "not slow"

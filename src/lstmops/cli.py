@@ -10,11 +10,14 @@ from typing import Annotated, Optional
 import typer
 
 from lstmops.config import ConfigError, Params, load_params
+from lstmops.registry_cli import registry_app, score
 
 app = typer.Typer(help="MLOps for LSTM sequence models: ingest, validate, window, train, evaluate, register.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Fetch data, snapshot it under data/raw/, validate it.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(registry_app, name="registry")
+app.command("score")(score)
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="The params file.")]
 
@@ -122,6 +125,63 @@ def features(
     source = source or getattr(params, kind.value).source
     for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, source)):
         typer.echo(prepared.summary())
+
+
+class ModelKind(str, Enum):
+    forecaster = "forecaster"
+    autoencoder = "autoencoder"
+    seq2seq = "seq2seq"
+
+
+def _write_dvc_outputs(outcomes, metrics_out: Path | None, plots_dir: Path | None) -> None:
+    """Metrics JSON for `dvc metrics show` and the evaluation tables as CSV for `dvc plots show`."""
+    import json
+
+    from lstmops.data.snapshots import series_slug
+
+    if metrics_out:
+        metrics_out.parent.mkdir(parents=True, exist_ok=True)
+        metrics = {o.series: {k: round(float(v), 6) for k, v in o.evaluation.metrics.items()} for o in outcomes}
+        metrics_out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    if plots_dir:
+        for outcome in outcomes:
+            folder = plots_dir / series_slug(outcome.series)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, table in outcome.evaluation.tables.items():
+                table.to_csv(folder / name, index=False)
+
+
+@app.command()
+def train(
+    kind: ModelKind,
+    series: Annotated[Optional[list[str]], typer.Option(help="Series to train on (repeatable); default: all")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Which source's validated data (default: params.yaml)")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Override train.epochs")] = None,
+    metrics_out: Annotated[Optional[Path], typer.Option(help="Write metrics JSON here (for dvc metrics)")] = None,
+    plots_dir: Annotated[Optional[Path], typer.Option(help="Write evaluation tables as CSV here (for dvc plots)")] = None,
+    register: Annotated[bool, typer.Option(help="Register the model and run the champion/challenger gate")] = True,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Train, evaluate (baselines beside the model), log to MLflow and gate into the registry."""
+    from lstmops import experiment, registry, tracking
+    from lstmops.data import prepare
+
+    params = _params(params_file, **{"train.epochs": epochs})
+    data_kind = experiment.PIPELINES[kind.value][0]
+    source = source or getattr(params, data_kind).source
+    prepared_all = _guarded(lambda: prepare.prepare_all(params, data_kind, source))
+    chosen = [p for p in prepared_all if not series or p.series in series]
+    if not chosen:
+        _fail(f"ERROR: none of {series} among the validated {data_kind} series "
+              f"{[p.series for p in prepared_all]} from source {source!r}")
+    typer.echo(f"tracking: {tracking.configure_tracking()}")
+    outcomes = []
+    for prepared in chosen:
+        outcome = experiment.run_experiment(kind.value, prepared, params)
+        if register:
+            typer.echo(registry.register_and_gate(outcome, prepared, params, margin=params.registry.margin).summary())
+        outcomes.append(outcome)
+    _write_dvc_outputs(outcomes, metrics_out, plots_dir)
 
 
 @app.command()

@@ -140,6 +140,11 @@ class ModelParams(Strict):
     seq2seq: Seq2SeqParams = Seq2SeqParams()
 
 
+class RegistryParams(Strict):
+    # A challenger must beat the champion's primary metric by this relative margin (0.02 = 2 %).
+    margin: float = Field(0.0, ge=0)
+
+
 class Params(Strict):
     data: DataParams = DataParams()
     prices: PriceParams = PriceParams()
@@ -147,6 +152,7 @@ class Params(Strict):
     windows: WindowParams = WindowParams()
     train: TrainParams = TrainParams()
     models: ModelParams = ModelParams()
+    registry: RegistryParams = RegistryParams()
 
 
 class ConfigError(ValueError):

@@ -60,14 +60,18 @@ def features_dir(data_root: Path, kind: str, source: str, series: str) -> Path:
     return Path(data_root) / "features" / kind / source / series_slug(series)
 
 
-def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
-    frame, card = load_validated(validated_path)
-    kind, series = card["kind"], card["series"]
+def prepare_frame(frame: pd.DataFrame, card: dict, params: Params, folder: Path) -> PreparedSeries:
+    """Features, chronological split and train-only scaler of one validated frame, in memory.
+
+    Writes nothing (`prepare_series` does); `folder` is where the result belongs. `card` must hold
+    'kind' ('prices' or 'sensors') and 'series'. Price tables also carry `close` beside the model
+    inputs: forecasts are scored and served in price space.
+    """
+    kind = card["kind"]
     split_params = params.windows.split
     if kind == "prices":
-        wanted = list(dict.fromkeys([*params.windows.prices.features, params.windows.prices.target]))
-        table = feature_builders.price_features(frame, wanted)
         columns, target, window = list(params.windows.prices.features), params.windows.prices.target, params.windows.prices.window
+        table = feature_builders.price_features(frame, list(dict.fromkeys([*columns, target, "close"])))
         split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
         scaler = StandardScaler().fit(table[columns].to_numpy()[split.train])
     else:
@@ -76,15 +80,20 @@ def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
         split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
         # Orion's preprocessing: MinMax to [-1, 1], fitted on the training part only.
         scaler = MinMaxScaler((-1.0, 1.0)).fit(table[columns].to_numpy()[split.train])
-
-    folder = features_dir(params.data.root, kind, card["source"], series)
-    folder.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(folder / "features.parquet", index=False)
-    (folder / "split.json").write_text(json.dumps(split.to_dict(), indent=2) + "\n")
-    scaler.save(folder / "scaler.json")
     feature_card = {**card, "columns": columns, "target": target, "window": window}
-    (folder / "card.json").write_text(json.dumps(feature_card, indent=2) + "\n")
-    return PreparedSeries(kind, series, folder, table, columns, target, split, scaler, window, feature_card)
+    return PreparedSeries(kind, card["series"], Path(folder), table, columns, target, split, scaler, window, feature_card)
+
+
+def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
+    frame, card = load_validated(validated_path)
+    folder = features_dir(params.data.root, card["kind"], card["source"], card["series"])
+    prepared = prepare_frame(frame, card, params, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    prepared.features.to_parquet(folder / "features.parquet", index=False)
+    (folder / "split.json").write_text(json.dumps(prepared.split.to_dict(), indent=2) + "\n")
+    prepared.scaler.save(folder / "scaler.json")
+    (folder / "card.json").write_text(json.dumps(prepared.card, indent=2) + "\n")
+    return prepared
 
 
 def prepare_all(params: Params, kind: str, source: str) -> list[PreparedSeries]:

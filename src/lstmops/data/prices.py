@@ -57,6 +57,10 @@ class NoPriceDataError(IngestError):
     """A download came back without a single bar."""
 
 
+class NetworkIngestError(IngestError):
+    """Yahoo could not be reached after every attempt: worth retrying later, unlike a bad ticker."""
+
+
 class _NetworkError(Exception):
     """A download attempt failed for a reason that may go away on retry."""
 
@@ -245,7 +249,7 @@ def download_yahoo(
             failure = str(err)
         if attempt < retries:
             sleep(backoff_seconds * 2 ** (attempt - 1))
-    raise IngestError(f"network failure downloading {ticker} after {retries} attempts: {failure}")
+    raise NetworkIngestError(f"network failure downloading {ticker} after {retries} attempts: {failure}")
 
 
 def _attempt(

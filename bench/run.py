@@ -1,0 +1,322 @@
+"""`make bench`: run the CPU benchmarks, print one table per benchmark, write bench/results.json.
+
+    python bench/run.py                    # windowing memory, CPU train/score throughput, overhead
+    python bench/run.py --with-make-run    # also time `lstmops run` on the demo in a temp folder (minutes)
+    python bench/run.py --quick            # tiny sizes: a smoke run of the harness, numbers meaningless
+
+Each benchmark runs in its own fresh Python process (clean memory baseline, no state shared
+between them). GPU results (`bench/gpu.py`, run on the lent GPU machine) are read from any
+`bench/gpu-*.json` beside this file and shown as they were measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results.json"
+PREFECT_OVERHEAD = BENCH / "prefect_overhead.py"
+# Index arrays (one int64 per window, as large as the float64 series) plus one batch: a small
+# multiple of the series. A materialised window array would cost `window` times the series.
+MAX_WINDOWING_OVER_SERIES = 4.0
+OVERHEAD_TARGET = 1.10
+QUIET_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+             "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+class BenchError(RuntimeError):
+    """A benchmark process failed; the message holds its command and the end of its output."""
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, **QUIET_ENV, **extra}
+
+
+def run_bench_script(script: str, args: Sequence[str], *, timeout: float) -> dict[str, Any]:
+    """Run bench/<script> in a fresh process with `--out <tmp>.json` and return what it wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        command = [sys.executable, str(BENCH / script), *args, "--out", str(out)]
+        completed = subprocess.run(command, cwd=ROOT, env=bench_env(), capture_output=True, text=True,
+                                   timeout=timeout)
+        if completed.returncode != 0 or not out.exists():
+            raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n"
+                             f"{(completed.stdout + completed.stderr)[-3000:]}")
+        return json.loads(out.read_text())
+
+
+def windowing_memory(points: int, window: int) -> dict[str, Any]:
+    result = run_bench_script("windowing_memory.py", ["--points", str(points), "--window", str(window)], timeout=900)
+    result["o_series"] = result["delta_over_series"] <= MAX_WINDOWING_OVER_SERIES
+    return result
+
+
+def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any]:
+    return run_bench_script("train_throughput.py", ["--params", str(ROOT / "params.yaml"), "--samples", str(samples),
+                                                    "--epochs", str(epochs),
+                                                    "--scoring-windows", str(scoring_windows)], timeout=3600)
+
+
+def last_json_object(text: str) -> dict[str, Any] | None:
+    """The last line of `text` that parses as a JSON object (how a benchmark script reports)."""
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return None
+
+
+# What bench/prefect_overhead.py prints, one line each (a final JSON object line, if any, wins).
+OVERHEAD_LINES = {
+    "plain_median_s": r"plain functions\s+median\s+([\d.]+) s",
+    "flow_median_s": r"through the flow\s+median\s+([\d.]+) s",
+    "flow_over_plain": r"flow / plain\s+([\d.]+)x",
+    "unchanged_rerun_median_s": r"unchanged re-run\s+median\s+([\d.]+) s",
+    "first_flow_call_s": r"first flow call\s+([\d.]+) s",
+}
+
+
+def parse_overhead(output: str) -> dict[str, Any] | None:
+    """The numbers in prefect_overhead.py's output: its JSON object line, else its labelled lines."""
+    parsed = last_json_object(output)
+    if parsed is not None:
+        return parsed
+    numbers = {key: re.search(pattern, output) for key, pattern in OVERHEAD_LINES.items()}
+    if not all(numbers.values()):
+        return None
+    return {key: float(match.group(1)) for key, match in numbers.items()}
+
+
+def orchestration_overhead(script: Path = PREFECT_OVERHEAD, *, workloads: Sequence[tuple[str, int]] = (("retrain", 3),),
+                           timeout: float = 3600) -> dict[str, Any]:
+    """bench/prefect_overhead.py's numbers per (workload, runs): the same work as plain calls and
+    through the Prefect flow, or why there are none."""
+    if not script.exists():
+        return {"status": "not available", "reason": f"{script} does not exist"}
+    measured: dict[str, Any] = {"status": "measured"}
+    for workload, runs in workloads:
+        command = [sys.executable, str(script), "--workload", workload, "--runs", str(runs)]
+        completed = subprocess.run(command, cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=timeout)
+        output = completed.stdout + completed.stderr
+        if completed.returncode != 0:
+            raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n{output[-3000:]}")
+        numbers = parse_overhead(completed.stdout)
+        if numbers is None:
+            raise BenchError(f"{' '.join(command)}: no numbers found in its output:\n{output[-3000:]}")
+        measured[workload] = {"runs": runs, **numbers}
+    return measured
+
+
+def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
+    """Wall time of `lstmops run` (what `make run` calls) on the demo, in a temp folder with its own data
+    root, MLflow store and Prefect home; every output line is kept with the second it appeared at."""
+    with tempfile.TemporaryDirectory(prefix="lstmops-bench-") as tmp:
+        folder = Path(tmp)
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        params["data"]["root"] = str(folder / "data")
+        (folder / "params.yaml").write_text(yaml.safe_dump(params))
+        lstmops = Path(sys.executable).with_name("lstmops")
+        command = ([str(lstmops)] if lstmops.exists() else [sys.executable, "-m", "lstmops.cli"])
+        command += ["run", "--params", str(folder / "params.yaml")]
+        env = bench_env(PREFECT_HOME=str(folder / "prefect"),
+                        MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
+        (folder / "mlruns").mkdir()
+        start = time.perf_counter()
+        timeline: list[tuple[float, str]] = []
+        with subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as process:
+            watchdog = threading.Timer(timeout, process.kill)
+            watchdog.start()
+            for line in process.stdout:
+                timeline.append((time.perf_counter() - start, line.rstrip()))
+            watchdog.cancel()
+            returncode = process.wait()
+        wall = time.perf_counter() - start
+    if returncode != 0:
+        raise BenchError(f"{' '.join(command)} exited {returncode}:\n" + "\n".join(t for _, t in timeline[-40:]))
+    return {"command": "lstmops run", "wall_s": wall, "slowest_steps": slowest_steps(timeline),
+            "timeline": [{"s": round(s, 2), "line": text} for s, text in timeline]}
+
+
+def slowest_steps(timeline: Sequence[tuple[float, str]], top: int = 8) -> list[dict[str, Any]]:
+    """Where the time goes: the longest silences between output lines, each named by the line that ended it."""
+    gaps, previous = [], 0.0
+    for seconds, line in timeline:
+        gaps.append({"seconds": round(seconds - previous, 2), "until": line[:100]})
+        previous = seconds
+    return sorted(gaps, key=lambda gap: -gap["seconds"])[:top]
+
+
+def gpu_results(folder: Path = BENCH) -> list[dict[str, Any]]:
+    """Summaries of the gpu-*.json files in `folder`, written by bench/gpu.py on the GPU machine."""
+    summaries = []
+    for path in sorted(folder.glob("gpu-*.json")):
+        result = json.loads(path.read_text())
+        env = result["environment"]
+        for kind, row in result["models"].items():
+            summaries.append({
+                "file": path.name, "measured_at": result["measured_at"], "backend": env["backend"],
+                "gpus": ", ".join(env["gpus"]) or env["device"], "tiny": result["tiny"], "model": kind,
+                "cudnn_samples_per_s": row["cudnn_reference"].get("samples_per_s"),
+                "project_samples_per_s": row.get("project", {}).get("samples_per_s"),
+                "arrays_samples_per_s": row.get("arrays", {}).get("samples_per_s"),
+                "keras_over_cudnn": row["keras_over_cudnn"],
+            })
+    return summaries
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on, and how busy it was (other work on the CPUs skews them)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+    return {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "load_average_at_start": os.getloadavg(),
+            "git_commit": commit.stdout.strip() or None, "git_dirty": bool(dirty.stdout.strip()),
+            "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def format_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table: numbers right-aligned with thousands separators, text left-aligned."""
+    def cell(value: Any) -> str:
+        if isinstance(value, bool) or value is None:
+            return {True: "yes", False: "no", None: "-"}[value]
+        if isinstance(value, float):
+            return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    text = [[cell(value) for value in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
+               for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([f"== {title}", line(headers), line(["-" * w for w in widths]), *map(line, text)])
+
+
+def report(results: dict[str, Any]) -> str:
+    """The tables `make bench` prints, one per benchmark that ran."""
+    tables = []
+    m = results["machine"]
+    tables.append(f"machine: {m['cpu']}, {m['cpu_count']} cores, load average at start "
+                  f"{', '.join(f'{x:.1f}' for x in m['load_average_at_start'])}, commit {m['git_commit']}"
+                  f"{' (dirty)' if m['git_dirty'] else ''}")
+    if "windowing_memory" in results:
+        w = results["windowing_memory"]
+        tables.append(format_table(
+            "windowing memory: split + train/val/test windows + one WindowBatches pass over train",
+            ["points", "window", "series MB", "windows if materialised MB", "peak RSS delta MB", "delta / series",
+             "materialised / series", f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)"],
+            [[w["points"], w["window"], w["series_mb"], w["materialised_windows_mb"], w["peak_rss_delta_mb"],
+              w["delta_over_series"], w["materialised_over_series"], w["o_series"]]]))
+    if "throughput" in results:
+        t = results["throughput"]
+        tables.append(format_table(
+            f"CPU throughput ({t['backend']} backend, batch {t['batch_size']}; warm-up epoch excluded)",
+            ["model", "shape", "train samples/s", "warm-up epoch s", "score windows/s"],
+            [[kind, r["shape"], r["training"]["samples_per_s"], r["training"]["warmup_epoch_seconds"],
+              r["scoring"]["windows_per_s"]] for kind, r in t["models"].items()]))
+    if "overhead" in results:
+        o = results["overhead"]
+        title = f"orchestration overhead: the same work through the Prefect flow / as plain calls (target <= " \
+                f"{OVERHEAD_TARGET}), medians"
+        if o["status"] == "measured":
+            workloads = {name: w for name, w in o.items() if isinstance(w, dict)}
+            tables.append(format_table(
+                title, ["workload", "runs", "plain s", "flow s", "flow / plain", "target met", "unchanged re-run s",
+                        "first flow call s"],
+                [[name, w["runs"], w.get("plain_median_s"), w.get("flow_median_s"), w.get("flow_over_plain"),
+                  w.get("flow_over_plain", float("inf")) <= OVERHEAD_TARGET, w.get("unchanged_rerun_median_s"),
+                  w.get("first_flow_call_s")] for name, w in workloads.items()]))
+        else:
+            tables.append(format_table(title, ["status", "reason"], [[o["status"], o["reason"]]]))
+    if "make_run" in results:
+        r = results["make_run"]
+        tables.append(format_table(f"`{r['command']}` on the demo: {r['wall_s']:.1f} s wall; slowest steps",
+                                   ["seconds", "until this line"],
+                                   [[step["seconds"], step["until"]] for step in r["slowest_steps"]]))
+    if results.get("gpu"):
+        tables.append(format_table(
+            "GPU training samples/s (from bench/gpu-*.json, measured on the GPU machine)",
+            ["file", "measured at", "backend", "gpu", "model", "cuDNN", "keras project", "keras arrays",
+             "best / cuDNN"],
+            [[g["file"], g["measured_at"], g["backend"], g["gpus"], g["model"], g["cudnn_samples_per_s"],
+              g["project_samples_per_s"], g["arrays_samples_per_s"], g["keras_over_cudnn"]] for g in results["gpu"]]))
+    errors = results.get("errors", {})
+    tables.extend(f"!! {name} FAILED: {message}" for name, message in errors.items())
+    return "\n\n".join(tables)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness, not the machine")
+    parser.add_argument("--with-make-run", action="store_true", help="also time `lstmops run` on the demo")
+    parser.add_argument("--skip", nargs="+", default=[], choices=("windowing_memory", "throughput", "overhead"))
+    parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    points = args.points or (100_000 if args.quick else 1_000_000)
+    benchmarks = {
+        "windowing_memory": lambda: windowing_memory(points, 128),
+        "throughput": lambda: throughput(256, 1, 512) if args.quick else throughput(6400, 3, 20_000),
+        "overhead": lambda: orchestration_overhead(workloads=[("ingest", 1)] if args.quick
+                                                   else [("retrain", 3), ("ingest", 5)]),
+    }
+    if args.with_make_run:
+        benchmarks["make_run"] = make_run_wall_time
+    results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+    errors: dict[str, str] = {}
+    for name, benchmark in benchmarks.items():
+        if name in args.skip:
+            continue
+        print(f"running {name} ...", flush=True)
+        start = time.perf_counter()
+        try:
+            results[name] = benchmark()
+        except (BenchError, subprocess.TimeoutExpired) as err:
+            errors[name] = str(err)
+        print(f"  {time.perf_counter() - start:.1f} s", flush=True)
+    results["gpu"] = gpu_results()
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    if errors:
+        results["errors"] = errors
+    args.out.write_text(json.dumps(results, indent=2))
+    print("\n" + report(results) + f"\n\nwritten: {args.out}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

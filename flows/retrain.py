@@ -1,0 +1,93 @@
+"""The retrain flow: ingest -> validate -> features -> train the models -> report -> registry gate.
+
+    python flows/retrain.py [PARAMS_FILE]         # default: params.yaml in the working directory
+
+Prices train a forecaster per ticker; sensors an autoencoder and a seq2seq per series. The trainings
+are submitted to a thread pool, so they run side by side (on a CPU host TensorFlow's own threads
+share the cores; on a GPU deployment `training_limit` names a task concurrency limit that lets
+one training per GPU run at a time). A model whose training fails is reported and the flow fails
+after the others have been gated.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from prefect import flow, runtime
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from ingest import DataKind, ingest
+from lstmops.config import load_params
+from tasks import DEFAULT_TRAINING_TIMEOUT_S, actor, models_for, promote, report_evaluation, training_task
+
+
+def _run_name() -> str:
+    kinds = runtime.flow_run.parameters.get("data_kinds") or ["prices", "sensors"]
+    return "retrain-" + "+".join(kinds)
+
+
+@flow(name="retrain", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=3), log_prints=True)
+def retrain(
+    params_file: str = "params.yaml",
+    overrides: dict[str, Any] | None = None,
+    data_kinds: list[DataKind] | None = None,
+    price_csv_paths: list[str] | None = None,
+    sensor_csv_paths: list[str] | None = None,
+    nab_root: str | None = None,
+    training_limit: str | None = None,
+    training_timeout_s: float = DEFAULT_TRAINING_TIMEOUT_S,
+    parallel_training: bool = True,
+) -> list[dict[str, Any]]:
+    """Retrain every configured model on the newest validated data and hand each to the registry gate.
+
+    `data_kinds`: prices, sensors or both (the default).
+    `overrides`: dotted params keys applied over `params_file`. `training_limit`: the tag of a task
+    concurrency limit each training holds one slot of (the GPU deployments set "gpu-training").
+    `parallel_training=False` trains one model at a time: parallel trainings share Python's global
+    random state, so only sequential runs reproduce a model bit for bit.
+    """
+    params = load_params(params_file, overrides)
+    data_kinds = data_kinds or ["prices", "sensors"]
+    csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
+    prepared = [series for kind in data_kinds
+                for series in ingest(kind, params_file, overrides, csv_paths=csv_paths[kind], nab_root=nab_root)]
+
+    train = training_task(training_timeout_s, training_limit)
+    trainings = []
+    for series in prepared:
+        for model_kind in models_for(series.kind):
+            training = train.submit(model_kind, series, params)
+            if not parallel_training:
+                training.wait()
+            trainings.append((model_kind, series, training))
+
+    summary, failures = [], []
+    for model_kind, series, training in trainings:
+        outcome = training.result(raise_on_failure=False)
+        if not training.state.is_completed():
+            failures.append(f"{model_kind} {series.series}: {outcome}")
+            continue
+        report_evaluation(outcome)
+        decision = promote(outcome, series, params, actor=actor())
+        summary.append({"kind": outcome.kind, "series": outcome.series, "run_id": outcome.run_id,
+                        "metric": outcome.evaluation.primary_metric, "model": outcome.evaluation.score,
+                        "baseline": outcome.evaluation.baseline_score, "beats_baseline": outcome.beats_baseline,
+                        "decision": decision.summary()})
+
+    print(_summary_table(summary))
+    if failures:
+        raise RuntimeError(f"{len(failures)} training(s) failed:\n" + "\n".join(failures))
+    return summary
+
+
+def _summary_table(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{'model':12s} {'series':28s} {'metric':8s} {'model':>10s} {'baseline':>10s}  MLflow run / decision"]
+    for row in rows:
+        lines.append(f"{row['kind']:12s} {row['series']:28s} {row['metric']:8s} {row['model']:10.4g} "
+                     f"{row['baseline']:10.4g}  {row['run_id']} / {row['decision']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    retrain(params_file=sys.argv[1] if len(sys.argv) > 1 else "params.yaml")

@@ -1,0 +1,71 @@
+"""Score flow: batch predictions of the serving models (@champion) on the newest validated data.
+
+    python flows/score.py sensors          # writes data/predictions/<registered model name>.parquet
+
+Each series is snapshotted and validated first (cached when unchanged), so an hourly schedule
+scores whatever arrived since; `lstmops.scoring.score` loads the MLflow pyfunc behind
+models:/<name>@champion (pinned to the alias's version while it scores), writes the predictions
+(and anomaly segments) and logs a scoring run to MLflow.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prefect import flow, get_run_logger, runtime, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ingest import DataKind, snapshot_and_validate
+from lstmops.config import Params, load_params
+from tasks import artifact_key, models_for
+
+if TYPE_CHECKING:
+    from lstmops.data.ingest import IngestResult
+    from lstmops.scoring import ScoreResult
+
+
+@task(task_run_name="score-{model_kind}-{result.series}", cache_policy=NO_CACHE)
+def score_series(model_kind: str, result: IngestResult, params: Params) -> ScoreResult:
+    """Predict with `<kind>-<series>@champion` on the validated data (`scoring.score`: parquet + an MLflow run)."""
+    from lstmops import registry, scoring, tracking
+    from lstmops.data.ingest import load_validated
+
+    tracking.configure_tracking()
+    frame, _ = load_validated(result.validated_path)
+    scored = scoring.score(registry.registered_model_name(model_kind, result.series), frame,
+                           Path(params.data.root) / "predictions", source=str(result.validated_path))
+    get_run_logger().info("%s", scored.summary())
+    return scored
+
+
+def _run_name() -> str:
+    return f"score-{runtime.flow_run.parameters.get('data_kind', 'sensors')}"
+
+
+@flow(name="score", flow_run_name=_run_name, log_prints=True)
+def score(
+    data_kind: DataKind = "sensors",
+    model_kinds: list[str] | None = None,
+    params_file: str = "params.yaml",
+    overrides: dict[str, Any] | None = None,
+    csv_paths: list[str] | None = None,
+    nab_root: str | None = None,
+) -> list[str]:
+    """Score every configured series of `data_kind` with each of its models' @champion."""
+    params = load_params(params_file, overrides)
+    validated = snapshot_and_validate(data_kind, params, csv_paths=csv_paths, nab_root=nab_root)
+    scorings = [score_series.submit(kind, result, params)
+                for result in validated for kind in model_kinds or models_for(data_kind)]
+    scored = [scoring.result() for scoring in scorings]
+    table = ["| model | version | rows | predictions | MLflow scoring run |", "|---|---|---|---|---|"]
+    table += [f"| {s.name} | {s.version} | {s.rows} | `{s.predictions}` | `{s.scoring_run_id}` |" for s in scored]
+    create_markdown_artifact(markdown="\n".join(table) + "\n", key=artifact_key("score", data_kind),
+                             description=f"batch scoring of {data_kind} with the @champion models")
+    return [s.summary() for s in scored]
+
+
+if __name__ == "__main__":
+    score(data_kind=sys.argv[1] if len(sys.argv) > 1 else "sensors")

@@ -1,0 +1,53 @@
+"""Train flow: one model kind on one series, as a team member's experiment.
+
+    python flows/train.py forecaster DEMOA        # or: autoencoder demo/machine_a, seq2seq ...
+
+Ingests the series (cached when unchanged), trains, evaluates and logs the run to MLflow, and
+publishes the metrics with their baselines as a Prefect artifact. The registry gate runs only when
+asked (`promote_model=True`): an experiment is not a release.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from prefect import flow, runtime
+
+from ingest import ingest, one_series
+from lstmops.config import load_params
+from tasks import DEFAULT_TRAINING_TIMEOUT_S, actor, data_kind_of, promote, report_evaluation, training_task
+
+if TYPE_CHECKING:
+    from lstmops.experiment import ExperimentOutcome
+
+
+def _run_name() -> str:
+    parameters = runtime.flow_run.parameters
+    return f"train-{parameters.get('model_kind', '?')}-{parameters.get('series', '?')}"
+
+
+@flow(name="train", flow_run_name=_run_name, log_prints=True)
+def train(
+    model_kind: str,
+    series: str,
+    params_file: str = "params.yaml",
+    overrides: dict[str, Any] | None = None,
+    training_limit: str | None = None,
+    training_timeout_s: float = DEFAULT_TRAINING_TIMEOUT_S,
+    promote_model: bool = False,
+) -> ExperimentOutcome:
+    """Train `model_kind` on `series` (a ticker, or a sensor series of the configured source)."""
+    data_kind = data_kind_of(model_kind)
+    only_this = one_series(data_kind, series, overrides)
+    params = load_params(params_file, only_this)
+    (prepared,) = ingest(data_kind, params_file, only_this)
+    outcome = training_task(training_timeout_s, training_limit)(model_kind, prepared, params)
+    report_evaluation(outcome)
+    if promote_model:
+        promote(outcome, prepared, params, actor=actor())
+    return outcome
+
+
+if __name__ == "__main__":
+    train(model_kind=sys.argv[1], series=sys.argv[2])

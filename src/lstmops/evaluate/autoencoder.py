@@ -1,0 +1,122 @@
+"""Score a trained LSTM-AE on the hold-out part of a labelled sensor series, beside a rolling z-score.
+
+Detection runs over the whole series (the model is unsupervised and its threshold came from the
+training part only; earlier rows are history), but only the hold-out rows (val + test) are scored,
+against the labelled windows clipped to the hold-out:
+- overlapping-segment precision/recall/F1 and counts (Orion's event-level metric, the primary one);
+- point-wise F1 of the flags and ROC-AUC of the raw score (threshold-free);
+- the same for the baseline: the causal rolling z-score over the model's window, thresholded by the
+  model's own rule fitted on the baseline's training-part scores, segments built the same way.
+
+Labels are required: without them nothing here can say whether a detector is any good, and a
+registry gate comparing unlabelled detectors would compare noise. Series known to be clean
+(labels == []) are accepted; their F1 is 0 as soon as anything is flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from lstmops import anomalies
+from lstmops.config import Params
+from lstmops.data.prepare import PreparedSeries
+from lstmops.data.sensors import Window, windows_to_point_labels
+from lstmops.evaluate.report import Evaluation
+from lstmops.models.baselines import rolling_zscore_scores
+from lstmops.plots.autoencoder import reconstruction_error_figure
+from lstmops.train.autoencoder import TrainedAutoencoder, segments_table
+
+
+class MissingLabelsError(ValueError):
+    """The series has no anomaly labels, so a detector cannot be scored on it."""
+
+
+def labelled_windows(prepared: PreparedSeries) -> list[Window]:
+    labels = prepared.card.get("labels")
+    if labels is None:
+        raise MissingLabelsError(
+            f"{prepared.series}: no anomaly labels in the dataset card, so the autoencoder cannot be "
+            "evaluated; ingest a labelled source (sensors.source demo or nab with labels/combined_windows.json)"
+        )
+    return [(pd.Timestamp(start), pd.Timestamp(end)) for start, end in labels]
+
+
+def clip_windows(windows: Iterable[Window], start: pd.Timestamp, end: pd.Timestamp) -> list[Window]:
+    """The parts of `windows` inside [start, end]; windows wholly outside are dropped."""
+    return [(max(a, start), min(b, end)) for a, b in windows if b >= start and a <= end]
+
+
+def detection_metrics(
+    timestamps: pd.Series, scores: np.ndarray, flags: np.ndarray, windows: list[Window], gap: int
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Segment and point metrics of one detector on a stretch of rows, and its detected segments."""
+    detected = segments_table(timestamps, scores, flags, gap=gap)
+    segment = anomalies.overlapping_segment_scores(windows, list(zip(detected["start"], detected["end"])))
+    point_labels = windows_to_point_labels(timestamps, windows)
+    metrics = {name: float(value) for name, value in segment.items()}
+    metrics["f1_point"] = anomalies.pointwise_scores(point_labels, flags)["f1"]
+    metrics["roc_auc"] = anomalies.roc_auc(point_labels, scores)
+    return metrics, detected
+
+
+def zscore_flags(values: np.ndarray, trained: TrainedAutoencoder, train: slice) -> tuple[np.ndarray, float]:
+    """Rolling z-score of every row and its threshold, fitted like the model's on the training rows."""
+    scores = rolling_zscore_scores(values, trained.window)
+    # The first `window` rows have no full past and score 0 by convention: not evidence of normality.
+    train_scores = scores[trained.window:train.stop]
+    if len(train_scores) == 0:
+        raise ValueError(f"the training part ({train.stop} rows) is no longer than the window {trained.window}")
+    threshold = anomalies.fit_threshold(train_scores, trained.threshold_rule, **trained.threshold_options)
+    return scores, threshold
+
+
+def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, params: Params) -> Evaluation:
+    """Overlapping-segment F1 on the hold-out rows, with the rolling z-score's beside it.
+
+    `params` is not read: window, threshold and rule are the trained model's own, so any model can
+    be re-evaluated on any prepared series (the registry's champion/challenger check).
+    """
+    windows = labelled_windows(prepared)
+    features = prepared.features
+    timestamps = features["timestamp"].reset_index(drop=True)
+    holdout = slice(prepared.split.val.start, len(features))
+    held_times = timestamps.iloc[holdout].reset_index(drop=True)
+    held_windows = clip_windows(windows, held_times.iloc[0], held_times.iloc[-1])
+
+    scores = trained.score_features(features)
+    flags = scores > trained.threshold
+    model_metrics, detected = detection_metrics(
+        held_times, scores[holdout], flags[holdout], held_windows, gap=trained.window)
+
+    values = features["value"].to_numpy(dtype=np.float64)
+    z_scores, z_threshold = zscore_flags(values, trained, prepared.split.train)
+    z_metrics, _ = detection_metrics(
+        held_times, z_scores[holdout], z_scores[holdout] > z_threshold, held_windows, gap=trained.window)
+
+    metrics = {
+        **model_metrics,
+        **{f"{name}_zscore": z_metrics[name] for name in ("f1", "precision", "recall", "roc_auc")},
+        "threshold": trained.threshold,
+        "labelled_windows": float(len(held_windows)),
+    }
+    figure = reconstruction_error_figure(
+        timestamps, features["value"], pd.Series(scores), trained.threshold,
+        true_windows=windows, detections=detected, holdout_start=held_times.iloc[0],
+        title=f"{prepared.series}: LSTM-AE reconstruction error (F1 {model_metrics['f1']:.2f}, "
+              f"z-score {z_metrics['f1']:.2f} on the hold-out)",
+    )
+    return Evaluation(
+        metrics=metrics,
+        primary_metric="f1",
+        baseline_metric="f1_zscore",
+        higher_is_better=True,
+        figures={"reconstruction_error.png": figure},
+        tables={
+            "anomalies.csv": detected,
+            "scores.csv": pd.DataFrame({
+                "timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}),
+        },
+    )

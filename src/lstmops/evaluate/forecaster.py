@@ -1,0 +1,120 @@
+"""Evaluate a forecaster in price space on the hold-out (test) part, beside persistence and drift,
+plus an optional walk-forward backtest of the training recipe.
+
+Metrics (closes, test rows): rmse, mae, mape, directional_accuracy, mase (model MAE / persistence
+MAE on the same rows), each also suffixed _persistence and _drift; coverage_<100(1-alpha)> and
+interval_width (mean upper - lower) of the model's conformal interval; test_points.
+Backtest (params.models.forecaster.backtest_folds > 0): the test rows are cut into that many
+consecutive folds; fold i retrains from scratch (backtest_epochs epochs, same seed) on every row
+before it, its last 15% as validation, and is scored on its fold: backtest_fold_<i>_mase and
+backtest_mase_mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from lstmops.config import Params
+from lstmops.data.prepare import PreparedSeries
+from lstmops.data.scaling import StandardScaler
+from lstmops.data.windows import SplitIndex, sliding_windows
+from lstmops.evaluate.report import Evaluation
+from lstmops.metrics import coverage, forecast_report
+from lstmops.models.baselines import drift
+from lstmops.plots.forecaster import backtest_figure, forecast_figure
+from lstmops.train.forecaster import TrainedForecaster, train_forecaster
+
+FOLD_VALIDATION_FRACTION = 0.15  # of each walk-forward fold's training rows (its latest ones)
+
+
+def coverage_key(alpha: float) -> str:
+    return f"coverage_{round(100 * (1 - alpha))}"
+
+
+def score_rows(trained: TrainedForecaster, table: pd.DataFrame, rows: slice) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Forecasts of table `rows` (date, actual, predicted, lower, upper, persistence) and their metrics."""
+    points = trained.forecast_table(table, rows.start, rows.stop)
+    t = np.arange(rows.stop - len(points), rows.stop)
+    # Drift extends the line through the closes of the model's own input window (t-window..t-1).
+    close_windows = sliding_windows(table["close"].to_numpy(), trained.window)[t - trained.window]
+    actual, predicted, previous = (points[name].to_numpy() for name in ("actual", "predicted", "persistence"))
+    metrics = forecast_report(actual, predicted, previous,
+                              {"persistence": previous, "drift": drift(close_windows)[:, 0]})
+    lower, upper = points["lower"].to_numpy(), points["upper"].to_numpy()
+    metrics[coverage_key(trained.interval_alpha)] = coverage(actual, lower, upper)
+    metrics["interval_width"] = float(np.mean(upper - lower))
+    metrics["test_points"] = float(len(points))
+    return points, metrics
+
+
+@dataclass
+class Fold:
+    number: int  # 1-based
+    points: pd.DataFrame
+    metrics: dict[str, float]
+
+
+def _fold_series(prepared: PreparedSeries, start: int, stop: int) -> PreparedSeries:
+    """Rows before `start` to train on (latest 15% as validation), rows start..stop to test; nothing later."""
+    table = prepared.features.iloc[:stop].reset_index(drop=True)
+    val_start = round(start * (1 - FOLD_VALIDATION_FRACTION))
+    split = SplitIndex(slice(0, val_start), slice(val_start, start), slice(start, stop))
+    scaler = StandardScaler().fit(table[prepared.columns].to_numpy()[split.train])
+    return replace(prepared, features=table, split=split, scaler=scaler)
+
+
+def walk_forward(prepared: PreparedSeries, params: Params) -> list[Fold]:
+    """Expanding-window backtest over the test rows (see the module docstring); [] when folds = 0."""
+    config = params.models.forecaster
+    region = prepared.split.test
+    if config.backtest_folds == 0:
+        return []
+    if region.stop - region.start < config.backtest_folds:
+        raise ValueError(f"{prepared.series}: {region.stop - region.start} test rows cannot make "
+                         f"{config.backtest_folds} walk-forward folds")
+    bounds = np.linspace(region.start, region.stop, config.backtest_folds + 1).round().astype(int)
+    fold_params = params.model_copy(
+        update={"train": params.train.model_copy(update={"epochs": config.backtest_epochs})})
+    folds = []
+    for number, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]), start=1):
+        fold = _fold_series(prepared, int(start), int(stop))
+        trained = train_forecaster(fold, fold_params)
+        points, metrics = score_rows(trained, fold.features, fold.split.test)
+        folds.append(Fold(number, points, metrics))
+    return folds
+
+
+def _backtest_metrics(folds: list[Fold]) -> dict[str, float]:
+    metrics = {f"backtest_fold_{fold.number}_mase": fold.metrics["mase"] for fold in folds}
+    metrics["backtest_mase_mean"] = float(np.mean([fold.metrics["mase"] for fold in folds]))
+    return metrics
+
+
+def evaluate_forecaster(trained: TrainedForecaster, prepared: PreparedSeries, params: Params) -> Evaluation:
+    """Score `trained` on the test part of `prepared` with the model's own preprocessing (any dataset)."""
+    if prepared.kind != "prices":
+        raise ValueError(f"{prepared.series}: a forecaster is evaluated on price series, got {prepared.kind!r}")
+    points, metrics = score_rows(trained, prepared.features, prepared.split.test)
+    label = coverage_key(trained.interval_alpha).removeprefix("coverage_") + "%"
+    figures = {"forecast.png": forecast_figure(
+        points, title=f"{prepared.series}: hold-out close, LSTM vs persistence (MASE {metrics['mase']:.3f})",
+        coverage_label=label)}
+
+    folds = walk_forward(prepared, params)
+    if folds:
+        metrics |= _backtest_metrics(folds)
+        fold_points = pd.concat([fold.points.assign(fold=fold.number) for fold in folds], ignore_index=True)
+        figures["backtest.png"] = backtest_figure(
+            fold_points, [fold.metrics["mase"] for fold in folds],
+            title=f"{prepared.series}: walk-forward backtest (mean MASE {metrics['backtest_mase_mean']:.3f})")
+    return Evaluation(
+        metrics=metrics,
+        primary_metric="mae",
+        baseline_metric="mae_persistence",
+        higher_is_better=False,
+        figures=figures,
+        tables={"predictions.csv": points},
+    )

@@ -1,0 +1,35 @@
+"""What every evaluation returns: metrics with baselines beside them, figures and tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]  # model metrics with the baselines' beside them (mae, mae_persistence, ...)
+    primary_metric: str  # what the registry gate compares between versions
+    baseline_metric: str  # the naive baseline's value of the same metric, on the same points
+    higher_is_better: bool
+    figures: dict[str, Figure] = field(default_factory=dict)  # artifact file name -> figure
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact file name -> frame
+
+    @property
+    def score(self) -> float:
+        return self.metrics[self.primary_metric]
+
+    @property
+    def baseline_score(self) -> float:
+        return self.metrics[self.baseline_metric]
+
+    def better(self, a: float, b: float, margin: float = 0.0) -> bool:
+        """True when score `a` beats `b` by at least `margin` (relative): a < b*(1-margin) for errors."""
+        if self.higher_is_better:
+            return a > b * (1 + margin) if b > 0 else a > b
+        return a < b * (1 - margin)
+
+    def beats_baseline(self) -> bool:
+        return self.better(self.score, self.baseline_score)

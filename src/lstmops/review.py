@@ -1,0 +1,159 @@
+"""A registered version's review report: one self-contained HTML file, logged on the version's run.
+
+What a reviewer needs before a version serves: the gate's decision (its score, the champion's and
+the naive baseline's on the same hold-out), the training run's metrics beside the champion's, data
+lineage and validation result, the audit entries about it, and every plot of its run (forecast,
+reconstruction error, attention map, ...) inlined as base64 so the file opens anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from lstmops.registry import CHAMPION, GATE_TAG_PREFIX, METRIC_TAG_PREFIX, RegistryError, aliases_of, history
+
+REVIEW_ROOT = Path("mlruns") / "reviews"  # next to the embedded store, git-ignored with it
+REVIEW_ARTIFACT_DIR = "review"
+REVIEW_TAG = "review"
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; font-size: 0.92em; }
+th { background: #f3f3f3; }
+.promoted { color: #0a7a2f; font-weight: bold; } .rejected { color: #b00020; font-weight: bold; }
+figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #ddd; }
+"""
+
+
+def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_ROOT) -> Path:
+    """Write the report of `name` version `version` (default: @champion, else the newest version),
+    log it as `review/review.html` on that version's run, and return the local file."""
+    client = MlflowClient()
+    model_version = resolve_version(client, name, version)
+    number = str(model_version.version)  # an int in MLflow 3.17
+    run = client.get_run(model_version.run_id)
+    aliases = aliases_of(name)
+    champion = aliases.get(CHAMPION)
+    champion_metrics = None
+    if champion and champion != number:
+        champion_metrics = _run_metrics(client.get_run(client.get_model_version(name, champion).run_id).data.metrics)
+    with tempfile.TemporaryDirectory(prefix="lstmops-review-") as scratch:
+        images = run_images(client, run.info.run_id, Path(scratch))
+    entries = [entry for entry in history(name)
+               if number in (entry["version"], (entry.get("incumbent") or {}).get("version"))]
+
+    page = render(name, model_version, [alias for alias, v in aliases.items() if v == number],
+                  _run_metrics(run.data.metrics), champion, champion_metrics, images, entries)
+    path = Path(out_dir) / name / f"v{number}" / "review.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    client.log_artifact(run.info.run_id, str(path), REVIEW_ARTIFACT_DIR)
+    client.set_model_version_tag(name, number, REVIEW_TAG,
+                                 f"runs:/{run.info.run_id}/{REVIEW_ARTIFACT_DIR}/{path.name}")
+    return path
+
+
+def resolve_version(client: MlflowClient, name: str, version: str | int | None) -> ModelVersion:
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException as err:
+        raise RegistryError(f"cannot read registered model {name!r}: {err.message}") from err
+    if not versions:
+        raise RegistryError(f"no registered model {name!r} (or it has no versions)")
+    if version is None:
+        wanted = aliases_of(name).get(CHAMPION) or max(int(v.version) for v in versions)
+    else:
+        wanted = version
+    found = [v for v in versions if int(v.version) == int(wanted)]
+    if not found:
+        raise RegistryError(f"{name} has no version {wanted}; versions: {sorted(int(v.version) for v in versions)}")
+    return client.get_model_version(name, str(found[0].version))  # with its aliases and tags filled in
+
+
+def run_images(client: MlflowClient, run_id: str, scratch: Path) -> list[tuple[str, str]]:
+    """(artifact path, data URI) of every image the run logged (plots/...), in path order."""
+    images = []
+    pending = [artifact for artifact in client.list_artifacts(run_id) if artifact.path != REVIEW_ARTIFACT_DIR]
+    while pending:
+        artifact = pending.pop()
+        if artifact.is_dir:
+            pending.extend(client.list_artifacts(run_id, artifact.path))
+        elif Path(artifact.path).suffix.lower() in IMAGE_TYPES:
+            local = Path(client.download_artifacts(run_id, artifact.path, str(scratch)))
+            encoded = base64.b64encode(local.read_bytes()).decode("ascii")
+            images.append((artifact.path, f"data:{IMAGE_TYPES[local.suffix.lower()]};base64,{encoded}"))
+    return sorted(images)
+
+
+def _run_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    return {key: value for key, value in metrics.items() if not key.startswith("epoch/")}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
+def render(name: str, version: ModelVersion, aliases: list[str], metrics: dict[str, float], champion: str | None,
+           champion_metrics: dict[str, float] | None, images: list[tuple[str, str]], entries: list[dict]) -> str:
+    tags, number = version.tags, str(version.version)
+    gate = {key.removeprefix(GATE_TAG_PREFIX): value for key, value in tags.items() if key.startswith(GATE_TAG_PREFIX)}
+    created = datetime.fromtimestamp(version.creation_timestamp / 1000, timezone.utc)
+    decision = gate.get("decision", "not gated")
+    parts = [
+        f"<h1>{html.escape(name)} — version {number}</h1>",
+        f"<p>Aliases: <b>{html.escape(', '.join('@' + a for a in aliases) or 'none')}</b> "
+        f"(champion: {html.escape('v' + champion if champion else 'none')}). Registered {created:%Y-%m-%d %H:%M} UTC "
+        f"from run <code>{html.escape(version.run_id or '?')}</code>.</p>",
+        f"<h2>Gate decision: <span class='{html.escape(decision)}'>{html.escape(decision)}</span></h2>",
+        f"<p>{html.escape(gate.get('reason', 'This version has not been through the promotion gate.'))}</p>",
+    ]
+    if gate:
+        champion_then = gate.get("champion_version", "none")
+        parts.append(_table(
+            ["metric (same newest hold-out)", "this version",
+             f"champion v{champion_then}" if champion_then != "none" else "champion (none: first version)",
+             "naive baseline"],
+            [[gate.get("metric", "?"), gate.get("score", "-"), gate.get("champion_score", "-"), gate.get("baseline", "-")]]))
+        parts.append(f"<p>Hold-out data sha256 <code>{html.escape(gate.get('holdout.sha256', '?'))}</code>; "
+                     f"decided {html.escape(gate.get('time', '?'))} by {html.escape(gate.get('actor', '?'))}.</p>")
+
+    compare = champion_metrics is not None
+    header = ["metric (training run's hold-out; baselines suffixed)", "this version"]
+    header += [f"champion v{champion}"] if compare else []
+    rows = [[key, _fmt(metrics.get(key))] + ([_fmt(champion_metrics.get(key))] if compare else [])
+            for key in sorted(set(metrics) | set(champion_metrics or {}))]
+    parts += ["<h2>Metrics</h2>", _table(header, rows)]
+
+    validation = [[key, value] for key, value in sorted(tags.items()) if key.startswith("data.validation.")]
+    parts += ["<h2>Validation</h2>", _table(["check", "result"], validation) if validation
+              else "<p>No validation result recorded on this version.</p>"]
+    lineage = [[key, value] for key, value in sorted(tags.items())
+               if not key.startswith((METRIC_TAG_PREFIX, GATE_TAG_PREFIX, "data.validation.")) and key != REVIEW_TAG]
+    parts += ["<h2>Data lineage</h2>", _table(["tag", "value"], lineage)]
+
+    parts.append("<h2>Plots</h2>")
+    parts += [f"<figure><img src='{uri}' alt='{html.escape(path)}'><figcaption>{html.escape(path)}</figcaption></figure>"
+              for path, uri in images] or ["<p>The run logged no plots.</p>"]
+
+    audit = [[entry["time"][:19], entry["action"], f"v{entry['version']}", entry["actor"], entry["reason"]]
+             for entry in entries]
+    parts += ["<h2>Audit trail</h2>", _table(["time (UTC)", "action", "version", "actor", "reason"], audit) if audit
+              else "<p>No alias moves recorded for this version.</p>"]
+    body = "\n".join(parts)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Review {html.escape(name)} "
+            f"v{number}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")

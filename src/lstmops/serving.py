@@ -1,0 +1,115 @@
+"""A trained model as an MLflow pyfunc that predicts from RAW canonical frames.
+
+The pyfunc's artifacts are the Trained<Kind>.save() folder (model + preprocessing state); its code is
+the `lstmops` package itself (code_paths), so `mlflow.pyfunc.load_model(uri).predict(raw_frame)` and
+`mlflow models serve` need nothing but the model's pip requirements.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from importlib.metadata import PackageNotFoundError, requires, version
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.models.model import ModelInfo
+from packaging.requirements import Requirement
+
+import lstmops
+
+BUNDLE_ARTIFACT = "bundle"
+
+
+class Trained(Protocol):
+    """A fitted model with all its preprocessing state (the kind contract's Trained<Kind>)."""
+
+    kind: ClassVar[str]
+    history: dict[str, list[float]]
+    device: dict[str, Any]
+
+    def save(self, folder: Path) -> None: ...
+
+    @classmethod
+    def load(cls, folder: Path) -> Trained: ...
+
+    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+
+    def input_example(self) -> pd.DataFrame: ...
+
+
+class BundleModel(mlflow.pyfunc.PythonModel):
+    """Raw DataFrame in, predictions DataFrame out; preprocessing lives in the Trained bundle.
+
+    Only the class path is pickled; the model itself is restored from the bundle folder on load.
+    """
+
+    def __init__(self, trained_class: str):
+        self.trained_class = trained_class  # "module:QualName" of the Trained<Kind> class
+        self.trained: Trained | None = None
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        self.trained = import_class(self.trained_class).load(Path(context.artifacts[BUNDLE_ARTIFACT]))
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        return self.trained.predict_raw(model_input)
+
+
+def class_path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def import_class(path: str) -> type:
+    module_name, _, qualname = path.partition(":")
+    try:
+        found: Any = importlib.import_module(module_name)
+        for attribute in qualname.split("."):
+            found = getattr(found, attribute)
+    except (ImportError, AttributeError) as err:
+        raise ImportError(f"cannot import the model's Trained class {path!r}: {err}") from err
+    return found
+
+
+def pip_requirements() -> list[str]:
+    """lstmops' runtime dependencies, pinned to the versions installed here.
+
+    Given explicitly because MLflow's inference loads the model in a subprocess (~5 s per log);
+    the whole list because the shipped package imports its data layer (GX, yfinance) at load.
+    """
+    pinned = []
+    for text in requires("lstmops") or []:
+        requirement = Requirement(text)
+        if requirement.marker is not None:  # extras such as dev and gpu
+            continue
+        try:
+            pinned.append(f"{requirement.name}=={version(requirement.name)}")
+        except PackageNotFoundError:
+            pinned.append(str(requirement))
+    return pinned
+
+
+def log_bundle_model(trained: Trained, *, name: str = "model") -> ModelInfo:
+    """Log `trained` as a pyfunc into the active run, with signature and input example."""
+    example = trained.input_example()
+    signature = infer_signature(example, trained.predict_raw(example))
+    with tempfile.TemporaryDirectory(prefix="lstmops-bundle-") as scratch:
+        bundle = Path(scratch) / BUNDLE_ARTIFACT
+        trained.save(bundle)
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=BundleModel(class_path(type(trained))),
+            artifacts={BUNDLE_ARTIFACT: str(bundle)},
+            code_paths=[str(Path(lstmops.__file__).parent)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=pip_requirements(),
+            metadata={"kind": trained.kind, "trained_class": class_path(type(trained))},
+        )
+
+
+def load_trained(model_uri: str) -> Trained:
+    """The Trained<Kind> behind a logged model (runs:/..., models:/name@alias, ...), as served."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().trained

@@ -1,0 +1,87 @@
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from lstmops.config import load_params
+from lstmops.data import ingest
+from lstmops.data.prepare import prepare_frame, prepare_series
+from lstmops.evaluate.autoencoder import MissingLabelsError, clip_windows, evaluate_autoencoder
+from lstmops.train.autoencoder import train_autoencoder
+
+WINDOW = 16
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory):
+    return load_params(overrides={
+        "data.root": str(tmp_path_factory.mktemp("data")),
+        "sensors.demo.n_points": 600,
+        "windows.sensors.window": WINDOW,
+        "models.autoencoder.units": 8, "models.autoencoder.learning_rate": 1e-2,
+        "train.epochs": 3, "train.batch_size": 64, "train.verbose": 0,
+    })
+
+
+@pytest.fixture(scope="module")
+def demo(params):
+    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)[0].validated_path
+    raw = ingest.load_validated(validated)[0]
+    prepared = prepare_series(validated, params)
+    trained = train_autoencoder(prepared, params)
+    return raw, prepared, trained, evaluate_autoencoder(trained, prepared, params)
+
+
+def test_metrics_put_the_zscore_baseline_beside_the_model(demo):
+    evaluation = demo[3]
+    metrics = evaluation.metrics
+    for key in ("f1", "precision", "recall", "tp", "fp", "fn", "f1_point", "roc_auc",
+                "f1_zscore", "precision_zscore", "recall_zscore", "roc_auc_zscore", "threshold"):
+        assert np.isfinite(metrics[key]), key
+    assert (evaluation.primary_metric, evaluation.baseline_metric) == ("f1", "f1_zscore")
+    assert evaluation.higher_is_better is True
+    assert evaluation.beats_baseline() == (metrics["f1"] > metrics["f1_zscore"])
+    # Every labelled window in the hold-out is either found or missed.
+    assert metrics["tp"] + metrics["fn"] == metrics["labelled_windows"] > 0
+
+
+def test_scores_table_equals_predict_raw_on_the_same_rows(demo):
+    raw, prepared, trained, evaluation = demo
+    table = evaluation.tables["scores.csv"]
+    served = trained.predict_raw(raw).iloc[prepared.split.val.start:].reset_index(drop=True)
+    assert len(table) == len(raw) - prepared.split.val.start
+    np.testing.assert_array_equal(table["timestamp"].to_numpy(), served["timestamp"].to_numpy())
+    np.testing.assert_allclose(table["score"], served["score"], rtol=1e-6)
+    np.testing.assert_array_equal(table["is_anomaly"], served["is_anomaly"])
+
+
+def test_detections_are_hold_out_segments_with_their_peak_score(demo):
+    _, prepared, trained, evaluation = demo
+    detected = evaluation.tables["anomalies.csv"]
+    assert list(detected.columns) == ["start", "end", "score"]
+    holdout_start = prepared.features["timestamp"].iloc[prepared.split.val.start]
+    assert (detected["start"] >= holdout_start).all() and (detected["start"] <= detected["end"]).all()
+    assert (detected["score"] > trained.threshold).all()
+    assert isinstance(evaluation.figures["reconstruction_error.png"], Figure)
+
+
+def test_a_model_can_be_evaluated_on_another_series(demo, params, tmp_path):
+    raw, prepared, trained, _ = demo
+    other = raw.copy()
+    other["value"] = other["value"] * 1.1 + 2.0
+    evaluation = evaluate_autoencoder(trained, prepare_frame(other, prepared.card, params, tmp_path), params)
+    assert np.isfinite(evaluation.score) and np.isfinite(evaluation.baseline_score)
+
+
+def test_unlabelled_series_cannot_be_evaluated(demo, params, tmp_path):
+    raw, prepared, trained, _ = demo
+    unlabelled = prepare_frame(raw, {**prepared.card, "labels": None}, params, tmp_path)
+    with pytest.raises(MissingLabelsError, match="no anomaly labels"):
+        evaluate_autoencoder(trained, unlabelled, params)
+
+
+def test_label_windows_are_clipped_to_the_hold_out():
+    t = pd.Timestamp
+    windows = [(t("2024-01-01"), t("2024-01-02")), (t("2024-01-03"), t("2024-01-05")), (t("2024-01-06"), t("2024-01-09"))]
+    clipped = clip_windows(windows, t("2024-01-04"), t("2024-01-08"))
+    assert clipped == [(t("2024-01-04"), t("2024-01-05")), (t("2024-01-06"), t("2024-01-08"))]

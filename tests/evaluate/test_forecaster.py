@@ -1,0 +1,118 @@
+"""Evaluating the price forecaster: price-space metrics beside baselines, conformal coverage, backtest."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmops.config import load_params
+from lstmops.data import ingest, prepare
+from lstmops.evaluate.forecaster import evaluate_forecaster, walk_forward
+from lstmops.train.forecaster import train_forecaster
+
+
+def tiny_params(root, **overrides):
+    return load_params(overrides={
+        "data.root": str(root),
+        "prices.tickers": ["DEMOA"],
+        "prices.demo.n_days": 600,
+        "windows.prices.window": 8,
+        "models.forecaster.units": [8],
+        "models.forecaster.backtest_folds": 0,
+        "train.epochs": 3,
+        "train.batch_size": 64,
+        "train.verbose": 0,
+        **overrides,
+    })
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    params = tiny_params(tmp_path_factory.mktemp("data"))
+    (result,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
+    frame, _ = ingest.load_validated(result.validated_path)
+    prepared = prepare.prepare_series(result.validated_path, params)
+    trained = train_forecaster(prepared, params)
+    return params, prepared, trained, frame, evaluate_forecaster(trained, prepared, params)
+
+
+def test_baselines_are_reported_beside_the_model_on_the_same_points(setup):
+    _, prepared, _, _, evaluation = setup
+    m = evaluation.metrics
+    test_rows = prepared.split.test.stop - prepared.split.test.start
+
+    for metric in ("rmse", "mae", "mape", "directional_accuracy", "mase"):
+        assert {metric, f"{metric}_persistence", f"{metric}_drift"} <= m.keys()
+    assert m["mase"] == pytest.approx(m["mae"] / m["mae_persistence"])
+    assert m["mase_persistence"] == 1.0 and m["test_points"] == test_rows
+    assert (evaluation.primary_metric, evaluation.baseline_metric) == ("mae", "mae_persistence")
+    assert not evaluation.higher_is_better
+    assert evaluation.beats_baseline() == (m["mae"] < m["mae_persistence"])
+
+
+def test_metrics_are_in_price_space(setup):
+    _, prepared, _, _, evaluation = setup
+    closes = prepared.features["close"].to_numpy()[prepared.split.test]
+
+    table = evaluation.tables["predictions.csv"]
+
+    assert list(table.columns) == ["date", "actual", "predicted", "lower", "upper", "persistence"]
+    np.testing.assert_array_equal(table["actual"], closes)
+    np.testing.assert_array_equal(table["persistence"].iloc[1:], closes[:-1])
+    errors = table["actual"] - table["predicted"]
+    assert evaluation.metrics["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)))
+
+
+def test_conformal_interval_covers_about_ninety_percent_of_the_hold_out(setup):
+    _, _, _, _, evaluation = setup
+    table = evaluation.tables["predictions.csv"]
+    inside = (table["lower"] <= table["actual"]) & (table["actual"] <= table["upper"])
+
+    assert evaluation.metrics["coverage_90"] == pytest.approx(inside.mean())
+    assert 0.75 <= evaluation.metrics["coverage_90"] <= 1.0
+    assert evaluation.metrics["interval_width"] == pytest.approx((table["upper"] - table["lower"]).mean())
+
+
+def test_predict_raw_from_raw_bars_equals_the_evaluation_predictions(setup):
+    _, _, trained, frame, evaluation = setup
+    table = evaluation.tables["predictions.csv"]
+
+    served = trained.predict_raw(frame).set_index("date").loc[table["date"]]
+
+    np.testing.assert_allclose(served["predicted_close"], table["predicted"], rtol=1e-6)
+    np.testing.assert_allclose(served["lower"], table["lower"], rtol=1e-6)
+    np.testing.assert_allclose(served["upper"], table["upper"], rtol=1e-6)
+    np.testing.assert_array_equal(served["actual"], table["actual"])
+
+
+def test_figures_without_backtest(setup):
+    _, _, _, _, evaluation = setup
+
+    assert set(evaluation.figures) == {"forecast.png"}
+    assert not any(key.startswith("backtest") for key in evaluation.metrics)
+
+
+def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
+    params, prepared, trained, _, _ = setup
+    params = params.model_copy(update={"models": params.models.model_copy(update={
+        "forecaster": params.models.forecaster.model_copy(update={"backtest_folds": 2, "backtest_epochs": 1})})})
+
+    folds = walk_forward(prepared, params)
+    evaluation = evaluate_forecaster(trained, prepared, params)
+
+    test_dates = prepared.features["date"].iloc[prepared.split.test]
+    fold_dates = pd.concat([fold.points["date"] for fold in folds])
+    assert fold_dates.tolist() == test_dates.tolist()
+    assert [fold.number for fold in folds] == [1, 2]
+    m = evaluation.metrics
+    assert m["backtest_fold_1_mase"] == pytest.approx(folds[0].metrics["mase"])
+    assert m["backtest_mase_mean"] == pytest.approx((m["backtest_fold_1_mase"] + m["backtest_fold_2_mase"]) / 2)
+    assert set(evaluation.figures) == {"forecast.png", "backtest.png"}
+
+
+def test_a_dataset_without_the_models_inputs_is_rejected(setup, tmp_path):
+    params, _, trained, frame, _ = setup
+    other = tiny_params(tmp_path, **{"windows.prices.features": ["log_return"]})
+    prepared = prepare.prepare_frame(frame, {"kind": "prices", "series": "DEMOA"}, other, tmp_path)
+
+    with pytest.raises(ValueError, match=r"lacks columns \['range', 'volume_change'\]"):
+        evaluate_forecaster(trained, prepared, params)

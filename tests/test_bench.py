@@ -1,0 +1,233 @@
+"""Smoke tests of the benchmark harness (bench/) at tiny sizes.
+
+They check that each benchmark measures what it says (the warm-up epoch left out, every window
+scored, a materialised copy would show in the memory peak) and that the GPU script runs on CPU.
+No test asserts a speed: timings belong in `make bench`, not in CI.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+SRC = ROOT / "src"
+QUIET = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DO_NOT_TRACK": "1"}
+
+
+def bench_module(name: str):
+    """bench/ holds scripts, not a package: import them the way they import each other."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
+
+
+def test_peak_rss_sees_an_allocation_made_and_freed_inside_the_block():
+    windowing_memory = bench_module("windowing_memory")
+    size = 48 * 1024 * 1024
+    with windowing_memory.PeakRss() as peak:
+        block = np.ones(size // 8)  # written, so resident
+        del block
+    assert peak.delta_bytes >= 0.9 * size
+
+
+def test_windowing_memory_stays_a_small_multiple_of_the_series():
+    windowing_memory = bench_module("windowing_memory")
+    result = windowing_memory.measure(200_000, 128, batch_size=64)
+
+    assert result["windows"] == 200_000 - 128  # train, val and test windows together
+    assert result["materialised_over_series"] == pytest.approx(128, rel=0.01)
+    # A materialised (n, 128, 1) copy would cost ~195 MB here; views and indices cost a few MB.
+    assert result["peak_rss_delta_mb"] < result["materialised_windows_mb"] / 10
+    assert result["delta_over_series"] <= bench_module("run").MAX_WINDOWING_OVER_SERIES
+
+
+def test_training_throughput_times_every_epoch_but_the_warm_up():
+    train_throughput = bench_module("train_throughput")
+    case = train_throughput.forecaster_case(64, window=8, n_features=2, units=[4])
+
+    result = train_throughput.training_throughput(case, batch_size=16, epochs=2)
+
+    assert result["samples_per_epoch"] == 64
+    assert len(result["epoch_seconds"]) == 2 and len(result["loss_per_epoch"]) == 3
+    assert result["samples_per_s"] == pytest.approx(64 / statistics.median(result["epoch_seconds"]))
+    assert result["warmup_epoch_seconds"] > 0
+
+
+def test_epoch_summary_refuses_a_run_with_only_the_warm_up_epoch():
+    train_throughput = bench_module("train_throughput")
+    with pytest.raises(ValueError, match="timed epoch"):
+        train_throughput.epoch_summary([1.0], [0.5], 64, path="test")
+
+
+def test_scoring_throughput_scores_every_window_with_the_recursive_decoder():
+    train_throughput = bench_module("train_throughput")
+    case = train_throughput.seq2seq_case(40, window=8, n_features=3, horizon=4, units=4)
+
+    result = train_throughput.scoring_throughput(case, repeats=1)
+
+    assert result["windows"] == 40 and result["windows_per_s"] > 0
+    assert case.windows.shape == (40, 8, 3)
+    assert case.targets.shape == (40, 4, 1)  # teacher-forced training targets
+
+
+def test_autoencoder_case_reconstructs_its_own_windows():
+    train_throughput = bench_module("train_throughput")
+    case = train_throughput.autoencoder_case(30, window=6, units=4)
+    assert case.inputs is case.targets and case.inputs.shape == (30, 6, 1)
+    assert not case.inputs.flags.owndata  # views over the series, as in training
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """Modules a file imports when it is loaded (imports inside functions run only when called)."""
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.Import):
+                names.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                names.add(child.module)
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return names
+
+
+def _source_of(module: str) -> Path | None:
+    for candidate in (SRC / module.replace(".", "/") / "__init__.py", SRC / (module.replace(".", "/") + ".py"),
+                      BENCH / f"{module}.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def test_the_gpu_script_imports_no_tensorflow_when_loaded():
+    """The GPU image has no TensorFlow: nothing gpu.py loads may import it at module level
+    (device_report imports it inside the TensorFlow branch only)."""
+    seen: dict[str, set[str]] = {}
+    pending = ["gpu", "torch_reference"]
+    while pending:
+        module = pending.pop()
+        parts = module.split(".")
+        packages = [".".join(parts[:i]) for i in range(1, len(parts))]  # parents run their __init__ first
+        for name in [*packages, module]:
+            source = _source_of(name)
+            if name in seen or source is None:
+                continue
+            seen[name] = _module_level_imports(source)
+            pending.extend(seen[name])
+
+    assert {"lstmops.train.common", "lstmops.models.seq2seq", "lstmops.config", "train_throughput"} <= set(seen)
+    offenders = {module: sorted(n for n in names if n.split(".")[0] == "tensorflow")
+                 for module, names in seen.items()}
+    assert not {module: names for module, names in offenders.items() if names}
+
+
+def test_gpu_script_runs_tiny_on_cpu_and_says_why_the_reference_is_missing(tmp_path):
+    out = tmp_path / "gpu-tensorflow.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "gpu.py"), "--tiny", "--models", "forecaster", "--out", str(out)],
+        cwd=ROOT, env={**QUIET, "KERAS_BACKEND": "tensorflow"}, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(out.read_text())
+
+    row = result["models"]["forecaster"]
+    assert row["shape"] == "12x5 -> 1, units [8]"
+    assert row["project"]["path"] == "lstmops.train.common.fit + WindowBatches"
+    assert row["project"]["samples_per_epoch"] == 3 * 16  # 3 steps of batch 16
+    assert row["arrays"]["samples_per_s"] > 0
+    if shutil.which("nvidia-smi") is None and importlib.util.find_spec("torch") is None:
+        assert "torch is not installed" in row["cudnn_reference"]["skipped"]
+        assert "NOTE: torch is not installed" in completed.stdout
+    # run.py shows such a file in the `make bench` table
+    (summary,) = bench_module("run").gpu_results(tmp_path)
+    assert summary["model"] == "forecaster" and summary["backend"] == "tensorflow" and summary["tiny"]
+
+
+def test_last_json_object_skips_log_lines_and_takes_the_last_object():
+    run = bench_module("run")
+    text = 'INFO flow started\n{"ratio": 1.5}\n12:00 Finished in state Completed()\n{"ratio": 1.08, "runs": 5}\n'
+    assert run.last_json_object(text) == {"ratio": 1.08, "runs": 5}
+    assert run.last_json_object("no numbers here\n[1, 2]") is None
+
+
+PREFECT_OVERHEAD_OUTPUT = """\
+workload: retrain, 3 runs each, 2 CPUs
+plain functions      median   10.00 s   runs 9.90, 10.00, 10.20
+through the flow     median   10.80 s   runs 10.70, 10.80, 11.00
+flow / plain            1.08x  (+0.80 s per run)
+unchanged re-run     median    2.10 s   (validation and features cached)
+first flow call        14.30 s   (includes starting the temporary Prefect server)
+"""
+
+
+def test_overhead_numbers_are_read_from_the_prefect_overhead_output():
+    run = bench_module("run")
+    assert run.parse_overhead(PREFECT_OVERHEAD_OUTPUT) == {
+        "plain_median_s": 10.0, "flow_median_s": 10.8, "flow_over_plain": 1.08, "unchanged_rerun_median_s": 2.1,
+        "first_flow_call_s": 14.3}
+    assert run.parse_overhead("log line\n" + '{"flow_over_plain": 1.2}') == {"flow_over_plain": 1.2}
+    assert run.parse_overhead(PREFECT_OVERHEAD_OUTPUT.replace("flow / plain", "ratio")) is None
+
+
+def test_overhead_runs_each_workload_or_says_why_it_cannot(tmp_path):
+    run = bench_module("run")
+    assert run.orchestration_overhead(tmp_path / "missing.py")["status"] == "not available"
+
+    script = tmp_path / "prefect_overhead.py"
+    script.write_text(f"import sys\nprint(sys.argv[1:])\nprint({PREFECT_OVERHEAD_OUTPUT!r})")
+    result = run.orchestration_overhead(script, workloads=[("retrain", 3), ("ingest", 5)])
+    assert result["status"] == "measured"
+    assert result["retrain"]["runs"] == 3 and result["retrain"]["flow_over_plain"] == 1.08
+    assert set(result) == {"status", "retrain", "ingest"}
+
+    script.write_text("raise SystemExit('no prefect server')")
+    with pytest.raises(run.BenchError, match="no prefect server"):
+        run.orchestration_overhead(script)
+
+
+def test_slowest_steps_names_the_line_that_ended_each_silence():
+    run = bench_module("run")
+    timeline = [(0.5, "start"), (12.5, "trained forecaster"), (13.0, "registered"), (20.0, "done")]
+    steps = run.slowest_steps(timeline, top=2)
+    assert steps == [{"seconds": 12.0, "until": "trained forecaster"}, {"seconds": 7.0, "until": "done"}]
+
+
+def test_format_table_right_aligns_numbers_and_left_aligns_text():
+    run = bench_module("run")
+    table = run.format_table("t", ["model", "samples/s"], [["forecaster", 123456.7], ["ae", 9.5]])
+    lines = table.splitlines()
+    assert lines[0] == "== t"
+    assert lines[3] == "forecaster    123,457"
+    assert lines[4] == "ae               9.50"
+
+
+@pytest.mark.slow
+def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
+    out = tmp_path / "results.json"
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--skip", "throughput", "--out", str(out)],
+        cwd=ROOT, env=QUIET, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["windowing_memory"]["points"] == 100_000 and results["windowing_memory"]["o_series"]
+    assert "overhead" in results and results["machine"]["cpu_count"] == os.cpu_count()
+    assert "== windowing memory" in completed.stdout and "orchestration overhead" in completed.stdout
+    assert results["overhead"]["status"] == "measured" and results["overhead"]["ingest"]["runs"] == 1

@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmops.benchmarks.seq2seq import BenchmarkInputError, benchmark_seq2seq
+from lstmops.config import load_params
+
+SEASON, HORIZON = 48, 6
+
+
+def write_daily_csv(path, n_rows=400):
+    """Half-hourly samples of a daily cycle with noise: what the NYC taxi benchmark looks like, tiny."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(n_rows)
+    frame = pd.DataFrame({
+        "timestamp": pd.date_range("2024-01-01", periods=n_rows, freq="30min").strftime("%Y-%m-%d %H:%M:%S"),
+        "value": 100 + 20 * np.sin(2 * np.pi * steps / SEASON) + rng.normal(0, 1, n_rows),
+    })
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def params(tmp_path):
+    return load_params(overrides={
+        "data.root": str(tmp_path / "data"),
+        "models.seq2seq.window": 12, "models.seq2seq.units": 4,
+        "train.epochs": 2, "train.verbose": 0,
+    })
+
+
+def test_benchmark_writes_the_scores_beside_seasonal_naive(tmp_path, params):
+    out = tmp_path / "bench" / "seq2seq.json"
+    result = benchmark_seq2seq(write_daily_csv(tmp_path / "daily.csv"), SEASON, HORIZON, params, out)
+
+    assert json.loads(out.read_text()) == result
+    for key in ("rel_mae_seasonal", "rel_mae_persistence", "mae", "mae_seasonal", "seconds"):
+        assert np.isfinite(result[key]) and result[key] > 0, key
+    assert len(result["mae_per_step"]) == HORIZON
+    assert result["rel_mae_seasonal"] == pytest.approx(result["mae"] / result["mae_seasonal"])
+    assert set(result["val"]) >= {"mae", "rel_mae_seasonal"}  # settings are chosen on val, not test
+    assert (result["settings"]["season"], result["settings"]["horizon"]) == (SEASON, HORIZON)
+    assert result["split_rows"]["test"] == [340, 400]
+    assert (tmp_path / "bench" / "seq2seq_attention.png").exists()
+
+
+def test_a_csv_that_fails_validation_is_refused_with_its_name(tmp_path, params):
+    csv = write_daily_csv(tmp_path / "irregular.csv")
+    frame = pd.read_csv(csv)
+    frame.loc[200:, "timestamp"] = (pd.to_datetime(frame.loc[200:, "timestamp"]) + pd.Timedelta(minutes=7)) \
+        .dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_csv(csv, index=False)
+    with pytest.raises(BenchmarkInputError, match="irregular.csv"):
+        benchmark_seq2seq(csv, SEASON, HORIZON, params, tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()

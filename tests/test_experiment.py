@@ -1,0 +1,137 @@
+"""run_experiment: train -> evaluate -> log, for a stand-in kind and once for the real forecaster."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmops import experiment
+from lstmops.config import Params, load_params
+from lstmops.data import ingest, prepare
+from lstmops.data.prepare import PreparedSeries
+from lstmops.evaluate.report import Evaluation
+from lstmops.experiment import pipeline, run_experiment
+from lstmops.serving import load_trained
+from lstmops.tracking import configure_tracking
+
+
+@dataclass
+class MeanReturnForecaster:
+    """A numpy stand-in for a Trained<Kind>: the next close moves by the training part's mean log return."""
+
+    mean_return: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+    device: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "forecaster"
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "state.json").write_text(json.dumps({"mean_return": self.mean_return}))
+
+    @classmethod
+    def load(cls, folder: Path) -> MeanReturnForecaster:
+        return cls(**json.loads((folder / "state.json").read_text()))
+
+    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"date": frame["date"].iloc[1:].to_numpy(),
+                             "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(self.mean_return)})
+
+    def input_example(self) -> pd.DataFrame:
+        return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3, freq="B"), "open": 10.0, "high": 11.0,
+                             "low": 9.0, "close": [10.0, 10.4, 10.1], "volume": 1e6})
+
+
+def train_mean_return(prepared: PreparedSeries, params: Params) -> MeanReturnForecaster:
+    returns = prepared.features["log_return"].to_numpy()[prepared.split.train]
+    return MeanReturnForecaster(float(np.mean(returns)), history={"loss": [1.0, 0.5]}, device={"backend": "numpy"})
+
+
+def evaluate_mean_return(trained: MeanReturnForecaster, prepared: PreparedSeries, params: Params) -> Evaluation:
+    close = prepared.features["close"].to_numpy()
+    test = np.arange(prepared.split.test.start, prepared.split.test.stop)
+    predicted = close[test - 1] * np.exp(trained.mean_return)
+    metrics = {"mae": float(np.mean(np.abs(predicted - close[test]))),
+               "mae_persistence": float(np.mean(np.abs(close[test - 1] - close[test])))}
+    figure, axes = plt.subplots()
+    axes.plot(close[test])
+    return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, figures={"forecast.png": figure})
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A private MLflow store for this module; MLflow's process-wide URIs are reset afterwards."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)  # recorded, so the environment is restored too
+        patch.setenv("MLFLOW_REGISTRY_URI", uri)
+        configure_tracking(uri)
+        yield uri
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory) -> Params:
+    return load_params(overrides={
+        "data.root": str(tmp_path_factory.mktemp("data")), "prices.tickers": ["DEMOA"], "prices.demo.n_days": 220,
+        "windows.prices.window": 10, "train.epochs": 2, "train.batch_size": 32, "train.verbose": 0,
+        "models.forecaster.units": [4], "models.forecaster.backtest_folds": 0,
+    })
+
+
+@pytest.fixture(scope="module")
+def ingested(params) -> ingest.IngestResult:
+    (result,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
+    return result
+
+
+@pytest.fixture(scope="module")
+def prepared(params, ingested) -> PreparedSeries:
+    return prepare.prepare_series(ingested.validated_path, params)
+
+
+def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(store, prepared, params, monkeypatch,
+                                                                             capsys):
+    monkeypatch.setitem(experiment.PIPELINES, "forecaster",
+                        ("prices", f"{__name__}:train_mean_return", f"{__name__}:evaluate_mean_return"))
+
+    outcome = run_experiment("forecaster", prepared, params, tags={"trigger": "test"})
+
+    e = outcome.evaluation
+    assert outcome.kind == "forecaster" and outcome.series == "DEMOA" and outcome.seconds > 0
+    assert outcome.beats_baseline == (e.metrics["mae"] < e.metrics["mae_persistence"])
+    assert f"mae {e.metrics['mae']:.4g} vs mae_persistence {e.metrics['mae_persistence']:.4g}" in capsys.readouterr().out
+    run = mlflow.get_run(outcome.run_id)
+    assert run.info.run_name == "forecaster-DEMOA" and run.data.tags["trigger"] == "test"
+    assert run.data.metrics["mae"] == e.metrics["mae"]
+    restored = load_trained(outcome.model_uri)
+    assert isinstance(restored, MeanReturnForecaster)
+    assert restored.mean_return == pytest.approx(np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train]))
+
+
+def test_unknown_kinds_and_mismatched_data_are_refused_by_name():
+    with pytest.raises(ValueError, match="unknown model kind 'lstm'.*forecaster, autoencoder, seq2seq"):
+        pipeline("lstm", "prices")
+    with pytest.raises(ValueError, match="'autoencoder' trains on sensors data, got a prepared prices series"):
+        pipeline("autoencoder", "prices")
+
+
+def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(store, prepared, params, ingested):
+    outcome = run_experiment("forecaster", prepared, params)
+    raw, _ = ingest.load_validated(ingested.validated_path)
+
+    served = mlflow.pyfunc.load_model(outcome.model_uri).predict(raw)
+
+    evaluated = outcome.evaluation.tables["predictions.csv"]
+    served = served.assign(date=served["date"].astype(evaluated["date"].dtype)).set_index("date")
+    on_test_dates = served.loc[evaluated["date"], "predicted_close"].to_numpy()
+    np.testing.assert_allclose(on_test_dates, evaluated["predicted"].to_numpy(), rtol=1e-5)
+    assert {"mae", "mae_persistence", "mase"} <= set(mlflow.get_run(outcome.run_id).data.metrics)

@@ -1,0 +1,316 @@
+"""The model registry as the retrain flow and a reviewer use it: gate decisions, rollback, audit, scoring.
+
+Models are tiny pyfuncs (tests/fixtures/toy_pyfunc_model.py) predicting `forecast = slope * x`; the
+hold-out has `y = true_slope * x`, the naive baseline predicts `y = x`, so a model's error on the
+hold-out is |slope - true_slope| * mean(x) and crafted slopes give crafted, honestly computed metrics.
+"""
+
+import threading
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from lstmops.evaluate.report import Evaluation
+from lstmops.registry import (RegistryError, aliases_of, decide, format_history, history, register_and_gate,
+                              registered_model_name, rollback)
+from lstmops.registry_cli import registry_app
+from lstmops.scoring import anomaly_segments, score
+from lstmops.tracking import ensure_experiment
+
+TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
+HOLDOUT_X = np.linspace(1.0, 3.0, 21)
+
+
+@dataclass
+class Outcome:  # the fields of experiment.ExperimentOutcome the gate reads
+    kind: str
+    series: str
+    run_id: str
+    model_uri: str
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One SQLite tracking/registry store for the module; each test registers its own model name."""
+    root = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{root}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)  # artifacts land under root/mlruns
+        for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # the CLI reads them; restored after
+            patch.setenv(variable, uri)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        yield root
+        mlflow.set_tracking_uri(None)  # later test modules must not write into this store
+        mlflow.set_registry_uri(None)
+
+
+def log_toy_run(config: dict, series: str, kind: str = "forecaster", metrics: dict | None = None) -> Outcome:
+    """A training run as tracking.log_training_run leaves it: lineage tags, metrics, a pyfunc model."""
+    tags = {"kind": kind, "series": series, "data.kind": "prices", "data.source": "demo", "data.sha256": "ab" * 32,
+            "data.raw_snapshot": "data/raw/prices/demo/x.csv", "data.validation.success": "True",
+            "git.commit": "0123456789abcdef", "params.hash": "cd" * 32}
+    with mlflow.start_run(experiment_id=ensure_experiment(kind), tags=tags) as run:
+        mlflow.log_metrics(metrics or {"mae": 0.1, "mae_persistence": 0.5})
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config=config,
+                                       pip_requirements=["mlflow", "pandas"])
+    return Outcome(kind, series, run.info.run_id, info.model_uri)
+
+
+class Holdout:
+    """The gate's evaluation hook: load the version, predict the hold-out, MAE beside the naive baseline's."""
+
+    def __init__(self, true_slope: float):
+        self.true_slope = true_slope
+        self.evaluated: list[str] = []
+
+    def __call__(self, model_uri: str) -> Evaluation:
+        self.evaluated.append(model_uri)
+        y = self.true_slope * HOLDOUT_X
+        forecast = mlflow.pyfunc.load_model(model_uri).predict(pd.DataFrame({"x": HOLDOUT_X}))["forecast"]
+        metrics = {"mae": float(np.mean(np.abs(forecast - y))), "mae_persistence": float(np.mean(np.abs(HOLDOUT_X - y)))}
+        return Evaluation(metrics, primary_metric="mae", baseline_metric="mae_persistence", higher_is_better=False)
+
+
+def gate(slope: float, series: str, holdout: Holdout, **options):
+    return register_and_gate(log_toy_run({"slope": slope}, series), None, None, evaluate=holdout, actor="tester",
+                             **options)
+
+
+def errors(mae: float, baseline: float) -> Evaluation:
+    return Evaluation({"mae": mae, "mae_persistence": baseline}, "mae", "mae_persistence", higher_is_better=False)
+
+
+# ---------------------------------------------------------------- names and pure decisions
+
+def test_model_names_are_kind_and_series_with_safe_separators():
+    assert registered_model_name("forecaster", "DEMOA") == "forecaster-DEMOA"
+    assert registered_model_name("autoencoder", "demo/machine_a") == "autoencoder-demo__machine_a"
+    with pytest.raises(ValueError, match="unknown model kind 'lstm'"):
+        registered_model_name("lstm", "DEMOA")
+
+
+def test_decisions_on_crafted_metrics():
+    assert decide("m", "1", errors(0.4, 0.5), None).promoted  # first version beating the baseline
+    assert not decide("m", "1", errors(0.6, 0.5), None).promoted  # first version worse than the baseline
+    assert decide("m", "2", errors(0.3, 0.5), ("1", errors(0.4, 0.5))).promoted  # better than the champion
+    worse = decide("m", "2", errors(0.45, 0.5), ("1", errors(0.4, 0.5)))
+    assert not worse.promoted and "champion v1" in worse.reason
+    # Beating the champion is not enough when both lose to the naive baseline on the new hold-out.
+    below_baseline = decide("m", "2", errors(0.55, 0.5), ("1", errors(0.7, 0.5)))
+    assert not below_baseline.promoted and "baseline" in below_baseline.reason
+
+
+def test_margin_is_relative_and_direction_aware():
+    champion = ("1", errors(0.40, 1.0))
+    assert not decide("m", "2", errors(0.37, 1.0), champion, margin=0.10).promoted  # 7.5 % better: not enough
+    assert decide("m", "2", errors(0.35, 1.0), champion, margin=0.10).promoted  # 12.5 % better
+    f1 = lambda score: Evaluation({"f1": score, "f1_zscore": 0.5}, "f1", "f1_zscore", higher_is_better=True)  # noqa: E731
+    assert decide("m", "2", f1(0.9), ("1", f1(0.8)), margin=0.10).promoted
+    assert not decide("m", "2", f1(0.85), ("1", f1(0.8)), margin=0.10).promoted
+
+
+# ---------------------------------------------------------------- the gate on a real registry
+
+def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(store):
+    decision = gate(1.8, "first", Holdout(2.0))
+    name = decision.name
+    assert (name, decision.version, decision.promoted) == ("forecaster-first", "1", True)
+    assert aliases_of(name) == {"champion": "1"}  # @challenger is gone once decided
+    version = MlflowClient().get_model_version(name, "1")
+    assert version.tags["data.sha256"] == "ab" * 32 and version.tags["git.commit"] == "0123456789abcdef"
+    assert version.tags["metric.mae_persistence"] == "0.5" and version.tags["gate.decision"] == "promoted"
+    assert "sha256 `abababab" in version.description and "promote" in version.description
+    assert MlflowClient().get_registered_model(name).tags["series"] == "first"
+
+
+def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(store):
+    decision = gate(0.5, "no-skill", Holdout(2.0))
+    assert not decision.promoted and "naive baseline" in decision.reason
+    assert aliases_of(decision.name) == {}
+    assert MlflowClient().get_model_version(decision.name, "1").tags["gate.decision"] == "rejected"
+    [entry] = history(decision.name)
+    assert entry["action"] == "reject" and entry["reason"] == decision.reason
+
+
+def test_better_challenger_is_promoted_and_the_old_champion_becomes_previous(store):
+    holdout = Holdout(2.0)
+    gate(1.5, "better", holdout)
+    decision = gate(1.9, "better", holdout)
+    assert decision.promoted and decision.champion.version == "1"
+    assert aliases_of(decision.name) == {"champion": "2", "previous": "1"}
+
+
+def test_worse_challenger_is_rejected_and_the_champion_stays(store):
+    holdout = Holdout(2.0)
+    gate(1.9, "worse", holdout)
+    decision = gate(1.5, "worse", holdout)
+    assert not decision.promoted and "champion v1" in decision.reason
+    assert aliases_of(decision.name) == {"champion": "1"}
+
+
+def test_champion_is_re_evaluated_on_the_newest_holdout_not_its_stale_metrics(store):
+    gate(2.0, "drift", Holdout(2.0))  # perfect on the old data: MAE 0
+    drifted = Holdout(3.0)
+    decision = gate(2.9, "drift", drifted)
+    assert "models:/forecaster-drift/1" in drifted.evaluated
+    assert decision.champion.score == pytest.approx(2.0)  # |2 - 3| * mean(x), on the new hold-out
+    assert decision.promoted and aliases_of(decision.name)["champion"] == "2"
+
+
+def test_rollback_swaps_champion_and_previous_and_is_recorded(store):
+    holdout = Holdout(2.0)
+    gate(1.5, "rollback", holdout)
+    name = gate(1.9, "rollback", holdout).name
+    entry = rollback(name, actor="oncall", reason="v2 misbehaves in production")
+    assert aliases_of(name) == {"champion": "1", "previous": "2"}
+    assert (entry["action"], entry["version"], entry["actor"]) == ("rollback", "1", "oncall")
+    assert entry["candidate"]["score"] == pytest.approx(1.0) and entry["incumbent"]["version"] == "2"
+    rollback(name, actor="oncall", reason="false alarm")  # a second rollback undoes the first
+    assert aliases_of(name) == {"champion": "2", "previous": "1"}
+
+
+def test_rollback_without_previous_fails_clearly(store):
+    name = gate(1.9, "lonely", Holdout(2.0)).name
+    with pytest.raises(RegistryError, match="forecaster-lonely has no @previous version"):
+        rollback(name)
+    assert aliases_of(name) == {"champion": "1"}
+
+
+def test_history_holds_every_move_with_time_actor_reason_and_both_sides_metrics(store):
+    holdout = Holdout(2.0)
+    gate(1.5, "audit", holdout)
+    gate(1.9, "audit", holdout)
+    name = gate(1.2, "audit", holdout).name
+    rollback(name, actor="oncall", reason="bad deploy")
+    entries = history(name)
+    assert [(e["action"], e["version"]) for e in entries] == [
+        ("promote", "1"), ("promote", "2"), ("reject", "3"), ("rollback", "1")]
+    assert all(datetime.fromisoformat(e["time"]).utcoffset().total_seconds() == 0 for e in entries)
+    rejected = entries[2]
+    assert rejected["actor"] == "tester" and rejected["incumbent"]["version"] == "2"
+    assert rejected["candidate"]["score"] == pytest.approx(1.6) and rejected["incumbent"]["score"] == pytest.approx(0.2)
+    assert rejected["candidate"]["metrics"]["mae_persistence"] == pytest.approx(2.0)
+    table = format_history(entries).splitlines()
+    assert len(table) == 5 and "reject" in table[3] and "v2 (kept)" in table[3] and "bad deploy" in table[4]
+
+
+def test_cli_history_and_rollback(store):
+    holdout = Holdout(2.0)
+    gate(1.5, "cli", holdout)
+    gate(1.9, "cli", holdout)
+    runner = CliRunner()
+    rolled = runner.invoke(registry_app, ["rollback", "forecaster-cli", "--reason", "drill", "--actor", "me"])
+    assert rolled.exit_code == 0, rolled.output
+    assert "@champion -> v1" in rolled.output
+    shown = runner.invoke(registry_app, ["history", "forecaster-cli"])
+    assert shown.exit_code == 0 and "rollback" in shown.output and "drill" in shown.output
+    unknown = runner.invoke(registry_app, ["rollback", "forecaster-nothing"])
+    assert unknown.exit_code == 1 and "forecaster-nothing" in unknown.output
+
+
+def test_cli_score_reads_the_newest_validated_data_of_the_models_series(store, tmp_path):
+    import typer
+
+    from lstmops.registry_cli import score as score_command
+
+    gate(1.9, "cli-score", Holdout(2.0))
+    validated = store / "data" / "validated" / "prices" / "demo" / "cli-score.parquet"  # tags: data.kind, data.source
+    validated.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(validated)
+    app = typer.Typer()
+    app.command()(score_command)
+    done = CliRunner().invoke(app, ["forecaster-cli-score", "--out-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "v1 (@champion) scored 2 rows" in done.output
+    assert pd.read_parquet(tmp_path / "forecaster-cli-score.parquet")["forecast"].tolist() == pytest.approx([1.9, 3.8])
+    missing = CliRunner().invoke(app, ["forecaster-cli-score", "--input", str(tmp_path / "absent.csv")])
+    assert missing.exit_code == 1 and "absent.csv: no such input file" in missing.output
+
+
+def test_concurrent_promotions_leave_the_better_champion(store):
+    """Two gates evaluate against v1 at the same moment; the lock and the champion re-check decide."""
+    series = "race"
+    gate(1.5, series, Holdout(2.0))
+    outcomes = [log_toy_run({"slope": slope}, series) for slope in (1.7, 1.9)]
+    both_evaluated_v1 = threading.Barrier(2, timeout=60)
+
+    class RacingHoldout(Holdout):
+        def __call__(self, model_uri):
+            evaluation = super().__call__(model_uri)
+            if model_uri.endswith("/1"):
+                both_evaluated_v1.wait()  # neither promoter moves an alias before both have judged v1
+            return evaluation
+
+    decisions, failures = [], []
+
+    def promote(outcome):
+        try:
+            decisions.append(register_and_gate(outcome, None, None, evaluate=RacingHoldout(2.0), actor="racer"))
+        except Exception:  # surfaced below: a thread's exception would otherwise vanish
+            failures.append(traceback.format_exc())
+            both_evaluated_v1.abort()  # do not leave the other promoter waiting
+
+    threads = [threading.Thread(target=promote, args=(outcome,)) for outcome in outcomes]
+    [thread.start() for thread in threads]
+    [thread.join(timeout=120) for thread in threads]
+    assert not failures, "\n".join(failures)
+    assert len(decisions) == 2
+    name = registered_model_name("forecaster", series)
+    best = next(d.version for d in decisions if d.challenger.score == pytest.approx(0.2))  # slope 1.9
+    assert aliases_of(name)["champion"] == best
+    entries = history(name)
+    assert len(entries) == 3 and {e["version"] for e in entries[1:]} == {"2", "3"}
+    # The later decision was taken against the champion serving at that moment, not the stale v1.
+    assert entries[2]["incumbent"]["version"] == entries[2]["aliases_before"]["champion"]
+
+
+# ---------------------------------------------------------------- batch scoring with the champion
+
+def test_score_uses_the_champion_and_logs_a_scoring_run(store, tmp_path):
+    holdout = Holdout(2.0)
+    gate(1.5, "scored", holdout)
+    gate(1.9, "scored", holdout)
+    result = score("forecaster-scored", pd.DataFrame({"x": [1.0, 2.0, 4.0]}), tmp_path / "predictions",
+                   source="unit test")
+    predictions = pd.read_parquet(tmp_path / "predictions" / "forecaster-scored.parquet")
+    assert predictions["forecast"].tolist() == pytest.approx([1.9, 3.8, 7.6])  # v2's slope, not v1's
+    assert set(predictions["model_version"]) == {2} and result.version == "2"
+    assert set(predictions["model_run_id"]) == {MlflowClient().get_model_version("forecaster-scored", "2").run_id}
+    run = MlflowClient().get_run(result.scoring_run_id)
+    assert mlflow.get_experiment(run.info.experiment_id).name == "lstmops-scoring"
+    assert run.data.metrics["predictions"] == 3 and run.data.tags["model.version"] == "2"
+    assert [a.path for a in MlflowClient().list_artifacts(result.scoring_run_id, "predictions")] == [
+        "predictions/forecaster-scored.parquet"]
+
+
+def test_score_of_an_anomaly_model_writes_segments_with_scores(store, tmp_path):
+    outcome = log_toy_run({"threshold": 3.0}, "sensor", kind="autoencoder")
+    f1 = Evaluation({"f1": 0.8, "f1_zscore": 0.4}, "f1", "f1_zscore", higher_is_better=True)
+    register_and_gate(outcome, None, None, evaluate=lambda uri: f1, actor="tester")
+    values = [0.1, 5.0, 6.0, 0.2, 0.1, 4.0, 0.3]
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=7, freq="5min"), "value": values})
+    result = score("autoencoder-sensor", frame, tmp_path)
+    segments = pd.read_parquet(result.segments)
+    assert segments[["points", "max_score"]].values.tolist() == [[2, 6.0], [1, 4.0]]
+    assert segments["start"].tolist() == [frame.timestamp[1], frame.timestamp[5]]
+    assert MlflowClient().get_run(result.scoring_run_id).data.metrics["anomaly_segments"] == 2
+
+
+def test_anomaly_segments_need_scores_and_flags():
+    with pytest.raises(ValueError, match=r"lack column\(s\) \['is_anomaly'\]"):
+        anomaly_segments(pd.DataFrame({"timestamp": [], "score": []}))
+
+
+def test_scoring_without_a_champion_fails_clearly(store, tmp_path):
+    gate(0.5, "unserved", Holdout(2.0))  # rejected: nothing serves
+    with pytest.raises(RegistryError, match="forecaster-unserved has no @champion"):
+        score("forecaster-unserved", pd.DataFrame({"x": [1.0]}), tmp_path)

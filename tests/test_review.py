@@ -1,0 +1,114 @@
+"""The review report a person reads before a version serves: one self-contained HTML file."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mlflow  # noqa: E402
+import pytest  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+
+from lstmops.evaluate.report import Evaluation  # noqa: E402
+from lstmops.registry import RegistryError, register_and_gate  # noqa: E402
+from lstmops.review import review  # noqa: E402
+from lstmops.tracking import ensure_experiment  # noqa: E402
+
+TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
+
+
+@dataclass
+class Outcome:  # the fields of experiment.ExperimentOutcome the gate reads
+    kind: str
+    series: str
+    run_id: str
+    model_uri: str
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("review")
+    uri = f"sqlite:///{root}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # set_*_uri export them; restored after
+            patch.setenv(variable, uri)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        yield root
+        mlflow.set_tracking_uri(None)  # later test modules must not write into this store
+        mlflow.set_registry_uri(None)
+
+
+def figure(title: str):
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([1, 2, 3], [1, 4, 9])
+    ax.set_title(title)
+    return fig
+
+
+def log_run_with_plots(series: str, mae: float) -> Outcome:
+    """A training run as tracking.log_training_run leaves it: lineage tags, metrics, plots/, a model."""
+    tags = {"kind": "seq2seq", "series": series, "data.kind": "sensors", "data.source": "demo",
+            "data.sha256": "f00d" * 16, "data.validation.success": "True", "data.validation.expectations_passed": "14",
+            "git.commit": "feedbeef" * 5, "params.hash": "ab" * 32}
+    with mlflow.start_run(experiment_id=ensure_experiment("seq2seq"), tags=tags) as run:
+        mlflow.log_metrics({"mae": mae, "mae_seasonal_naive": 0.5, "epoch/loss": 0.1})
+        for name in ("forecast.png", "attention.png"):
+            mlflow.log_figure(figure(name), f"plots/{name}")
+            plt.close("all")
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config={"slope": 1.0},
+                                       pip_requirements=["mlflow", "pandas"])
+    return Outcome("seq2seq", series, run.info.run_id, info.model_uri)
+
+
+def crafted(scores: dict[str, float]):
+    """An evaluation hook giving each version number a fixed hold-out MAE (baseline 0.5)."""
+    return lambda uri: Evaluation({"mae": scores[uri.rsplit("/", 1)[1]], "mae_seasonal_naive": 0.5},
+                                  "mae", "mae_seasonal_naive", higher_is_better=False)
+
+
+@pytest.fixture(scope="module")
+def model(store):
+    """seq2seq-demo__pump: v1 champion (MAE 0.3), v2 rejected (0.4 on the same hold-out)."""
+    evaluate = crafted({"1": 0.3, "2": 0.4})
+    for mae in (0.3, 0.4):
+        register_and_gate(log_run_with_plots("demo/pump", mae), None, None, evaluate=evaluate, actor="reviewer")
+    return "seq2seq-demo__pump"
+
+
+def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, store, tmp_path):
+    path = review(model, version=2, out_dir=tmp_path)
+    page = path.read_text()
+    assert path == tmp_path / model / "v2" / "review.html"
+    assert "<span class='rejected'>rejected</span>" in page and "does not beat champion v1" in page
+    assert "<td>mae</td><td>0.4</td><td>0.3</td><td>0.5</td>" in page  # gate: this, champion, baseline
+    assert "<td>mae_seasonal_naive</td><td>0.5</td><td>0.5</td>" in page  # training metrics, champion beside
+    assert "epoch/loss" not in page
+    assert "<td>data.validation.success</td><td>True</td>" in page and "f00d" * 16 in page
+    # Self-contained: both plots inlined, nothing fetched from elsewhere.
+    assert page.count("src='data:image/png;base64,") == 2 and "plots/attention.png" in page
+    assert "src='http" not in page and "src='plots" not in page
+
+
+def test_review_is_logged_on_the_versions_run_and_tagged(model, store, tmp_path):
+    review(model, version=2, out_dir=tmp_path)
+    client = MlflowClient()
+    version = client.get_model_version(model, "2")
+    assert [a.path for a in client.list_artifacts(version.run_id, "review")] == ["review/review.html"]
+    assert version.tags["review"] == f"runs:/{version.run_id}/review/review.html"
+
+
+def test_review_defaults_to_the_champion(model, store, tmp_path):
+    page = review(model, out_dir=tmp_path).read_text()
+    assert "version 1</h1>" in page and "<b>@champion</b>" in page
+    assert "<span class='promoted'>promoted</span>" in page
+
+
+def test_review_of_a_missing_version_names_the_versions_there_are(model, store, tmp_path):
+    with pytest.raises(RegistryError, match=r"seq2seq-demo__pump has no version 9; versions: \[1, 2\]"):
+        review(model, version=9, out_dir=tmp_path)
+    with pytest.raises(RegistryError, match="no registered model 'seq2seq-nothing'"):
+        review("seq2seq-nothing", out_dir=tmp_path)

@@ -1,0 +1,120 @@
+"""Serving: a logged model is a self-contained pyfunc that predicts from raw frames, and round-trips."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from lstmops.serving import BundleModel, import_class, load_trained, log_bundle_model
+from lstmops.tracking import configure_tracking, ensure_experiment
+
+
+@dataclass
+class ReturnForecaster:
+    """A numpy stand-in for a Trained<Kind> with preprocessing state: the next close is the last close
+    moved by the mean log return seen in training, scaled back from standardised units."""
+
+    mean_scaled_return: float
+    return_mean: float
+    return_std: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+    device: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "forecaster"
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {"mean_scaled_return": self.mean_scaled_return, "return_mean": self.return_mean,
+                 "return_std": self.return_std}
+        (folder / "preprocessing.json").write_text(json.dumps(state))
+
+    @classmethod
+    def load(cls, folder: Path) -> ReturnForecaster:
+        return cls(**json.loads((folder / "preprocessing.json").read_text()))
+
+    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
+        step = self.mean_scaled_return * self.return_std + self.return_mean
+        return pd.DataFrame({"date": frame["date"].iloc[1:].to_numpy(),
+                             "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(step)})
+
+    def input_example(self) -> pd.DataFrame:
+        return raw_prices(4)
+
+
+def raw_prices(n: int) -> pd.DataFrame:
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(n).normal(0, 0.01, n)))
+    return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq="B"), "open": close, "high": close * 1.01,
+                         "low": close * 0.99, "close": close, "volume": 1e6})
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A private MLflow store for this module; MLflow's process-wide URIs are reset afterwards."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)  # recorded, so the environment is restored too
+        patch.setenv("MLFLOW_REGISTRY_URI", uri)
+        configure_tracking(uri)
+        yield uri
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return ReturnForecaster(mean_scaled_return=0.5, return_mean=0.001, return_std=0.02)
+
+
+@pytest.fixture(scope="module")
+def logged(store, trained):
+    with mlflow.start_run(experiment_id=ensure_experiment("forecaster")) as run:
+        info = log_bundle_model(trained)
+    return run.info.run_id, info
+
+
+def test_the_logged_pyfunc_predicts_from_raw_input_like_the_in_memory_model(logged, trained):
+    run_id, _ = logged
+    raw = raw_prices(30)
+
+    served = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(raw)
+
+    expected = trained.predict_raw(raw)
+    # MLflow's schema enforcement hands datetimes over as datetime64[ns]; pandas 3 defaults to [us].
+    pd.testing.assert_frame_equal(served.astype({"date": expected["date"].dtype}), expected)
+    assert len(served) == 29 and served["predicted_close"].notna().all()
+
+
+def test_load_trained_gives_back_the_trained_object(logged, trained):
+    run_id, _ = logged
+
+    restored = load_trained(f"runs:/{run_id}/model")
+
+    assert isinstance(restored, ReturnForecaster) and restored == trained
+
+
+def test_the_model_carries_signature_example_requirements_and_its_code(logged):
+    _, info = logged
+    folder = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+
+    assert info.signature.inputs.input_names() == ["date", "open", "high", "low", "close", "volume"]
+    assert info.signature.outputs.input_names() == ["date", "predicted_close"]
+    assert (folder / "input_example.json").exists()
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert f"mlflow=={mlflow.__version__}" in requirements and any(r.startswith("keras==") for r in requirements)
+    assert (folder / "code/lstmops/serving.py").exists(), "the package ships with the model"
+    assert (folder / "artifacts/bundle/preprocessing.json").exists()
+    metadata = yaml.safe_load((folder / "MLmodel").read_text())["metadata"]
+    assert metadata == {"kind": "forecaster", "trained_class": f"{__name__}:ReturnForecaster"}
+
+
+def test_a_model_whose_class_is_gone_fails_with_its_name():
+    with pytest.raises(ImportError, match="lstmops.train.nowhere:TrainedNothing"):
+        import_class("lstmops.train.nowhere:TrainedNothing")
+    assert import_class("lstmops.serving:BundleModel") is BundleModel

@@ -1,0 +1,116 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmops.anomalies import fit_threshold
+from lstmops.config import load_params
+from lstmops.data import ingest
+from lstmops.data.prepare import prepare_frame, prepare_series
+from lstmops.train.autoencoder import SMOOTHING_WINDOW, TrainedAutoencoder, train_autoencoder
+
+WINDOW = 16
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory):
+    return load_params(overrides={
+        "data.root": str(tmp_path_factory.mktemp("data")),
+        "sensors.demo.n_points": 600,
+        "windows.sensors.window": WINDOW,
+        "models.autoencoder.units": 8, "models.autoencoder.learning_rate": 1e-2,
+        "train.epochs": 5, "train.batch_size": 32, "train.verbose": 0,
+    })
+
+
+@pytest.fixture(scope="module")
+def validated(params):
+    return ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)[0].validated_path
+
+
+@pytest.fixture(scope="module")
+def prepared(validated, params):
+    return prepare_series(validated, params)
+
+
+@pytest.fixture(scope="module")
+def trained(prepared, params):
+    return train_autoencoder(prepared, params)
+
+
+@pytest.fixture(scope="module")
+def raw(validated):
+    return ingest.load_validated(validated)[0]
+
+
+def test_training_drives_the_reconstruction_loss_down_and_reports_the_device(trained):
+    losses = trained.history["loss"]
+    assert losses[-1] < losses[0] / 2
+    assert "val_loss" in trained.history  # early stopping watched the val part
+    assert trained.device["backend"] and trained.device["device"] in ("cpu", "gpu")
+
+
+def test_threshold_is_the_configured_rule_over_scores_of_the_training_rows_alone(trained, prepared):
+    train_rows = prepared.features.iloc[prepared.split.train]
+    assert (trained.threshold_rule, trained.threshold_options) == ("mean_std", {"k": 4.0})
+    assert trained.threshold == pytest.approx(fit_threshold(trained.score_features(train_rows), "mean_std", k=4.0))
+
+
+def test_changing_the_test_part_does_not_move_the_threshold(trained, prepared, raw, params, tmp_path):
+    changed = raw.copy()
+    changed.loc[prepared.split.test.start:, "value"] *= 3.0
+    retrained = train_autoencoder(prepare_frame(changed, prepared.card, params, tmp_path), params)
+    assert retrained.threshold == trained.threshold
+    assert retrained.history == trained.history
+
+
+def test_an_obvious_spike_is_flagged_and_becomes_one_segment(trained, raw):
+    spiked = raw.copy()
+    at = len(raw) - 60
+    spiked.loc[at, "value"] += 100.0  # ~10 daily amplitudes
+    points = trained.predict_raw(spiked)
+    assert list(points.columns) == ["timestamp", "score", "is_anomaly"]
+    assert len(points) == len(raw)
+    assert points["is_anomaly"].iloc[at]
+    assert abs(int(points["score"].to_numpy().argmax()) - at) <= SMOOTHING_WINDOW // 2
+    segments = trained.segments(spiked)
+    assert list(segments.columns) == ["start", "end", "score"]
+    spike_time = raw["timestamp"].iloc[at]
+    holding = segments[(segments["start"] <= spike_time) & (segments["end"] >= spike_time)]
+    assert len(holding) == 1 and holding["score"].iloc[0] == points["score"].max()
+
+
+def test_scores_read_the_future_only_up_to_one_window_plus_the_smoothing(trained, raw):
+    cut = 450
+    changed = raw.copy()
+    changed.loc[cut:, "value"] += 25.0
+    before = trained.predict_raw(raw)["score"].to_numpy()
+    after = trained.predict_raw(changed)["score"].to_numpy()
+    reach = WINDOW - 1 + SMOOTHING_WINDOW // 2  # windows covering t end at t + window - 1, then smoothing
+    np.testing.assert_allclose(after[:cut - reach], before[:cut - reach], rtol=1e-6)
+    assert not np.allclose(after[cut - reach:cut], before[cut - reach:cut])
+
+
+def test_save_and_load_give_identical_scores(trained, raw, tmp_path):
+    trained.save(tmp_path / "model")
+    loaded = TrainedAutoencoder.load(tmp_path / "model")
+    assert (loaded.window, loaded.threshold, loaded.threshold_rule) == (WINDOW, trained.threshold, "mean_std")
+    assert loaded.history == trained.history
+    pd.testing.assert_frame_equal(loaded.input_example(), trained.input_example())
+    pd.testing.assert_frame_equal(loaded.predict_raw(raw), trained.predict_raw(raw))
+
+
+def test_the_input_example_is_raw_rows_that_predict_raw_accepts(trained):
+    example = trained.input_example()
+    assert list(example.columns) == ["timestamp", "value"] and len(example) == WINDOW
+    assert len(trained.predict_raw(example)) == WINDOW
+
+
+def test_too_short_input_names_the_window(trained, raw):
+    with pytest.raises(ValueError, match=f"window = {WINDOW}"):
+        trained.predict_raw(raw.iloc[:WINDOW - 1])
+
+
+def test_price_series_are_refused(prepared, params):
+    prices = prepared.__class__(**{**prepared.__dict__, "kind": "prices", "columns": ["log_return"]})
+    with pytest.raises(ValueError, match="one sensor value column"):
+        train_autoencoder(prices, params)

@@ -1,0 +1,124 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmops.config import load_params
+from lstmops.data import ingest
+from lstmops.data.prepare import prepare_series
+from lstmops.train import seq2seq as seq2seq_training
+from lstmops.train.seq2seq import TrainedSeq2Seq, calendar_features, train_seq2seq
+
+WINDOW, HORIZON = 12, 4
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory):
+    return load_params(overrides={
+        "data.root": str(tmp_path_factory.mktemp("data")),
+        "sensors.demo.n_points": 600,
+        "models.seq2seq.window": WINDOW, "models.seq2seq.horizon": HORIZON,
+        "models.seq2seq.units": 8, "models.seq2seq.learning_rate": 1e-2,
+        "train.epochs": 5, "train.batch_size": 32, "train.verbose": 0,
+    })
+
+
+@pytest.fixture(scope="module")
+def prepared(params):
+    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)
+    return prepare_series(validated[0].validated_path, params)
+
+
+@pytest.fixture(scope="module")
+def trained(prepared, params):
+    return train_seq2seq(prepared, params)
+
+
+@pytest.fixture(scope="module")
+def raw(params):
+    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)
+    return ingest.load_validated(validated[0].validated_path)[0]
+
+
+def test_training_drives_the_loss_down_and_reports_the_device(trained):
+    losses = trained.history["loss"]
+    assert losses[-1] < losses[0] / 2
+    assert "val_loss" in trained.history  # early stopping watched the val part
+    assert trained.device["backend"] and trained.device["device"] in ("cpu", "gpu")
+
+
+def test_predict_raw_forecasts_every_origin_with_a_full_window_including_the_last(trained, raw):
+    predictions = trained.predict_raw(raw)
+    origins = raw["timestamp"].iloc[WINDOW - 1:].to_numpy()
+    assert list(predictions.columns) == ["origin", "step", "timestamp", "forecast"]
+    assert len(predictions) == len(origins) * HORIZON
+    np.testing.assert_array_equal(predictions["origin"].unique(), origins)
+    last = predictions[predictions["origin"] == raw["timestamp"].iloc[-1]]
+    assert list(last["step"]) == [1, 2, 3, 4]
+    five_minutes = pd.Timedelta(minutes=5)
+    first_forecast = raw["timestamp"].iloc[-1] + five_minutes
+    expected_times = pd.date_range(first_forecast, periods=HORIZON, freq=five_minutes)
+    np.testing.assert_array_equal(last["timestamp"].to_numpy(), expected_times.to_numpy())
+    assert np.isfinite(predictions["forecast"]).all()
+    # Forecasts are in the sensor's units (the demo signal lives around 30..80), not scaled to [-1, 1].
+    assert predictions["forecast"].between(20, 90).all()
+
+
+def test_changing_the_future_does_not_change_earlier_forecasts(trained, raw):
+    cut = 400
+    changed = raw.copy()
+    changed.loc[cut:, "value"] += 25.0
+    before, after = trained.predict_raw(raw), trained.predict_raw(changed)
+    past = before["origin"] < raw["timestamp"].iloc[cut]
+    np.testing.assert_array_equal(before.loc[past, "forecast"], after.loc[past, "forecast"])
+    assert not np.allclose(before.loc[~past, "forecast"], after.loc[~past, "forecast"])
+
+
+def test_forecasts_decoded_in_chunks_match_one_pass(trained, raw, monkeypatch):
+    one_pass = trained.predict_raw(raw)
+    monkeypatch.setattr(seq2seq_training, "_PREDICT_CHUNK", 100)  # 589 origins -> 6 chunks
+    np.testing.assert_allclose(trained.predict_raw(raw)["forecast"], one_pass["forecast"], rtol=1e-6)
+
+
+def test_save_and_load_give_identical_forecasts(trained, raw, tmp_path):
+    trained.save(tmp_path / "model")
+    loaded = TrainedSeq2Seq.load(tmp_path / "model")
+    assert (loaded.window, loaded.horizon, loaded.calendar) == (WINDOW, HORIZON, trained.calendar)
+    assert loaded.history == trained.history
+    pd.testing.assert_frame_equal(loaded.predict_raw(raw), trained.predict_raw(raw))
+
+
+def test_loading_another_kinds_folder_is_refused(trained, tmp_path):
+    trained.save(tmp_path)
+    preprocessing = tmp_path / "preprocessing.json"
+    preprocessing.write_text(preprocessing.read_text().replace('"seq2seq"', '"autoencoder"'))
+    with pytest.raises(ValueError, match="'autoencoder' model, not 'seq2seq'"):
+        TrainedSeq2Seq.load(tmp_path)
+
+
+def test_the_input_example_is_one_window_that_predict_raw_accepts(trained):
+    example = trained.input_example()
+    assert list(example.columns) == ["timestamp", "value"] and len(example) == WINDOW
+    assert len(trained.predict_raw(example)) == HORIZON
+
+
+def test_a_frame_shorter_than_the_window_is_refused(trained, raw):
+    with pytest.raises(ValueError, match=f"at least window={WINDOW}"):
+        trained.predict_raw(raw.iloc[: WINDOW - 1])
+
+
+def test_a_price_series_is_refused(prepared, params):
+    with pytest.raises(ValueError, match="seq2seq trains on sensor series"):
+        train_seq2seq(replace(prepared, kind="prices"), params)
+
+
+def test_calendar_features_encode_the_phase_of_day_and_week():
+    times = pd.Series(pd.to_datetime(["2024-01-01 00:00", "2024-01-01 06:00", "2024-01-04 12:00"]))
+    features = calendar_features(times, ["day", "week"])  # 2024-01-01 is a Monday
+    np.testing.assert_allclose(features[0], [0, 1, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(features[1, :2], [1, 0], atol=1e-12)  # a quarter of the day
+    np.testing.assert_allclose(features[2, 2:], [0, -1], atol=1e-12)  # Thursday noon: half the week
+    assert calendar_features(times, []).shape == (3, 0)
+    with pytest.raises(ValueError, match="unknown calendar features \\['month'\\]"):
+        calendar_features(times, ["month"])

@@ -17,6 +17,9 @@ app = typer.Typer(help="MLOps for LSTM sequence models: ingest, validate, window
 ingest_app = typer.Typer(help="Fetch data, snapshot it under data/raw/, validate it.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(registry_app, name="registry")
+benchmark_app = typer.Typer(help="Benchmarks against public references (NAB/Orion, naive forecasts).",
+                            no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
 app.command("score")(score)
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="The params file.")]
@@ -182,6 +185,56 @@ def train(
             typer.echo(registry.register_and_gate(outcome, prepared, params, margin=params.registry.margin).summary())
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
+
+
+@benchmark_app.command("nab")
+def benchmark_nab(
+    root: Annotated[Path, typer.Option(help="Folder in NAB's layout (data/<group>/*.csv, labels/)")],
+    groups: Annotated[str, typer.Option(help="Comma-separated groups, e.g. artificialWithAnomaly,realKnownCause")],
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """LSTM-AE the way Orion benchmarks it; overlapping-segment F1 per group beside Orion's numbers."""
+    from lstmops.benchmarks import nab
+
+    params = _params(params_file)
+    result = _guarded(lambda: nab.benchmark_nab(root, [g for g in groups.split(",") if g], params, out))
+    typer.echo(nab.format_table(result))
+
+
+@benchmark_app.command("prices")
+def benchmark_prices(
+    csv: Annotated[list[Path], typer.Option(help="Yahoo-layout CSV (repeatable); series name = file stem")],
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Walk-forward evaluation of the forecaster against persistence on each CSV."""
+    from lstmops.benchmarks import prices
+
+    params = _params(params_file)
+    result = _guarded(lambda: prices.benchmark_prices(csv, params, out))
+    typer.echo(f"{'series':20s} {'MASE':>7s} {'RMSE':>10s} {'RMSE pers.':>10s} {'dir.acc':>7s} {'cov90':>6s} {'s':>6s}")
+    for row in result["series"]:
+        typer.echo(f"{row['name']:20s} {row['mase']:7.4f} {row['rmse']:10.4g} {row['rmse_persistence']:10.4g} "
+                   f"{row['directional_accuracy']:7.3f} {row['coverage_90']:6.3f} {row['seconds']:6.1f}")
+
+
+@benchmark_app.command("seq2seq")
+def benchmark_seq2seq(
+    csv: Annotated[Path, typer.Option(help="timestamp,value CSV")],
+    season: Annotated[int, typer.Option(help="Seasonal-naive period in samples")],
+    horizon: Annotated[int, typer.Option(help="Forecast horizon in samples")],
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    window: Annotated[Optional[int], typer.Option(help="Override models.seq2seq.window (input length)")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Attention seq2seq against seasonal naive and persistence on the test part of one series."""
+    from lstmops.benchmarks import seq2seq
+
+    params = _params(params_file, **{"models.seq2seq.window": window})
+    result = _guarded(lambda: seq2seq.benchmark_seq2seq(csv, season, horizon, params, out))
+    typer.echo(f"MAE {result['mae']:.4g}  relative to seasonal naive {result['rel_mae_seasonal']:.3f}, "
+               f"to persistence {result['rel_mae_persistence']:.3f}  ({result['seconds']:.0f} s) -> {out}")
 
 
 @app.command()

@@ -108,6 +108,14 @@ class TrainParams(Strict):
     verbose: int = Field(2, ge=0, le=2)     # Keras progress: 0 silent, 1 bar, 2 one line per epoch
 
 
+class TrainOverrides(Strict):
+    """Per-kind exceptions to the shared `train` section (None: use the shared value)."""
+
+    epochs: int | None = Field(None, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    patience: int | None = Field(None, ge=1)
+
+
 class ForecasterParams(Strict):
     units: list[int] = [32, 16]
     dropout: float = Field(0.1, ge=0, lt=1)
@@ -115,6 +123,7 @@ class ForecasterParams(Strict):
     interval_alpha: float = Field(0.1, gt=0, lt=1)  # split-conformal intervals at 1 - alpha
     backtest_folds: int = Field(3, ge=0)            # walk-forward folds (0 = no backtest)
     backtest_epochs: int = Field(10, ge=1)
+    train: TrainOverrides = TrainOverrides()
 
 
 class AutoencoderParams(Strict):
@@ -123,6 +132,7 @@ class AutoencoderParams(Strict):
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
     threshold_k: float = Field(4.0, gt=0)           # mean + k * std of training errors (Orion's rule)
     threshold_percentile: float = Field(99.0, gt=0, le=100)
+    train: TrainOverrides = TrainOverrides()
 
 
 class Seq2SeqParams(Strict):
@@ -132,6 +142,8 @@ class Seq2SeqParams(Strict):
     window: int = Field(96, ge=2)
     horizon: int = Field(24, ge=1)
     season: int = Field(288, ge=1)                  # seasonal-naive period in samples (288 = 1 day at 5 min)
+    calendar: list[Literal["day", "week"]] = ["day", "week"]  # sin/cos of time of day / week as inputs
+    train: TrainOverrides = TrainOverrides()
 
 
 class ModelParams(Strict):
@@ -153,6 +165,11 @@ class Params(Strict):
     train: TrainParams = TrainParams()
     models: ModelParams = ModelParams()
     registry: RegistryParams = RegistryParams()
+
+    def train_params(self, kind: str) -> TrainParams:
+        """The shared `train` section with `models.<kind>.train` exceptions applied."""
+        overrides = getattr(self.models, kind).train.model_dump(exclude_none=True)
+        return self.train.model_copy(update=overrides)
 
 
 class ConfigError(ValueError):

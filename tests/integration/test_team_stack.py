@@ -290,9 +290,9 @@ def test_the_registry_holds_each_model_its_gate_decision_and_the_aliases_it_move
         # The version's source is the logged model; its files live behind the server's artifact proxy.
         logged = mlflow_admin.get_logged_model(version.source.removeprefix("models:/"))
         assert logged.artifact_location.startswith("mlflow-artifacts:/")
-        model_dir = Path(download_artifacts(artifact_uri=logged.artifact_location, dst_path=str(tmp_path / kind),
-                                            tracking_uri=team_stack.mlflow_url))
-        assert (model_dir / "MLmodel").is_file(), f"{name} v1 could not be downloaded through the server"
+        mlmodel = Path(download_artifacts(artifact_uri=f"{logged.artifact_location}/MLmodel",
+                                          dst_path=str(tmp_path / kind), tracking_uri=team_stack.mlflow_url))
+        assert yaml.safe_load(mlmodel.read_text())["model_id"] == logged.model_id, f"{name} v1's MLmodel"
 
 
 # ---------------------------------------------------------------- credentials stay secret

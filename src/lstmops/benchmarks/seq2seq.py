@@ -21,7 +21,7 @@ from lstmops.data.sensors import merge_duplicate_timestamps, read_sensor_csv
 from lstmops.data.validation import validate_sensors
 from lstmops.data.windows import chronological_split
 from lstmops.evaluate.seq2seq import evaluate_seq2seq, forecast_metrics, holdout_forecasts
-from lstmops.train.seq2seq import DEFAULT_CALENDAR, train_seq2seq
+from lstmops.train.seq2seq import train_seq2seq
 
 SUMMARY_METRICS = (
     "mae", "rmse", "mae_seasonal", "mae_persistence", "rel_mae_seasonal", "rel_mae_persistence",
@@ -60,7 +60,7 @@ def benchmark_seq2seq(
     params: Params,
     out: Path,
     *,
-    calendar: Sequence[str] = DEFAULT_CALENDAR,
+    calendar: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train and score on `csv`; write the result JSON to `out` and the figures beside it.
 
@@ -74,6 +74,7 @@ def benchmark_seq2seq(
     params = params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": model})})
     prepared = prepare_csv(csv, params, model.window)
 
+    calendar = params.models.seq2seq.calendar if calendar is None else calendar
     trained = train_seq2seq(prepared, params, calendar=calendar)
     train_seconds = time.perf_counter() - started
     evaluation = evaluate_seq2seq(trained, prepared, params)

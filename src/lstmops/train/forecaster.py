@@ -212,12 +212,13 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
     val = _validation_windows(inputs, scaled_target, prepared)
     model = build_forecaster(prepared.window, len(prepared.columns), units=config.units, dropout=config.dropout,
                              learning_rate=config.learning_rate)
-    batch_size = params.train.batch_size
+    train_params = params.train_params("forecaster")
+    batch_size = train_params.batch_size
     history = fit(
         model,
         WindowBatches(train.X, train.y, batch_size=batch_size, shuffle=True, seed=params.train.seed),
         validation=WindowBatches(val.X, val.y, batch_size=batch_size),
-        params=params.train,
+        params=train_params,
     )
     # Validation rows steered early stopping but never the weights' gradients: they calibrate.
     val_predicted = target_scaler.inverse_transform(predict(model, val.X)[:, 0])

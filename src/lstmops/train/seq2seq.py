@@ -166,12 +166,13 @@ class TrainedSeq2Seq:
 
 
 def train_seq2seq(
-    prepared: PreparedSeries, params: Params, *, calendar: Sequence[str] = DEFAULT_CALENDAR
+    prepared: PreparedSeries, params: Params, *, calendar: Sequence[str] | None = None
 ) -> TrainedSeq2Seq:
     """Fit on the windows whose targets lie in the train part; early stopping on the val part.
 
     Teacher forcing in training (the decoder reads the true previous value), recursive decoding in
-    every forecast. `calendar` names the calendar columns added to the inputs (see CALENDAR_PERIODS).
+    every forecast. `calendar` names the calendar columns added to the inputs (see CALENDAR_PERIODS);
+    default: params.models.seq2seq.calendar.
     """
     is_sensor_value = prepared.kind == "sensors" and prepared.columns == ["value"]
     if not is_sensor_value or not isinstance(prepared.scaler, MinMaxScaler):
@@ -181,6 +182,7 @@ def train_seq2seq(
         )
     set_seed(params.train.seed)
     p = params.models.seq2seq
+    calendar = p.calendar if calendar is None else calendar
     split = prepared.split
     timestamps = prepared.features["timestamp"]
     trained = TrainedSeq2Seq(

@@ -108,3 +108,14 @@ def test_with_the_reject_policy_repeated_timestamps_fail_validation(params, tmp_
 
     with pytest.raises(ingest.BatchRejected, match="timestamp_unique"):
         ingest.validate_all(ingest.snapshot_sensors(strict, source="csv", csv_paths=[replayed]), strict)
+
+
+def test_parallel_ingests_of_different_series_each_record_their_newest_snapshot(params):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tickers = [f"DEMO{letter}" for letter in "ABCDEFGH"]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        snapshots = list(pool.map(lambda t: ingest.snapshot_prices(params, source="demo", tickers=[t])[0], tickers))
+
+    latest = ingest.latest_snapshots(params.data.root, "prices", "demo")
+    assert latest == {s.series: s.raw_path for s in snapshots}

@@ -8,6 +8,8 @@ fails validation is quarantined with its report (see `validation.gate`) and neve
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,7 +20,7 @@ from lstmops.config import Params
 from lstmops.data import demo_prices, demo_sensors, prices, sensors, validation
 from lstmops.data.snapshots import read_snapshot_meta, series_slug, write_snapshot
 
-LATEST_FILE = "latest.json"
+LATEST_SUFFIX = ".latest.json"
 
 
 @dataclass
@@ -49,22 +51,27 @@ class BatchRejected(RuntimeError):
 
 
 def _record_latest(raw_path: Path, series: str) -> None:
-    """Point `latest.json` of the source folder at the newest snapshot of each series.
+    """Point `<series>.latest.json` beside the snapshots at the newest snapshot of that series.
 
-    The snapshots stay immutable; this small index is how `validate` finds the current one.
+    The snapshots stay immutable; these small pointers are how `validate` finds the current ones.
+    One file per series, replaced atomically, so parallel ingests of different series never race.
     """
-    index_path = raw_path.parent / LATEST_FILE
-    index = json.loads(index_path.read_text()) if index_path.exists() else {}
-    index[series] = raw_path.name
-    index_path.write_text(json.dumps(dict(sorted(index.items())), indent=2) + "\n")
+    pointer = raw_path.parent / f"{series_slug(series)}{LATEST_SUFFIX}"
+    tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps({"series": series, "snapshot": raw_path.name}) + "\n")
+    os.replace(tmp, pointer)
 
 
 def latest_snapshots(data_root: Path, kind: str, source: str) -> dict[str, Path]:
     folder = Path(data_root) / "raw" / kind / source
-    index_path = folder / LATEST_FILE
-    if not index_path.exists():
-        raise FileNotFoundError(f"{index_path}: no snapshots ingested yet for {kind}/{source}")
-    return {series: folder / name for series, name in json.loads(index_path.read_text()).items()}
+    pointers = sorted(folder.glob(f"*{LATEST_SUFFIX}"))
+    if not pointers:
+        raise FileNotFoundError(f"{folder}: no snapshots ingested yet for {kind}/{source}")
+    latest = {}
+    for pointer in pointers:
+        entry = json.loads(pointer.read_text())
+        latest[entry["series"]] = folder / entry["snapshot"]
+    return latest
 
 
 def _snapshot(frame: pd.DataFrame, *, kind: str, source: str, series: str, data_root: Path, meta: dict) -> IngestResult:

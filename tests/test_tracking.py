@@ -159,7 +159,7 @@ def test_a_run_records_params_curves_metrics_with_baselines_lineage_and_artifact
     assert (artifacts / "plots/forecast.png").read_bytes().startswith(b"\x89PNG")
     table = pd.read_csv(artifacts / "tables/predictions.csv")
     assert table["predicted_close"].tolist() == [1.0, 2.0, 3.0]
-    assert yaml.safe_load((artifacts / "config/params.yaml").read_text())["windows"]["prices"]["window"] == 30
+    assert yaml.safe_load((artifacts / "config/params.yaml").read_text())["windows"]["prices"]["window"] == params.windows.prices.window
     assert json.loads((artifacts / "data/card.json").read_text())["sha256"] == prepared.card["sha256"]
     assert not plt.fignum_exists(figure.number), "figures are closed once logged"
 
@@ -194,4 +194,4 @@ def test_overlong_parameter_values_are_cut_to_mlflows_limit(prepared, params):
 
     value = run_params(prepared, many, "forecaster")["prices.tickers"]
     assert len(value) == MAX_PARAM_VAL_LENGTH and value.endswith("...")
-    assert np.isclose(float(run_params(prepared, params, "forecaster")["models.forecaster.dropout"]), 0.1)
+    assert np.isclose(float(run_params(prepared, params, "forecaster")["models.forecaster.dropout"]), params.models.forecaster.dropout)

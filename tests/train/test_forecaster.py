@@ -61,7 +61,7 @@ def test_preprocessing_is_fitted_on_the_training_part_only(trained):
     assert model.input_scaler is prepared.scaler
     np.testing.assert_allclose(model.target_scaler.mean, [train_targets.mean()])
     np.testing.assert_allclose(model.target_scaler.scale, [train_targets.std()])
-    assert model.features == ["log_return", "range", "volume_change"] and model.target == "log_return"
+    assert model.features == prepared.columns and model.target == "log_return"
     assert 0.5 < model.interval_quantile < 5  # in units of local volatility
     assert model.device["backend"] and model.history["val_loss"]
 

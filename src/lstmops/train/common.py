@@ -13,8 +13,16 @@ from lstmops.config import TrainParams
 
 
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the Keras backend so a rerun trains the same model."""
+    """Seed Python, NumPy and the Keras backend so a rerun trains the same model.
+
+    Seeds alone are not enough on TensorFlow: multi-threaded CPU kernels may sum in a different
+    order from run to run, so op determinism is switched on as well.
+    """
     keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def device_report() -> dict[str, Any]:

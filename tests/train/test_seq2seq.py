@@ -93,7 +93,7 @@ def test_loading_another_kinds_folder_is_refused(trained, tmp_path):
     trained.save(tmp_path)
     preprocessing = tmp_path / "preprocessing.json"
     preprocessing.write_text(preprocessing.read_text().replace('"seq2seq"', '"autoencoder"'))
-    with pytest.raises(ValueError, match="'autoencoder' model, not 'seq2seq'"):
+    with pytest.raises(ValueError, match="'autoencoder' model, not a 'seq2seq'"):
         TrainedSeq2Seq.load(tmp_path)
 
 

@@ -19,7 +19,6 @@ points have arrived.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,10 +35,9 @@ from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import TIMESTAMP_DTYPE
 from lstmops.data.windows import sliding_windows
 from lstmops.models.autoencoder import build_autoencoder, reconstruction_scores
-from lstmops.train.common import WindowBatches, device_report, fit, predict, set_seed
+from lstmops.train.common import WindowBatches, device_report, fit, predict, read_state, set_seed, write_state
 
 MODEL_FILE = "model.keras"
-PREPROCESSING_FILE = "preprocessing.json"
 # Points in the centred rolling mean of the errors: enough to calm single-point noise, short enough
 # that a one-point spike keeps a fifth of its error. Orion's 1 % would be 27 points on the demo
 # series, and there demo/machine_a's hold-out F1 fell from 1.0 (5 points) to 0.5.
@@ -124,8 +122,7 @@ class TrainedAutoencoder:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save(folder / MODEL_FILE)
-        preprocessing = {
-            "kind": self.kind,
+        write_state(folder, self.kind, {
             "window": self.window,
             "scaler": self.scaler.to_dict(),
             "smoothing_window": self.smoothing_window,
@@ -138,15 +135,12 @@ class TrainedAutoencoder:
             },
             "history": self.history,
             "device": self.device,
-        }
-        (folder / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=2) + "\n")
+        })
 
     @classmethod
     def load(cls, folder: Path) -> TrainedAutoencoder:
         folder = Path(folder)
-        state = json.loads((folder / PREPROCESSING_FILE).read_text())
-        if state.get("kind") != cls.kind:
-            raise ValueError(f"{folder}: holds a {state.get('kind')!r} model, not a {cls.kind!r}")
+        state = read_state(folder, cls.kind)
         example = pd.DataFrame({
             "timestamp": pd.to_datetime(state["example"]["timestamp"]).astype(TIMESTAMP_DTYPE),
             "value": np.asarray(state["example"]["value"], dtype=np.float64),

@@ -1,15 +1,20 @@
-"""The fit loop every model kind shares: seeded, early stopping, learning-rate schedule, device report."""
+"""What every model kind shares: the seeded fit loop (early stopping, learning-rate schedule, device
+report) and the preprocessing state file beside a saved model."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+from pathlib import Path
 from typing import Any, Sequence
 
 import keras
 import numpy as np
 
 from lstmops.config import TrainParams
+
+PREPROCESSING_FILE = "preprocessing.json"
 
 
 def set_seed(seed: int) -> None:
@@ -128,3 +133,17 @@ def predict(model: keras.Model, inputs: Any, *, batch_size: int = 1024) -> np.nd
     batches = WindowBatches(inputs, np.zeros(len(inputs[0] if isinstance(inputs, tuple) else inputs)),
                             batch_size=batch_size)
     return np.concatenate([np.asarray(model.predict_on_batch(batches[i][0])) for i in range(len(batches))])
+
+
+def write_state(folder: Path, kind: str, state: dict[str, Any]) -> None:
+    """Write a trained model's preprocessing state to folder/preprocessing.json, tagged with its kind."""
+    (Path(folder) / PREPROCESSING_FILE).write_text(json.dumps({"kind": kind, **state}, indent=2) + "\n")
+
+
+def read_state(folder: Path, kind: str) -> dict[str, Any]:
+    """The state `write_state` left in `folder`; a folder that another model kind saved is refused."""
+    folder = Path(folder)
+    state = json.loads((folder / PREPROCESSING_FILE).read_text())
+    if state.get("kind") != kind:
+        raise ValueError(f"{folder}: holds a {state.get('kind')!r} model, not a {kind!r}")
+    return state

@@ -17,7 +17,6 @@ covers r_t, and a half-width in log units stays right wherever the price level m
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +34,13 @@ from lstmops.data.scaling import StandardScaler
 from lstmops.data.windows import SupervisedWindows, sliding_windows, supervised_windows
 from lstmops.metrics import conformal_interval
 from lstmops.models.forecaster import build_forecaster
-from lstmops.train.common import WindowBatches, device_report, fit, predict, set_seed
+from lstmops.train.common import WindowBatches, device_report, fit, predict, read_state, set_seed, write_state
 
 # How each supported target maps back to a closing price, given the previous close.
 SUPPORTED_TARGETS = ("log_return", "log_close", "close")
 LOG_TARGETS = ("log_return", "log_close")  # residuals in log units: volatility of log changes
 VOLATILITY_FLOOR = 1e-12  # a flat window would otherwise give a zero-width interval (and 0/0 scores)
 MODEL_FILE = "model.keras"
-PREPROCESSING_FILE = "preprocessing.json"
 
 
 def _to_price(values: np.ndarray, previous_close: np.ndarray, target: str) -> np.ndarray:
@@ -144,8 +142,7 @@ class TrainedForecaster:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save(folder / MODEL_FILE)
-        preprocessing = {
-            "kind": self.kind,
+        write_state(folder, self.kind, {
             "features": self.features,
             "target": self.target,
             "window": self.window,
@@ -155,15 +152,12 @@ class TrainedForecaster:
             "interval_quantile": self.interval_quantile,
             "history": self.history,
             "device": self.device,
-        }
-        (folder / PREPROCESSING_FILE).write_text(json.dumps(preprocessing, indent=2) + "\n")
+        })
 
     @classmethod
     def load(cls, folder: Path) -> TrainedForecaster:
         folder = Path(folder)
-        state = json.loads((folder / PREPROCESSING_FILE).read_text())
-        if state.get("kind") != cls.kind:
-            raise ValueError(f"{folder}: holds a {state.get('kind')!r} model, not a {cls.kind!r}")
+        state = read_state(folder, cls.kind)
         return cls(
             model=keras.saving.load_model(folder / MODEL_FILE, compile=False),
             features=list(state["features"]),

@@ -25,7 +25,7 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import sliding_windows, supervised_windows
 from lstmops.models.seq2seq import Seq2Seq, build_seq2seq
-from lstmops.train.common import WindowBatches, device_report, fit, set_seed
+from lstmops.train.common import WindowBatches, device_report, fit, read_state, set_seed, write_state
 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
 DEFAULT_CALENDAR = ("day", "week")  # chosen on the val part of the demo sensor and of NYC taxi
@@ -136,23 +136,19 @@ class TrainedSeq2Seq:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.seq2seq.save(folder / "model.keras")
-        preprocessing = {
-            "kind": self.kind,
+        write_state(folder, self.kind, {
             "window": self.window,
             "calendar": list(self.calendar),
             "sampling_interval_seconds": self.sampling_interval.total_seconds(),
             "scaler": self.scaler.to_dict(),
-        }
-        (folder / "preprocessing.json").write_text(json.dumps(preprocessing, indent=2) + "\n")
+        })
         training = {"history": self.history, "device": self.device}
         (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> TrainedSeq2Seq:
         folder = Path(folder)
-        preprocessing = json.loads((folder / "preprocessing.json").read_text())
-        if preprocessing.get("kind") != cls.kind:
-            raise ValueError(f"{folder}: holds a {preprocessing.get('kind')!r} model, not {cls.kind!r}")
+        preprocessing = read_state(folder, cls.kind)
         training = json.loads((folder / "training.json").read_text())
         return cls(
             seq2seq=Seq2Seq.load(folder / "model.keras"),

@@ -112,6 +112,9 @@ def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(st
     run = mlflow.get_run(outcome.run_id)
     assert run.info.run_name == "forecaster-DEMOA" and run.data.tags["trigger"] == "test"
     assert run.data.metrics["mae"] == e.metrics["mae"]
+    phases = {phase: run.data.metrics[f"seconds/{phase}"] for phase in ("train", "evaluate", "log")}
+    assert phases == pytest.approx(outcome.phase_seconds) and all(seconds > 0 for seconds in phases.values())
+    assert sum(phases.values()) <= outcome.seconds
     restored = load_trained(outcome.model_uri)
     assert isinstance(restored, MeanReturnForecaster)
     assert restored.mean_return == pytest.approx(np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train]))

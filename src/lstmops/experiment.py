@@ -1,16 +1,20 @@
-"""One experiment = train -> evaluate on the hold-out -> log to MLflow, for any model kind."""
+"""One experiment = train -> evaluate on the hold-out -> log to MLflow, for any model kind.
+
+Each phase is timed and the seconds are logged with the run (`seconds/train`, `seconds/evaluate`,
+`seconds/log`), so MLflow shows where a run's time went and benchmarks can read it back.
+"""
 
 from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
 from lstmops.evaluate.report import Evaluation
-from lstmops.tracking import log_training_run
+from lstmops.tracking import log_phase_seconds, log_training_run
 
 # kind -> (data kind it trains on, "module:train function", "module:evaluate function").
 # Imported on use: a run of one kind should not pay for building the others.
@@ -34,6 +38,7 @@ class ExperimentOutcome:
     evaluation: Evaluation
     beats_baseline: bool
     seconds: float
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # train, evaluate, log
 
     def summary(self) -> str:
         e = self.evaluation
@@ -69,10 +74,15 @@ def run_experiment(
     started = time.perf_counter()
     train, evaluate = pipeline(kind, prepared.kind)
     trained = train(prepared, params)
+    trained_at = time.perf_counter()
     evaluation = evaluate(trained, prepared, params)
+    evaluated_at = time.perf_counter()
     logged = log_training_run(trained, evaluation, prepared, params,
                               run_name=run_name or f"{kind}-{prepared.series}", tags=tags)
+    finished = time.perf_counter()
+    phases = {"train": trained_at - started, "evaluate": evaluated_at - trained_at, "log": finished - evaluated_at}
+    log_phase_seconds(logged.run_id, phases)
     outcome = ExperimentOutcome(kind, prepared.series, logged.run_id, logged.model_uri, evaluation,
-                                evaluation.beats_baseline(), time.perf_counter() - started)
+                                evaluation.beats_baseline(), finished - started, phases)
     print(outcome.summary())
     return outcome

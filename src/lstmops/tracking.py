@@ -5,7 +5,8 @@ needs a database backend) with artifacts under `mlruns/artifacts/<experiment>/`;
 points the same code at a tracking server instead. One experiment per model kind (`lstmops-<kind>`).
 
 A run holds: parameters (the params.yaml sections that shaped the model, flattened), per-epoch
-training curves (`epoch/<name>`, step = epoch), the evaluation metrics with their baselines beside
+training curves (`epoch/<name>`, step = epoch), the wall seconds of each phase (`seconds/<phase>`,
+see `lstmops.experiment`), the evaluation metrics with their baselines beside
 them, lineage tags (below), plots (`plots/`), tables (`tables/`), the dataset card (`data/card.json`),
 the effective params (`config/params.yaml`) and the model as a pyfunc that predicts from raw frames.
 
@@ -227,6 +228,13 @@ def log_history(run_id: str, history: dict[str, list[float]]) -> None:
     client = mlflow.MlflowClient()
     for start in range(0, len(points), _LOG_BATCH_SIZE):
         client.log_batch(run_id, metrics=points[start:start + _LOG_BATCH_SIZE])
+
+
+def log_phase_seconds(run_id: str, phases: dict[str, float]) -> None:
+    """Wall seconds of each phase of a run as `seconds/<phase>` (logged after the run ended: `log` times itself)."""
+    now = int(time.time() * 1000)
+    mlflow.MlflowClient().log_batch(run_id, metrics=[Metric(f"seconds/{phase}", float(value), now, 0)
+                                                     for phase, value in phases.items()])
 
 
 def log_evaluation(evaluation: Evaluation) -> None:

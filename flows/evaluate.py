@@ -15,9 +15,8 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ingest import ingest, one_series
-from lstmops.config import Params, load_params
-from tasks import artifact_key, data_kind_of, data_date, evaluation_markdown
+from lstmops.config import Params
+from tasks import artifact_key, data_date, evaluation_markdown, params_and_series
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
@@ -56,10 +55,7 @@ def evaluate(
     """Evaluate `model_uri` (default: models:/<kind>-<series>@champion) on the newest data of `series`."""
     from lstmops.registry import registered_model_name
 
-    data_kind = data_kind_of(model_kind)
-    only_this = one_series(data_kind, series, overrides)
-    params = load_params(params_file, only_this)
-    (prepared,) = ingest(data_kind, params_file, only_this)
+    params, prepared = params_and_series(model_kind, series, params_file, overrides)
     uri = model_uri or f"models:/{registered_model_name(model_kind, series)}@champion"
     return evaluate_model(model_kind, uri, prepared, params).metrics
 

@@ -33,7 +33,7 @@ from prefect.context import TaskRunContext
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
-from lstmops.config import Params
+from lstmops.config import Params, load_params
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import TaskRun
@@ -223,6 +223,19 @@ def data_kind_of(model_kind: str) -> str:
     if model_kind not in PIPELINES:
         raise ValueError(f"unknown model kind {model_kind!r}; expected one of {', '.join(KINDS)}")
     return PIPELINES[model_kind][0]
+
+
+def params_and_series(model_kind: str, series: str, params_file: str,
+                      overrides: dict[str, Any] | None) -> tuple[Params, PreparedSeries]:
+    """What a flow about one model on one series starts from: the params narrowed to that series,
+    and the series ingested (snapshot, validation gate, features) for the model's data kind."""
+    from ingest import ingest, one_series  # a sibling flow that imports this module: imported on use
+
+    data_kind = data_kind_of(model_kind)
+    only_this = one_series(data_kind, series, overrides)
+    params = load_params(params_file, only_this)
+    (prepared,) = ingest(data_kind, params_file, only_this)
+    return params, prepared
 
 
 def training_run_name(model_kind: str, prepared: PreparedSeries) -> str:

@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import flow, runtime
 
-from ingest import ingest, one_series
-from lstmops.config import load_params
-from tasks import DEFAULT_TRAINING_TIMEOUT_S, actor, data_kind_of, promote, report_evaluation, training_task
+from tasks import DEFAULT_TRAINING_TIMEOUT_S, actor, params_and_series, promote, report_evaluation, training_task
 
 if TYPE_CHECKING:
     from lstmops.experiment import ExperimentOutcome
@@ -38,10 +36,7 @@ def train(
     promote_model: bool = False,
 ) -> ExperimentOutcome:
     """Train `model_kind` on `series` (a ticker, or a sensor series of the configured source)."""
-    data_kind = data_kind_of(model_kind)
-    only_this = one_series(data_kind, series, overrides)
-    params = load_params(params_file, only_this)
-    (prepared,) = ingest(data_kind, params_file, only_this)
+    params, prepared = params_and_series(model_kind, series, params_file, overrides)
     outcome = training_task(training_timeout_s, training_limit)(model_kind, prepared, params)
     report_evaluation(outcome)
     if promote_model:

@@ -3,9 +3,18 @@
 Import order matters on this stack: importing TensorFlow, then `dvc.api`, then Prefect inside one
 pytest session closes pytest's captured stderr (INTERNALERROR "I/O operation on closed file").
 Importing Prefect (and dvc.api) first avoids it, so they are imported here, before any test module.
+
+Fixtures shared by several test folders: a private MLflow store and the stand-in of a training
+outcome for registry tests; tiny params and prepared demo series for model tests.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -14,3 +23,105 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import dvc.api  # noqa: E402,F401
 import prefect.main  # noqa: E402,F401
+
+import pytest  # noqa: E402
+
+if TYPE_CHECKING:  # imported by the fixtures that need them: TensorFlow and friends load late (see above)
+    import pandas as pd
+
+    from lstmops.config import Params
+    from lstmops.data.prepare import PreparedSeries
+
+# ---------------------------------------------------------------- MLflow and the registry gate
+
+
+@dataclass(frozen=True)
+class MlflowStore:
+    root: Path  # also the working directory while the store is in use: relative paths (data/, mlruns/) land here
+    uri: str  # sqlite:///<root>/mlflow.db, for tracking and registry alike
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory) -> Iterator[MlflowStore]:
+    """A private SQLite tracking/registry store for one test module, in a fresh folder that is the working directory.
+
+    MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI name it too (the CLI and subprocesses read them). The
+    environment, the directory and MLflow's process-wide URIs are restored after, so later test modules
+    never write into this store.
+    """
+    import mlflow
+
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root}/mlflow.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            patch.setenv(variable, uri)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield MlflowStore(root, uri)
+        finally:
+            mlflow.set_tracking_uri(None)
+            mlflow.set_registry_uri(None)
+
+
+@dataclass
+class GateOutcome:
+    """The fields of experiment.ExperimentOutcome that the registry gate reads."""
+
+    kind: str
+    series: str
+    run_id: str
+    model_uri: str
+
+
+@pytest.fixture(scope="session")
+def gate_outcome() -> type[GateOutcome]:
+    """`gate_outcome(kind, series, run_id, model_uri)`: a run the test logged itself, as `register_and_gate` takes it."""
+    return GateOutcome
+
+
+# ---------------------------------------------------------------- tiny params and demo data for model tests
+
+TINY = {  # small demo data and small models; each test module adds the window and training it relies on
+    "forecaster": {"prices.tickers": ["DEMOA"], "models.forecaster.units": [8], "models.forecaster.backtest_folds": 0},
+    "autoencoder": {"sensors.demo.n_points": 600, "models.autoencoder.units": 8,
+                    "models.autoencoder.learning_rate": 1e-2},
+    "seq2seq": {"sensors.demo.n_points": 600},
+}
+
+
+@dataclass
+class DemoSeries:
+    validated: Path  # the validated file of the series
+    raw: pd.DataFrame  # its canonical raw rows, as predict_raw takes them
+    prepared: PreparedSeries  # features, chronological split and train-only scaler
+
+
+def _tiny_params(root: Path, model_kind: str, **overrides: Any) -> Params:
+    from lstmops.config import load_params
+
+    return load_params(overrides={"data.root": str(root), **TINY[model_kind], "train.verbose": 0, **overrides})
+
+
+def _demo_series(params: Params, data_kind: str) -> DemoSeries:
+    from lstmops.data import ingest, prepare
+
+    snapshot = ingest.snapshot_prices if data_kind == "prices" else ingest.snapshot_sensors
+    validated = ingest.validate_all(snapshot(params, source="demo"), params)[0].validated_path
+    return DemoSeries(validated, ingest.load_validated(validated)[0], prepare.prepare_series(validated, params))
+
+
+@pytest.fixture(scope="session")
+def tiny_params() -> Callable[..., Params]:
+    """`tiny_params(data_root, model_kind, **overrides)`: params.yaml with small demo data, a small model
+    and quiet training, data kept under `data_root`; dotted-key overrides on top."""
+    return _tiny_params
+
+
+@pytest.fixture(scope="session")
+def demo_series() -> Callable[..., DemoSeries]:
+    """`demo_series(params, "prices" | "sensors")`: the first demo series of that kind snapshotted,
+    validated and prepared as the pipeline does it (DemoSeries: validated file, raw rows, prepared)."""
+    return _demo_series

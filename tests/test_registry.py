@@ -7,7 +7,6 @@ hold-out is |slope - true_slope| * mean(x) and crafted slopes give crafted, hone
 
 import threading
 import traceback
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,40 +28,23 @@ TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
 HOLDOUT_X = np.linspace(1.0, 3.0, 21)
 
 
-@dataclass
-class Outcome:  # the fields of experiment.ExperimentOutcome the gate reads
-    kind: str
-    series: str
-    run_id: str
-    model_uri: str
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One SQLite tracking/registry store for the module; each test registers its own model name."""
-    root = tmp_path_factory.mktemp("registry")
-    uri = f"sqlite:///{root}/mlflow.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)  # artifacts land under root/mlruns
-        for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # the CLI reads them; restored after
-            patch.setenv(variable, uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        yield root
-        mlflow.set_tracking_uri(None)  # later test modules must not write into this store
-        mlflow.set_registry_uri(None)
+def log_toy_run(mlflow_store, gate_outcome):
+    """`log_toy_run(config, series, kind, metrics)`: a training run as tracking.log_training_run leaves it
+    (lineage tags, metrics, a pyfunc model) in the module's store, which each test shares under its own
+    model name."""
 
+    def log(config: dict, series: str, kind: str = "forecaster", metrics: dict | None = None):
+        tags = {"kind": kind, "series": series, "data.kind": "prices", "data.source": "demo",
+                "data.sha256": "ab" * 32, "data.raw_snapshot": "data/raw/prices/demo/x.csv",
+                "data.validation.success": "True", "git.commit": "0123456789abcdef", "params.hash": "cd" * 32}
+        with mlflow.start_run(experiment_id=ensure_experiment(kind), tags=tags) as run:
+            mlflow.log_metrics(metrics or {"mae": 0.1, "mae_persistence": 0.5})
+            info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config=config,
+                                           pip_requirements=["mlflow", "pandas"])
+        return gate_outcome(kind, series, run.info.run_id, info.model_uri)
 
-def log_toy_run(config: dict, series: str, kind: str = "forecaster", metrics: dict | None = None) -> Outcome:
-    """A training run as tracking.log_training_run leaves it: lineage tags, metrics, a pyfunc model."""
-    tags = {"kind": kind, "series": series, "data.kind": "prices", "data.source": "demo", "data.sha256": "ab" * 32,
-            "data.raw_snapshot": "data/raw/prices/demo/x.csv", "data.validation.success": "True",
-            "git.commit": "0123456789abcdef", "params.hash": "cd" * 32}
-    with mlflow.start_run(experiment_id=ensure_experiment(kind), tags=tags) as run:
-        mlflow.log_metrics(metrics or {"mae": 0.1, "mae_persistence": 0.5})
-        info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config=config,
-                                       pip_requirements=["mlflow", "pandas"])
-    return Outcome(kind, series, run.info.run_id, info.model_uri)
+    return log
 
 
 class Holdout:
@@ -80,9 +62,15 @@ class Holdout:
         return Evaluation(metrics, primary_metric="mae", baseline_metric="mae_persistence", higher_is_better=False)
 
 
-def gate(slope: float, series: str, holdout: Holdout, **options):
-    return register_and_gate(log_toy_run({"slope": slope}, series), None, None, evaluate=holdout, actor="tester",
-                             **options)
+@pytest.fixture(scope="module")
+def gate(log_toy_run):
+    """`gate(slope, series, holdout)`: log a toy model predicting slope * x and put it through the registry gate."""
+
+    def register(slope: float, series: str, holdout: Holdout, **options):
+        return register_and_gate(log_toy_run({"slope": slope}, series), None, None, evaluate=holdout,
+                                 actor="tester", **options)
+
+    return register
 
 
 def errors(mae: float, baseline: float) -> Evaluation:
@@ -120,7 +108,7 @@ def test_margin_is_relative_and_direction_aware():
 
 # ---------------------------------------------------------------- the gate on a real registry
 
-def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(store):
+def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(gate):
     decision = gate(1.8, "first", Holdout(2.0))
     name = decision.name
     assert (name, decision.version, decision.promoted) == ("forecaster-first", "1", True)
@@ -132,7 +120,7 @@ def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(
     assert MlflowClient().get_registered_model(name).tags["series"] == "first"
 
 
-def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(store):
+def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(gate):
     decision = gate(0.5, "no-skill", Holdout(2.0))
     assert not decision.promoted and "naive baseline" in decision.reason
     assert aliases_of(decision.name) == {}
@@ -141,7 +129,7 @@ def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(store):
     assert entry["action"] == "reject" and entry["reason"] == decision.reason
 
 
-def test_better_challenger_is_promoted_and_the_old_champion_becomes_previous(store):
+def test_better_challenger_is_promoted_and_the_old_champion_becomes_previous(gate):
     holdout = Holdout(2.0)
     gate(1.5, "better", holdout)
     decision = gate(1.9, "better", holdout)
@@ -149,7 +137,7 @@ def test_better_challenger_is_promoted_and_the_old_champion_becomes_previous(sto
     assert aliases_of(decision.name) == {"champion": "2", "previous": "1"}
 
 
-def test_worse_challenger_is_rejected_and_the_champion_stays(store):
+def test_worse_challenger_is_rejected_and_the_champion_stays(gate):
     holdout = Holdout(2.0)
     gate(1.9, "worse", holdout)
     decision = gate(1.5, "worse", holdout)
@@ -157,7 +145,7 @@ def test_worse_challenger_is_rejected_and_the_champion_stays(store):
     assert aliases_of(decision.name) == {"champion": "1"}
 
 
-def test_champion_is_re_evaluated_on_the_newest_holdout_not_its_stale_metrics(store):
+def test_champion_is_re_evaluated_on_the_newest_holdout_not_its_stale_metrics(gate):
     gate(2.0, "drift", Holdout(2.0))  # perfect on the old data: MAE 0
     drifted = Holdout(3.0)
     decision = gate(2.9, "drift", drifted)
@@ -166,7 +154,7 @@ def test_champion_is_re_evaluated_on_the_newest_holdout_not_its_stale_metrics(st
     assert decision.promoted and aliases_of(decision.name)["champion"] == "2"
 
 
-def test_rollback_swaps_champion_and_previous_and_is_recorded(store):
+def test_rollback_swaps_champion_and_previous_and_is_recorded(gate):
     holdout = Holdout(2.0)
     gate(1.5, "rollback", holdout)
     name = gate(1.9, "rollback", holdout).name
@@ -178,14 +166,14 @@ def test_rollback_swaps_champion_and_previous_and_is_recorded(store):
     assert aliases_of(name) == {"champion": "2", "previous": "1"}
 
 
-def test_rollback_without_previous_fails_clearly(store):
+def test_rollback_without_previous_fails_clearly(gate):
     name = gate(1.9, "lonely", Holdout(2.0)).name
     with pytest.raises(RegistryError, match="forecaster-lonely has no @previous version"):
         rollback(name)
     assert aliases_of(name) == {"champion": "1"}
 
 
-def test_history_holds_every_move_with_time_actor_reason_and_both_sides_metrics(store):
+def test_history_holds_every_move_with_time_actor_reason_and_both_sides_metrics(gate):
     holdout = Holdout(2.0)
     gate(1.5, "audit", holdout)
     gate(1.9, "audit", holdout)
@@ -203,7 +191,7 @@ def test_history_holds_every_move_with_time_actor_reason_and_both_sides_metrics(
     assert len(table) == 5 and "reject" in table[3] and "v2 (kept)" in table[3] and "bad deploy" in table[4]
 
 
-def test_cli_history_and_rollback(store):
+def test_cli_history_and_rollback(gate):
     holdout = Holdout(2.0)
     gate(1.5, "cli", holdout)
     gate(1.9, "cli", holdout)
@@ -217,13 +205,13 @@ def test_cli_history_and_rollback(store):
     assert unknown.exit_code == 1 and "forecaster-nothing" in unknown.output
 
 
-def test_cli_score_reads_the_newest_validated_data_of_the_models_series(store, tmp_path):
+def test_cli_score_reads_the_newest_validated_data_of_the_models_series(gate, mlflow_store, tmp_path):
     import typer
 
     from lstmops.registry_cli import score as score_command
 
     gate(1.9, "cli-score", Holdout(2.0))
-    validated = store / "data" / "validated" / "prices" / "demo" / "cli-score.parquet"  # tags: data.kind, data.source
+    validated = mlflow_store.root / "data" / "validated" / "prices" / "demo" / "cli-score.parquet"  # tags: data.kind, data.source
     validated.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(validated)
     app = typer.Typer()
@@ -236,7 +224,7 @@ def test_cli_score_reads_the_newest_validated_data_of_the_models_series(store, t
     assert missing.exit_code == 1 and "absent.csv: no such input file" in missing.output
 
 
-def test_concurrent_promotions_leave_the_better_champion(store):
+def test_concurrent_promotions_leave_the_better_champion(gate, log_toy_run):
     """Two gates evaluate against v1 at the same moment; the lock and the champion re-check decide."""
     series = "race"
     gate(1.5, series, Holdout(2.0))
@@ -275,7 +263,7 @@ def test_concurrent_promotions_leave_the_better_champion(store):
 
 # ---------------------------------------------------------------- batch scoring with the champion
 
-def test_score_uses_the_champion_and_logs_a_scoring_run(store, tmp_path):
+def test_score_uses_the_champion_and_logs_a_scoring_run(gate, tmp_path):
     holdout = Holdout(2.0)
     gate(1.5, "scored", holdout)
     gate(1.9, "scored", holdout)
@@ -292,7 +280,7 @@ def test_score_uses_the_champion_and_logs_a_scoring_run(store, tmp_path):
         "predictions/forecaster-scored.parquet"]
 
 
-def test_score_of_an_anomaly_model_writes_segments_with_scores(store, tmp_path):
+def test_score_of_an_anomaly_model_writes_segments_with_scores(log_toy_run, tmp_path):
     outcome = log_toy_run({"threshold": 3.0}, "sensor", kind="autoencoder")
     f1 = Evaluation({"f1": 0.8, "f1_zscore": 0.4}, "f1", "f1_zscore", higher_is_better=True)
     register_and_gate(outcome, None, None, evaluate=lambda uri: f1, actor="tester")
@@ -310,7 +298,7 @@ def test_anomaly_segments_need_scores_and_flags():
         anomaly_segments(pd.DataFrame({"timestamp": [], "score": []}))
 
 
-def test_scoring_without_a_champion_fails_clearly(store, tmp_path):
+def test_scoring_without_a_champion_fails_clearly(gate, tmp_path):
     gate(0.5, "unserved", Holdout(2.0))  # rejected: nothing serves
     with pytest.raises(RegistryError, match="forecaster-unserved has no @champion"):
         score("forecaster-unserved", pd.DataFrame({"x": [1.0]}), tmp_path)

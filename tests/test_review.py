@@ -1,6 +1,5 @@
 """The review report a person reads before a version serves: one self-contained HTML file."""
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -19,29 +18,6 @@ from lstmops.tracking import ensure_experiment  # noqa: E402
 TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
 
 
-@dataclass
-class Outcome:  # the fields of experiment.ExperimentOutcome the gate reads
-    kind: str
-    series: str
-    run_id: str
-    model_uri: str
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("review")
-    uri = f"sqlite:///{root}/mlflow.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # set_*_uri export them; restored after
-            patch.setenv(variable, uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        yield root
-        mlflow.set_tracking_uri(None)  # later test modules must not write into this store
-        mlflow.set_registry_uri(None)
-
-
 def figure(title: str):
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([1, 2, 3], [1, 4, 9])
@@ -49,8 +25,9 @@ def figure(title: str):
     return fig
 
 
-def log_run_with_plots(series: str, mae: float) -> Outcome:
-    """A training run as tracking.log_training_run leaves it: lineage tags, metrics, plots/, a model."""
+def log_run_with_plots(series: str, mae: float) -> tuple[str, str]:
+    """A training run as tracking.log_training_run leaves it (lineage tags, metrics, plots/, a model):
+    its run id and model URI."""
     tags = {"kind": "seq2seq", "series": series, "data.kind": "sensors", "data.source": "demo",
             "data.sha256": "f00d" * 16, "data.validation.success": "True", "data.validation.expectations_passed": "14",
             "git.commit": "feedbeef" * 5, "params.hash": "ab" * 32}
@@ -61,7 +38,7 @@ def log_run_with_plots(series: str, mae: float) -> Outcome:
             plt.close("all")
         info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config={"slope": 1.0},
                                        pip_requirements=["mlflow", "pandas"])
-    return Outcome("seq2seq", series, run.info.run_id, info.model_uri)
+    return run.info.run_id, info.model_uri
 
 
 def crafted(scores: dict[str, float]):
@@ -71,15 +48,17 @@ def crafted(scores: dict[str, float]):
 
 
 @pytest.fixture(scope="module")
-def model(store):
+def model(mlflow_store, gate_outcome):
     """seq2seq-demo__pump: v1 champion (MAE 0.3), v2 rejected (0.4 on the same hold-out)."""
     evaluate = crafted({"1": 0.3, "2": 0.4})
     for mae in (0.3, 0.4):
-        register_and_gate(log_run_with_plots("demo/pump", mae), None, None, evaluate=evaluate, actor="reviewer")
+        run_id, model_uri = log_run_with_plots("demo/pump", mae)
+        register_and_gate(gate_outcome("seq2seq", "demo/pump", run_id, model_uri), None, None, evaluate=evaluate,
+                          actor="reviewer")
     return "seq2seq-demo__pump"
 
 
-def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, store, tmp_path):
+def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, mlflow_store, tmp_path):
     path = review(model, version=2, out_dir=tmp_path)
     page = path.read_text()
     assert path == tmp_path / model / "v2" / "review.html"
@@ -93,7 +72,7 @@ def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, 
     assert "src='http" not in page and "src='plots" not in page
 
 
-def test_review_is_logged_on_the_versions_run_and_tagged(model, store, tmp_path):
+def test_review_is_logged_on_the_versions_run_and_tagged(model, mlflow_store, tmp_path):
     review(model, version=2, out_dir=tmp_path)
     client = MlflowClient()
     version = client.get_model_version(model, "2")
@@ -101,13 +80,13 @@ def test_review_is_logged_on_the_versions_run_and_tagged(model, store, tmp_path)
     assert version.tags["review"] == f"runs:/{version.run_id}/review/review.html"
 
 
-def test_review_defaults_to_the_champion(model, store, tmp_path):
+def test_review_defaults_to_the_champion(model, mlflow_store, tmp_path):
     page = review(model, out_dir=tmp_path).read_text()
     assert "version 1</h1>" in page and "<b>@champion</b>" in page
     assert "<span class='promoted'>promoted</span>" in page
 
 
-def test_review_of_a_missing_version_names_the_versions_there_are(model, store, tmp_path):
+def test_review_of_a_missing_version_names_the_versions_there_are(model, mlflow_store, tmp_path):
     with pytest.raises(RegistryError, match=r"seq2seq-demo__pump has no version 9; versions: \[1, 2\]"):
         review(model, version=9, out_dir=tmp_path)
     with pytest.raises(RegistryError, match="no registered model 'seq2seq-nothing'"):

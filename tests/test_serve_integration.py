@@ -9,7 +9,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.integration
 
 TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
 STARTUP_TIMEOUT_S = 120
-
-
-@dataclass
-class Outcome:  # the fields of experiment.ExperimentOutcome the gate reads
-    kind: str
-    series: str
-    run_id: str
-    model_uri: str
 
 
 def free_port() -> int:
@@ -59,27 +50,14 @@ def wait_until_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"mlflow models serve not healthy after {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.chdir(tmp_path)
-    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):  # set_*_uri export them; restored after
-        monkeypatch.setenv(variable, uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_tracking_uri(None)  # later tests must not write into this store
-    mlflow.set_registry_uri(None)
-
-
-def test_serving_the_champion_answers_raw_input(store, tmp_path):
-    uri = store
+def test_serving_the_champion_answers_raw_input(mlflow_store, gate_outcome, tmp_path):
+    uri = mlflow_store.uri
     tags = {"kind": "forecaster", "series": "SERVED"}
     with mlflow.start_run(experiment_id=ensure_experiment("forecaster"), tags=tags) as run:
         info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config={"slope": 3.0},
                                        pip_requirements=["mlflow", "pandas"])
     good = Evaluation({"mae": 0.1, "mae_persistence": 0.5}, "mae", "mae_persistence", higher_is_better=False)
-    decision = register_and_gate(Outcome("forecaster", "SERVED", run.info.run_id, info.model_uri), None, None,
+    decision = register_and_gate(gate_outcome("forecaster", "SERVED", run.info.run_id, info.model_uri), None, None,
                                  evaluate=lambda model_uri: good, actor="tester")
     assert decision.promoted
 

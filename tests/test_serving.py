@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from lstmops.serving import BundleModel, import_class, load_trained, log_bundle_model
-from lstmops.tracking import configure_tracking, ensure_experiment
+from lstmops.tracking import ensure_experiment
 
 
 @dataclass
@@ -55,25 +55,12 @@ def raw_prices(n: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """A private MLflow store for this module; MLflow's process-wide URIs are reset afterwards."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)  # recorded, so the environment is restored too
-        patch.setenv("MLFLOW_REGISTRY_URI", uri)
-        configure_tracking(uri)
-        yield uri
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-
-
-@pytest.fixture(scope="module")
 def trained():
     return ReturnForecaster(mean_scaled_return=0.5, return_mean=0.001, return_std=0.02)
 
 
 @pytest.fixture(scope="module")
-def logged(store, trained):
+def logged(mlflow_store, trained):
     with mlflow.start_run(experiment_id=ensure_experiment("forecaster")) as run:
         info = log_bundle_model(trained)
     return run.info.run_id, info

@@ -3,9 +3,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from lstmops.config import load_params
-from lstmops.data import ingest
-from lstmops.data.prepare import prepare_frame, prepare_series
+from lstmops.data.prepare import prepare_frame
 from lstmops.evaluate.autoencoder import MissingLabelsError, clip_windows, evaluate_autoencoder
 from lstmops.train.autoencoder import train_autoencoder
 
@@ -13,23 +11,17 @@ WINDOW = 16
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory):
-    return load_params(overrides={
-        "data.root": str(tmp_path_factory.mktemp("data")),
-        "sensors.demo.n_points": 600,
-        "windows.sensors.window": WINDOW,
-        "models.autoencoder.units": 8, "models.autoencoder.learning_rate": 1e-2,
-        "train.epochs": 3, "train.batch_size": 64, "train.verbose": 0,
+def params(tiny_params, tmp_path_factory):
+    return tiny_params(tmp_path_factory.mktemp("data"), "autoencoder", **{
+        "windows.sensors.window": WINDOW, "train.epochs": 3, "train.batch_size": 64,
     })
 
 
 @pytest.fixture(scope="module")
-def demo(params):
-    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)[0].validated_path
-    raw = ingest.load_validated(validated)[0]
-    prepared = prepare_series(validated, params)
-    trained = train_autoencoder(prepared, params)
-    return raw, prepared, trained, evaluate_autoencoder(trained, prepared, params)
+def demo(demo_series, params):
+    series = demo_series(params, "sensors")
+    trained = train_autoencoder(series.prepared, params)
+    return series.raw, series.prepared, trained, evaluate_autoencoder(trained, series.prepared, params)
 
 
 def test_metrics_put_the_zscore_baseline_beside_the_model(demo):

@@ -4,35 +4,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.config import load_params
-from lstmops.data import ingest, prepare
+from lstmops.data import prepare
 from lstmops.evaluate.forecaster import evaluate_forecaster, walk_forward
 from lstmops.train.forecaster import train_forecaster
 
 
-def tiny_params(root, **overrides):
-    return load_params(overrides={
-        "data.root": str(root),
-        "prices.tickers": ["DEMOA"],
-        "prices.demo.n_days": 600,
-        "windows.prices.window": 8,
-        "models.forecaster.units": [8],
-        "models.forecaster.backtest_folds": 0,
-        "train.epochs": 3,
-        "train.batch_size": 64,
-        "train.verbose": 0,
-        **overrides,
-    })
+SETTINGS = {"prices.demo.n_days": 600, "windows.prices.window": 8, "train.epochs": 3, "train.batch_size": 64}
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    params = tiny_params(tmp_path_factory.mktemp("data"))
-    (result,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
-    frame, _ = ingest.load_validated(result.validated_path)
-    prepared = prepare.prepare_series(result.validated_path, params)
-    trained = train_forecaster(prepared, params)
-    return params, prepared, trained, frame, evaluate_forecaster(trained, prepared, params)
+def setup(tiny_params, demo_series, tmp_path_factory):
+    params = tiny_params(tmp_path_factory.mktemp("data"), "forecaster", **SETTINGS)
+    demo = demo_series(params, "prices")
+    trained = train_forecaster(demo.prepared, params)
+    return params, demo.prepared, trained, demo.raw, evaluate_forecaster(trained, demo.prepared, params)
 
 
 def test_baselines_are_reported_beside_the_model_on_the_same_points(setup):
@@ -109,9 +94,10 @@ def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
     assert set(evaluation.figures) == {"forecast.png", "backtest.png"}
 
 
-def test_a_dataset_without_the_models_inputs_is_rejected(setup, tmp_path):
+def test_a_dataset_without_the_models_inputs_is_rejected(setup, tiny_params, tmp_path):
     params, _, trained, frame, _ = setup
-    other = tiny_params(tmp_path, **{"windows.prices.features": ["range"], "windows.prices.target": "close"})
+    other = tiny_params(tmp_path, "forecaster",
+                        **{**SETTINGS, "windows.prices.features": ["range"], "windows.prices.target": "close"})
     prepared = prepare.prepare_frame(frame, {"kind": "prices", "series": "DEMOA"}, other, tmp_path)
 
     with pytest.raises(ValueError, match=r"lacks columns \['log_return'\]"):

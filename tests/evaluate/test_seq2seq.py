@@ -3,10 +3,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from lstmops.config import load_params
-from lstmops.data import ingest
 from lstmops.data.features import sensor_features
-from lstmops.data.prepare import PreparedSeries, prepare_series
+from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import chronological_split
 from lstmops.evaluate.seq2seq import evaluate_seq2seq, scored_origins
@@ -16,22 +14,18 @@ WINDOW, HORIZON, PERIOD = 12, 4, 8
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory):
-    return load_params(overrides={
-        "data.root": str(tmp_path_factory.mktemp("data")),
-        "sensors.demo.n_points": 600,
+def params(tiny_params, tmp_path_factory):
+    return tiny_params(tmp_path_factory.mktemp("data"), "seq2seq", **{
         "models.seq2seq.window": WINDOW, "models.seq2seq.horizon": HORIZON,
-        "models.seq2seq.units": 4, "train.epochs": 2, "train.batch_size": 64, "train.verbose": 0,
+        "models.seq2seq.units": 4, "train.epochs": 2, "train.batch_size": 64,
     })
 
 
 @pytest.fixture(scope="module")
-def demo(params):
-    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)
-    raw = ingest.load_validated(validated[0].validated_path)[0]
-    prepared = prepare_series(validated[0].validated_path, params)
-    trained = train_seq2seq(prepared, params)
-    return raw, prepared, trained, evaluate_seq2seq(trained, prepared, params)
+def demo(demo_series, params):
+    series = demo_series(params, "sensors")
+    trained = train_seq2seq(series.prepared, params)
+    return series.raw, series.prepared, trained, evaluate_seq2seq(trained, series.prepared, params)
 
 
 def periodic_series(n_rows: int = 200) -> PreparedSeries:

@@ -3,9 +3,7 @@ import pandas as pd
 import pytest
 
 from lstmops.anomalies import fit_threshold
-from lstmops.config import load_params
-from lstmops.data import ingest
-from lstmops.data.prepare import prepare_frame, prepare_series
+from lstmops.data.prepare import prepare_frame
 from lstmops.train.autoencoder import (
     SMOOTHING_WINDOW,
     TrainedAutoencoder,
@@ -18,24 +16,20 @@ WINDOW = 16
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory):
-    return load_params(overrides={
-        "data.root": str(tmp_path_factory.mktemp("data")),
-        "sensors.demo.n_points": 600,
-        "windows.sensors.window": WINDOW,
-        "models.autoencoder.units": 8, "models.autoencoder.learning_rate": 1e-2,
-        "train.epochs": 5, "train.batch_size": 32, "train.verbose": 0,
+def params(tiny_params, tmp_path_factory):
+    return tiny_params(tmp_path_factory.mktemp("data"), "autoencoder", **{
+        "windows.sensors.window": WINDOW, "train.epochs": 5, "train.batch_size": 32,
     })
 
 
 @pytest.fixture(scope="module")
-def validated(params):
-    return ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)[0].validated_path
+def demo(demo_series, params):
+    return demo_series(params, "sensors")
 
 
 @pytest.fixture(scope="module")
-def prepared(validated, params):
-    return prepare_series(validated, params)
+def prepared(demo):
+    return demo.prepared
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +38,8 @@ def trained(prepared, params):
 
 
 @pytest.fixture(scope="module")
-def raw(validated):
-    return ingest.load_validated(validated)[0]
+def raw(demo):
+    return demo.raw
 
 
 def test_training_drives_the_reconstruction_loss_down_and_reports_the_device(trained):

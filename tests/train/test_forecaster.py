@@ -4,49 +4,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.config import load_params
-from lstmops.data import ingest, prepare
 from lstmops.train.forecaster import TrainedForecaster, train_forecaster
 
 WINDOW = 8
-
-
-def tiny_params(root, **overrides):
-    return load_params(overrides={
-        "data.root": str(root),
-        "prices.tickers": ["DEMOA"],
-        "prices.demo.n_days": 260,
-        "windows.prices.window": WINDOW,
-        "models.forecaster.units": [8],
-        "models.forecaster.backtest_folds": 0,
-        "train.epochs": 3,
-        "train.batch_size": 32,
-        "train.verbose": 0,
-        **overrides,
-    })
-
-
-def prepared_demo(params):
-    (result,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
-    frame, _ = ingest.load_validated(result.validated_path)
-    return prepare.prepare_series(result.validated_path, params), frame
+SETTINGS = {"prices.demo.n_days": 260, "windows.prices.window": WINDOW, "train.epochs": 3, "train.batch_size": 32}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    params = tiny_params(tmp_path_factory.mktemp("data"))
-    prepared, frame = prepared_demo(params)
-    return train_forecaster(prepared, params), prepared, frame
+def trained(tiny_params, demo_series, tmp_path_factory):
+    params = tiny_params(tmp_path_factory.mktemp("data"), "forecaster", **SETTINGS)
+    demo = demo_series(params, "prices")
+    return train_forecaster(demo.prepared, params), demo.prepared, demo.raw
 
 
-def test_loss_falls_on_a_series_with_strong_momentum(tmp_path):
+def test_loss_falls_on_a_series_with_strong_momentum(tiny_params, demo_series, tmp_path):
     # momentum 0.9: 81% of the return variance is predictable from the previous return
-    params = tiny_params(tmp_path, **{
-        "prices.demo.n_days": 200, "prices.demo.momentum": 0.9, "windows.prices.window": 5,
+    params = tiny_params(tmp_path, "forecaster", **{
+        **SETTINGS, "prices.demo.n_days": 200, "prices.demo.momentum": 0.9, "windows.prices.window": 5,
         "models.forecaster.dropout": 0.0, "models.forecaster.learning_rate": 0.01,
         "train.epochs": 15, "train.patience": 15,
     })
-    prepared, _ = prepared_demo(params)
+    prepared = demo_series(params, "prices").prepared
 
     history = train_forecaster(prepared, params).history
 
@@ -140,17 +118,18 @@ def test_too_few_bars_are_rejected_with_the_needed_count(trained):
         model.predict_raw(frame.iloc[:WINDOW])
 
 
-def test_a_target_without_a_price_mapping_is_rejected(tmp_path):
-    params = tiny_params(tmp_path, **{"windows.prices.target": "range"})
-    prepared, _ = prepared_demo(params)
+def test_a_target_without_a_price_mapping_is_rejected(tiny_params, demo_series, tmp_path):
+    params = tiny_params(tmp_path, "forecaster", **{**SETTINGS, "windows.prices.target": "range"})
+    prepared = demo_series(params, "prices").prepared
 
     with pytest.raises(ValueError, match="target 'range' has no price mapping"):
         train_forecaster(prepared, params)
 
 
-def test_close_target_is_forecast_as_a_price_directly(tmp_path):
-    params = tiny_params(tmp_path, **{"windows.prices.target": "close", "train.epochs": 1})
-    prepared, frame = prepared_demo(params)
+def test_close_target_is_forecast_as_a_price_directly(tiny_params, demo_series, tmp_path):
+    params = tiny_params(tmp_path, "forecaster", **{**SETTINGS, "windows.prices.target": "close", "train.epochs": 1})
+    demo = demo_series(params, "prices")
+    prepared, frame = demo.prepared, demo.raw
 
     model = train_forecaster(prepared, params)
     forecasts = model.predict_raw(frame)
@@ -161,9 +140,9 @@ def test_close_target_is_forecast_as_a_price_directly(tmp_path):
     np.testing.assert_allclose(forecasts["predicted_close"] - forecasts["lower"], halfwidth, rtol=1e-6)
 
 
-def test_a_window_too_short_for_local_volatility_is_rejected(tmp_path):
-    params = tiny_params(tmp_path, **{"windows.prices.window": 2})
-    prepared, _ = prepared_demo(params)
+def test_a_window_too_short_for_local_volatility_is_rejected(tiny_params, demo_series, tmp_path):
+    params = tiny_params(tmp_path, "forecaster", **{**SETTINGS, "windows.prices.window": 2})
+    prepared = demo_series(params, "prices").prepared
 
     with pytest.raises(ValueError, match="window >= 3"):
         train_forecaster(prepared, params)

@@ -4,9 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.config import load_params
-from lstmops.data import ingest
-from lstmops.data.prepare import prepare_series
 from lstmops.train import seq2seq as seq2seq_training
 from lstmops.train.seq2seq import TrainedSeq2Seq, calendar_features, train_seq2seq
 
@@ -14,20 +11,22 @@ WINDOW, HORIZON = 12, 4
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory):
-    return load_params(overrides={
-        "data.root": str(tmp_path_factory.mktemp("data")),
-        "sensors.demo.n_points": 600,
+def params(tiny_params, tmp_path_factory):
+    return tiny_params(tmp_path_factory.mktemp("data"), "seq2seq", **{
         "models.seq2seq.window": WINDOW, "models.seq2seq.horizon": HORIZON,
         "models.seq2seq.units": 8, "models.seq2seq.learning_rate": 1e-2,
-        "train.epochs": 5, "train.batch_size": 32, "train.verbose": 0,
+        "train.epochs": 5, "train.batch_size": 32,
     })
 
 
 @pytest.fixture(scope="module")
-def prepared(params):
-    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)
-    return prepare_series(validated[0].validated_path, params)
+def demo(demo_series, params):
+    return demo_series(params, "sensors")
+
+
+@pytest.fixture(scope="module")
+def prepared(demo):
+    return demo.prepared
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +35,8 @@ def trained(prepared, params):
 
 
 @pytest.fixture(scope="module")
-def raw(params):
-    validated = ingest.validate_all(ingest.snapshot_sensors(params, source="demo"), params)
-    return ingest.load_validated(validated[0].validated_path)[0]
+def raw(demo):
+    return demo.raw
 
 
 def test_training_drives_the_loss_down_and_reports_the_device(trained):

@@ -1,8 +1,8 @@
 """`make bench`: run the CPU benchmarks, print one table per benchmark, write bench/results.json.
 
-    python bench/run.py                    # windowing memory, CPU train/score throughput, overhead
-    python bench/run.py --with-make-run    # also time `lstmops run` on the demo in a temp folder (minutes)
-    python bench/run.py --quick            # tiny sizes: a smoke run of the harness, numbers meaningless
+    python bench/run.py                    # all: windowing memory, CPU throughput, overhead, `make run`
+    python bench/run.py --skip make_run    # leave out timing `make run` on the demo (minutes)
+    python bench/run.py --quick            # tiny sizes, no `make run`: a smoke run of the harness
 
 Each benchmark runs in its own fresh Python process (clean memory baseline, no state shared
 between them). GPU results (`bench/gpu.py`, run on the lent GPU machine) are read from any
@@ -15,13 +15,12 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,14 @@ import yaml
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results.json"
-PREFECT_OVERHEAD = BENCH / "prefect_overhead.py"
 # Index arrays (one int64 per window, as large as the float64 series) plus one batch: a small
 # multiple of the series. A materialised window array would cost `window` times the series.
 MAX_WINDOWING_OVER_SERIES = 4.0
 OVERHEAD_TARGET = 1.10
 QUIET_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-             "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
+             "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2",
+             # a temporary Prefect server needs more than the default 20 s to start on a busy 2-core box
+             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
 
 
 class BenchError(RuntimeError):
@@ -47,12 +47,13 @@ def bench_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **QUIET_ENV, **extra}
 
 
-def run_bench_script(script: str, args: Sequence[str], *, timeout: float) -> dict[str, Any]:
+def run_bench_script(script: str, args: Sequence[str], *, timeout: float,
+                     env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run bench/<script> in a fresh process with `--out <tmp>.json` and return what it wrote."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         command = [sys.executable, str(BENCH / script), *args, "--out", str(out)]
-        completed = subprocess.run(command, cwd=ROOT, env=bench_env(), capture_output=True, text=True,
+        completed = subprocess.run(command, cwd=ROOT, env=env or bench_env(), capture_output=True, text=True,
                                    timeout=timeout)
         if completed.returncode != 0 or not out.exists():
             raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n"
@@ -72,99 +73,40 @@ def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any
                                                     "--scoring-windows", str(scoring_windows)], timeout=3600)
 
 
-def last_json_object(text: str) -> dict[str, Any] | None:
-    """The last line of `text` that parses as a JSON object (how a benchmark script reports)."""
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                return value
-    return None
+def pipeline_overhead(runs: int, epochs: int) -> dict[str, Any]:
+    """bench/overhead.py: the demo forecaster as a bare Keras fit (a) and through the retrain flow (b)."""
+    result = run_bench_script("overhead.py", ["--runs", str(runs), "--epochs", str(epochs)], timeout=3600)
+    result["target_met"] = result["flow_over_bare"] <= OVERHEAD_TARGET
+    return result
 
 
-# What bench/prefect_overhead.py prints, one line each (a final JSON object line, if any, wins).
-OVERHEAD_LINES = {
-    "plain_median_s": r"plain functions\s+median\s+([\d.]+) s",
-    "flow_median_s": r"through the flow\s+median\s+([\d.]+) s",
-    "flow_over_plain": r"flow / plain\s+([\d.]+)x",
-    "unchanged_rerun_median_s": r"unchanged re-run\s+median\s+([\d.]+) s",
-    "first_flow_call_s": r"first flow call\s+([\d.]+) s",
-}
-
-
-def parse_overhead(output: str) -> dict[str, Any] | None:
-    """The numbers in prefect_overhead.py's output: its JSON object line, else its labelled lines."""
-    parsed = last_json_object(output)
-    if parsed is not None:
-        return parsed
-    numbers = {key: re.search(pattern, output) for key, pattern in OVERHEAD_LINES.items()}
-    if not all(numbers.values()):
-        return None
-    return {key: float(match.group(1)) for key, match in numbers.items()}
-
-
-def orchestration_overhead(script: Path = PREFECT_OVERHEAD, *, workloads: Sequence[tuple[str, int]] = (("retrain", 3),),
-                           timeout: float = 3600) -> dict[str, Any]:
-    """bench/prefect_overhead.py's numbers per (workload, runs): the same work as plain calls and
-    through the Prefect flow, or why there are none."""
-    if not script.exists():
-        return {"status": "not available", "reason": f"{script} does not exist"}
-    measured: dict[str, Any] = {"status": "measured"}
-    for workload, runs in workloads:
-        command = [sys.executable, str(script), "--workload", workload, "--runs", str(runs)]
-        completed = subprocess.run(command, cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=timeout)
-        output = completed.stdout + completed.stderr
-        if completed.returncode != 0:
-            raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n{output[-3000:]}")
-        numbers = parse_overhead(completed.stdout)
-        if numbers is None:
-            raise BenchError(f"{' '.join(command)}: no numbers found in its output:\n{output[-3000:]}")
-        measured[workload] = {"runs": runs, **numbers}
-    return measured
+def prefect_overhead(runs: int) -> dict[str, Any]:
+    """bench/prefect_overhead.py: the ingest work as plain calls and through the Prefect flow."""
+    return run_bench_script("prefect_overhead.py", ["--runs", str(runs)], timeout=1800)
 
 
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
-    """Wall time of `lstmops run` (what `make run` calls) on the demo, in a temp folder with its own data
-    root, MLflow store and Prefect home; every output line is kept with the second it appeared at."""
+    """Wall time of what `make run` runs (`python flows/retrain.py`) on the demo, in a temp folder with its
+    own data root, MLflow store and Prefect home, and where it went (bench/flow_breakdown.py on that folder)."""
     with tempfile.TemporaryDirectory(prefix="lstmops-bench-") as tmp:
         folder = Path(tmp)
         params = yaml.safe_load((ROOT / "params.yaml").read_text())
         params["data"]["root"] = str(folder / "data")
         (folder / "params.yaml").write_text(yaml.safe_dump(params))
-        lstmops = Path(sys.executable).with_name("lstmops")
-        command = ([str(lstmops)] if lstmops.exists() else [sys.executable, "-m", "lstmops.cli"])
-        command += ["run", "--params", str(folder / "params.yaml")]
+        command = [sys.executable, str(ROOT / "flows" / "retrain.py"), str(folder / "params.yaml")]
         env = bench_env(PREFECT_HOME=str(folder / "prefect"),
-                        MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
+                        MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
+                        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         (folder / "mlruns").mkdir()
+        since = datetime.now(timezone.utc)
         start = time.perf_counter()
-        timeline: list[tuple[float, str]] = []
-        with subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) as process:
-            watchdog = threading.Timer(timeout, process.kill)
-            watchdog.start()
-            for line in process.stdout:
-                timeline.append((time.perf_counter() - start, line.rstrip()))
-            watchdog.cancel()
-            returncode = process.wait()
+        completed = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
         wall = time.perf_counter() - start
-    if returncode != 0:
-        raise BenchError(f"{' '.join(command)} exited {returncode}:\n" + "\n".join(t for _, t in timeline[-40:]))
-    return {"command": "lstmops run", "wall_s": wall, "slowest_steps": slowest_steps(timeline),
-            "timeline": [{"s": round(s, 2), "line": text} for s, text in timeline]}
-
-
-def slowest_steps(timeline: Sequence[tuple[float, str]], top: int = 8) -> list[dict[str, Any]]:
-    """Where the time goes: the longest silences between output lines, each named by the line that ended it."""
-    gaps, previous = [], 0.0
-    for seconds, line in timeline:
-        gaps.append({"seconds": round(seconds - previous, 2), "until": line[:100]})
-        previous = seconds
-    return sorted(gaps, key=lambda gap: -gap["seconds"])[:top]
+        if completed.returncode != 0:
+            raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n"
+                             f"{(completed.stdout + completed.stderr)[-3000:]}")
+        breakdown = run_bench_script("flow_breakdown.py", ["--since", since.isoformat()], timeout=600, env=env)
+    return {"command": "make run", "wall_s": wall, **breakdown}
 
 
 def gpu_results(folder: Path = BENCH) -> list[dict[str, Any]]:
@@ -250,23 +192,34 @@ def report(results: dict[str, Any]) -> str:
               r["scoring"]["windows_per_s"]] for kind, r in t["models"].items()]))
     if "overhead" in results:
         o = results["overhead"]
-        title = f"orchestration overhead: the same work through the Prefect flow / as plain calls (target <= " \
-                f"{OVERHEAD_TARGET}), medians"
-        if o["status"] == "measured":
-            workloads = {name: w for name, w in o.items() if isinstance(w, dict)}
-            tables.append(format_table(
-                title, ["workload", "runs", "plain s", "flow s", "flow / plain", "target met", "unchanged re-run s",
-                        "first flow call s"],
-                [[name, w["runs"], w.get("plain_median_s"), w.get("flow_median_s"), w.get("flow_over_plain"),
-                  w.get("flow_over_plain", float("inf")) <= OVERHEAD_TARGET, w.get("unchanged_rerun_median_s"),
-                  w.get("first_flow_call_s")] for name, w in workloads.items()]))
-        else:
-            tables.append(format_table(title, ["status", "reason"], [[o["status"], o["reason"]]]))
+        tables.append(format_table(
+            f"pipeline overhead: {o['workload']}; (a) bare Keras fit, (b) the retrain flow with validation, "
+            f"MLflow and the registry gate (target (b)/(a) <= {OVERHEAD_TARGET}), medians of {o['runs']} runs",
+            ["(a) bare s", "(b) flow s", "(b) / (a)", "target met", "(b) - (a) s", "epochs (a) / (b)"],
+            [[o["bare_median_s"], o["flow_median_s"], o["flow_over_bare"], o["target_met"], o["overhead_s"],
+              f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}"]]))
+        tables.append(format_table(
+            "where (b) goes, median run: Prefect task runs, and the train task's phases (MLflow seconds/*)",
+            ["step", "seconds"],
+            [*([f"task {name}", seconds] for name, seconds in o["median_flow_tasks_s"].items()),
+             *([f"train task: {phase}", seconds] for phase, seconds in o["median_flow_training_phases_s"].items())]))
+    if "prefect_overhead" in results:
+        p = results["prefect_overhead"]
+        tables.append(format_table(
+            f"Prefect on short tasks: the ingest work as plain calls and through the flow, medians of {p['runs']}",
+            ["plain s", "flow s", "flow / plain", "unchanged re-run s", "first flow call s"],
+            [[p["plain_median_s"], p["flow_median_s"], p["flow_over_plain"], p["unchanged_rerun_median_s"],
+              p["first_flow_call_s"]]]))
     if "make_run" in results:
         r = results["make_run"]
-        tables.append(format_table(f"`{r['command']}` on the demo: {r['wall_s']:.1f} s wall; slowest steps",
-                                   ["seconds", "until this line"],
-                                   [[step["seconds"], step["until"]] for step in r["slowest_steps"]]))
+        tables.append(format_table(
+            f"`{r['command']}` on the demo: {r['wall_s']:.1f} s wall; Prefect task runs (trainings overlap, "
+            "3 at a time)", ["task run", "seconds"], [[t["name"], t["seconds"]] for t in r["task_runs"]]))
+        phases = sorted({key for t in r["trainings"] for key in t if key not in ("kind", "series")})
+        tables.append(format_table(
+            "each training's phases (MLflow seconds/*; the forecaster's evaluate includes its walk-forward backtest)",
+            ["model", "series", *phases], [[t["kind"], t["series"], *(t.get(p) for p in phases)]
+                                           for t in r["trainings"]]))
     if results.get("gpu"):
         tables.append(format_table(
             "GPU training samples/s (from bench/gpu-*.json, measured on the GPU machine)",
@@ -281,9 +234,10 @@ def report(results: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness, not the machine")
-    parser.add_argument("--with-make-run", action="store_true", help="also time `lstmops run` on the demo")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("windowing_memory", "throughput", "overhead"))
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes and no `make run`: checks the harness, not the machine")
+    parser.add_argument("--skip", nargs="+", default=[],
+                        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "make_run"))
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -292,10 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     benchmarks = {
         "windowing_memory": lambda: windowing_memory(points, 128),
         "throughput": lambda: throughput(256, 1, 512) if args.quick else throughput(6400, 3, 20_000),
-        "overhead": lambda: orchestration_overhead(workloads=[("ingest", 1)] if args.quick
-                                                   else [("retrain", 3), ("ingest", 5)]),
+        "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(3, 30),
+        "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
     }
-    if args.with_make_run:
+    if not args.quick:
         benchmarks["make_run"] = make_run_wall_time
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     errors: dict[str, str] = {}

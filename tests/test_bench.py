@@ -160,53 +160,51 @@ def test_gpu_script_runs_tiny_on_cpu_and_says_why_the_reference_is_missing(tmp_p
     assert summary["model"] == "forecaster" and summary["backend"] == "tensorflow" and summary["tiny"]
 
 
-def test_last_json_object_skips_log_lines_and_takes_the_last_object():
+@pytest.mark.integration
+def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_went(tmp_path):
+    out = tmp_path / "overhead.json"
+    completed = subprocess.run([sys.executable, str(BENCH / "overhead.py"), "--runs", "1", "--epochs", "2",
+                                "--out", str(out)], cwd=tmp_path, env=QUIET, capture_output=True, text=True,
+                               timeout=900)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    result = json.loads(out.read_text())
+    assert result["bare_epochs"] == result["flow_epochs"] == [2]  # the same amount of training both ways
+    assert result["flow_over_bare"] == pytest.approx(result["flow_median_s"] / result["bare_median_s"])
+    # every step of the flow is timed, the ingest subflow's wrapper is not counted twice
+    assert set(result["median_flow_tasks_s"]) == {"snapshot", "validate", "prepare", "train", "report", "gate"}
+    assert set(result["median_flow_training_phases_s"]) == {"train", "evaluate", "log"}
+    assert sum(result["median_flow_tasks_s"].values()) <= result["flow_median_s"]
+    assert "(b) / (a)" in completed.stdout
+
+
+def test_seconds_per_step_sums_task_runs_by_the_name_before_the_first_dash():
+    flow_breakdown = bench_module("flow_breakdown")
+    runs = [{"name": "train-forecaster-DEMOA-2021-09-30", "seconds": 20.0},
+            {"name": "train-forecaster-DEMOB-2021-09-30", "seconds": 22.0},
+            {"name": "gate-forecaster-DEMOA", "seconds": 1.0}]
+    assert flow_breakdown.seconds_per_step(runs) == {"train": 42.0, "gate": 1.0}
+
+
+def test_the_report_has_a_table_for_each_benchmark_that_ran():
     run = bench_module("run")
-    text = 'INFO flow started\n{"ratio": 1.5}\n12:00 Finished in state Completed()\n{"ratio": 1.08, "runs": 5}\n'
-    assert run.last_json_object(text) == {"ratio": 1.08, "runs": 5}
-    assert run.last_json_object("no numbers here\n[1, 2]") is None
-
-
-PREFECT_OVERHEAD_OUTPUT = """\
-workload: retrain, 3 runs each, 2 CPUs
-plain functions      median   10.00 s   runs 9.90, 10.00, 10.20
-through the flow     median   10.80 s   runs 10.70, 10.80, 11.00
-flow / plain            1.08x  (+0.80 s per run)
-unchanged re-run     median    2.10 s   (validation and features cached)
-first flow call        14.30 s   (includes starting the temporary Prefect server)
-"""
-
-
-def test_overhead_numbers_are_read_from_the_prefect_overhead_output():
-    run = bench_module("run")
-    assert run.parse_overhead(PREFECT_OVERHEAD_OUTPUT) == {
-        "plain_median_s": 10.0, "flow_median_s": 10.8, "flow_over_plain": 1.08, "unchanged_rerun_median_s": 2.1,
-        "first_flow_call_s": 14.3}
-    assert run.parse_overhead("log line\n" + '{"flow_over_plain": 1.2}') == {"flow_over_plain": 1.2}
-    assert run.parse_overhead(PREFECT_OVERHEAD_OUTPUT.replace("flow / plain", "ratio")) is None
-
-
-def test_overhead_runs_each_workload_or_says_why_it_cannot(tmp_path):
-    run = bench_module("run")
-    assert run.orchestration_overhead(tmp_path / "missing.py")["status"] == "not available"
-
-    script = tmp_path / "prefect_overhead.py"
-    script.write_text(f"import sys\nprint(sys.argv[1:])\nprint({PREFECT_OVERHEAD_OUTPUT!r})")
-    result = run.orchestration_overhead(script, workloads=[("retrain", 3), ("ingest", 5)])
-    assert result["status"] == "measured"
-    assert result["retrain"]["runs"] == 3 and result["retrain"]["flow_over_plain"] == 1.08
-    assert set(result) == {"status", "retrain", "ingest"}
-
-    script.write_text("raise SystemExit('no prefect server')")
-    with pytest.raises(run.BenchError, match="no prefect server"):
-        run.orchestration_overhead(script)
-
-
-def test_slowest_steps_names_the_line_that_ended_each_silence():
-    run = bench_module("run")
-    timeline = [(0.5, "start"), (12.5, "trained forecaster"), (13.0, "registered"), (20.0, "done")]
-    steps = run.slowest_steps(timeline, top=2)
-    assert steps == [{"seconds": 12.0, "until": "trained forecaster"}, {"seconds": 7.0, "until": "done"}]
+    results = {
+        "machine": {"cpu": "cpu", "cpu_count": 2, "load_average_at_start": (0.5, 0.5, 0.5), "git_commit": "abc",
+                    "git_dirty": False},
+        "overhead": {"workload": "forecaster DEMOA", "runs": 3, "bare_median_s": 20.0, "flow_median_s": 25.0,
+                     "flow_over_bare": 1.25, "target_met": False, "overhead_s": 5.0, "bare_epochs": [30],
+                     "flow_epochs": [30], "median_flow_tasks_s": {"train": 22.0, "gate": 1.0},
+                     "median_flow_training_phases_s": {"train": 20.5, "log": 1.2}},
+        "prefect_overhead": {"runs": 5, "plain_median_s": 2.0, "flow_median_s": 4.0, "flow_over_plain": 2.0,
+                             "unchanged_rerun_median_s": 1.0, "first_flow_call_s": 15.0},
+        "make_run": {"command": "make run", "wall_s": 200.0,
+                     "task_runs": [{"name": "train-autoencoder-demo/machine_a", "seconds": 90.0}],
+                     "trainings": [{"kind": "autoencoder", "series": "demo/machine_a", "train": 80.0, "log": 2.0}]},
+    }
+    text = run.report(results)
+    assert "(b) / (a)" in text and "1.25" in text and "task gate" in text and "train task: log" in text
+    assert "Prefect on short tasks" in text and "200.0 s wall" in text
+    assert "train-autoencoder-demo/machine_a" in text and "autoencoder  demo/machine_a" in text
 
 
 def test_format_table_right_aligns_numbers_and_left_aligns_text():
@@ -228,6 +226,6 @@ def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     results = json.loads(out.read_text())
     assert results["windowing_memory"]["points"] == 100_000 and results["windowing_memory"]["o_series"]
-    assert "overhead" in results and results["machine"]["cpu_count"] == os.cpu_count()
-    assert "== windowing memory" in completed.stdout and "orchestration overhead" in completed.stdout
-    assert results["overhead"]["status"] == "measured" and results["overhead"]["ingest"]["runs"] == 1
+    assert results["overhead"]["runs"] == 1 and results["machine"]["cpu_count"] == os.cpu_count()
+    assert results["prefect_overhead"]["runs"] == 1 and "make_run" not in results
+    assert "== windowing memory" in completed.stdout and "pipeline overhead" in completed.stdout

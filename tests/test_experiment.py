@@ -20,7 +20,6 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.evaluate.report import Evaluation
 from lstmops.experiment import pipeline, run_experiment
 from lstmops.serving import load_trained
-from lstmops.tracking import configure_tracking
 
 
 @dataclass
@@ -66,19 +65,6 @@ def evaluate_mean_return(trained: MeanReturnForecaster, prepared: PreparedSeries
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """A private MLflow store for this module; MLflow's process-wide URIs are reset afterwards."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)  # recorded, so the environment is restored too
-        patch.setenv("MLFLOW_REGISTRY_URI", uri)
-        configure_tracking(uri)
-        yield uri
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
-
-
-@pytest.fixture(scope="module")
 def params(tmp_path_factory) -> Params:
     return load_params(overrides={
         "data.root": str(tmp_path_factory.mktemp("data")), "prices.tickers": ["DEMOA"], "prices.demo.n_days": 220,
@@ -98,7 +84,7 @@ def prepared(params, ingested) -> PreparedSeries:
     return prepare.prepare_series(ingested.validated_path, params)
 
 
-def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(store, prepared, params, monkeypatch,
+def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(mlflow_store, prepared, params, monkeypatch,
                                                                              capsys):
     monkeypatch.setitem(experiment.PIPELINES, "forecaster",
                         ("prices", f"{__name__}:train_mean_return", f"{__name__}:evaluate_mean_return"))
@@ -127,7 +113,7 @@ def test_unknown_kinds_and_mismatched_data_are_refused_by_name():
         pipeline("autoencoder", "prices")
 
 
-def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(store, prepared, params, ingested):
+def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(mlflow_store, prepared, params, ingested):
     outcome = run_experiment("forecaster", prepared, params)
     raw, _ = ingest.load_validated(ingested.validated_path)
 

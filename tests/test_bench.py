@@ -171,6 +171,7 @@ def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_
     result = json.loads(out.read_text())
     assert result["bare_epochs"] == result["flow_epochs"] == [2]  # the same amount of training both ways
     assert result["flow_over_bare"] == pytest.approx(result["flow_median_s"] / result["bare_median_s"])
+    assert 0 < result["flow_minus_train_phase_median_s"] < result["flow_median_s"]
     # every step of the flow is timed, the ingest subflow's wrapper is not counted twice
     assert set(result["median_flow_tasks_s"]) == {"snapshot", "validate", "prepare", "train", "report", "gate"}
     assert set(result["median_flow_training_phases_s"]) == {"train", "evaluate", "log"}
@@ -192,6 +193,8 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
         "machine": {"cpu": "cpu", "cpu_count": 2, "load_average_at_start": (0.5, 0.5, 0.5), "git_commit": "abc",
                     "git_dirty": False},
         "overhead": {"workload": "forecaster DEMOA", "runs": 3, "bare_median_s": 20.0, "flow_median_s": 25.0,
+                     "bare_keras_s": [19.0, 20.0, 22.5], "flow_s": [24.0, 25.0, 26.0],
+                     "flow_minus_train_phase_median_s": 4.5,
                      "flow_over_bare": 1.25, "target_met": False, "overhead_s": 5.0, "bare_epochs": [30],
                      "flow_epochs": [30], "median_flow_tasks_s": {"train": 22.0, "gate": 1.0},
                      "median_flow_training_phases_s": {"train": 20.5, "log": 1.2}},
@@ -202,7 +205,8 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
                      "trainings": [{"kind": "autoencoder", "series": "demo/machine_a", "train": 80.0, "log": 2.0}]},
     }
     text = run.report(results)
-    assert "(b) / (a)" in text and "1.25" in text and "task gate" in text and "train task: log" in text
+    assert "(b) / (a)" in text and "1.25" in text and "19.0-22.5" in text
+    assert "task gate" in text and "train task: log" in text
     assert "Prefect on short tasks" in text and "200.0 s wall" in text
     assert "train-autoencoder-demo/machine_a" in text and "autoencoder  demo/machine_a" in text
 

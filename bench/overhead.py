@@ -6,7 +6,8 @@
 (a) bare Keras: `lstmops.models.build_forecaster`, then `model.fit` on float32 arrays of the same
     prepared train/val windows, with the same epochs, batch size, learning rate, seed and callbacks
     (early stopping, ReduceLROnPlateau): what a notebook would run on already prepared arrays.
-(b) the flow: `flows/retrain.py`'s `retrain` for the same ticker: raw snapshot, Great Expectations
+(b) the flow: `flows/retrain.py`'s `retrain` for the same ticker, run as `make run` runs it (no
+    flow-run heartbeats, see flows/tasks.py `started_from_a_shell`): raw snapshot, Great Expectations
     gate, features, the same training, hold-out evaluation with plots, the MLflow run with its pyfunc
     model, the Prefect artifact, the registry gate.
 
@@ -102,10 +103,12 @@ def through_the_flow(overrides: dict[str, Any]) -> dict[str, Any]:
     import mlflow
     from flow_breakdown import seconds_per_step, task_runs_since
     from retrain import retrain
+    from tasks import started_from_a_shell
 
     since = datetime.now(timezone.utc)
     started = time.perf_counter()
-    (row,) = retrain(overrides=overrides, data_kinds=["prices"], parallel_training=False)
+    with started_from_a_shell():  # as `make run` runs it
+        (row,) = retrain(overrides=overrides, data_kinds=["prices"], parallel_training=False)
     wall = time.perf_counter() - started
     metrics = mlflow.get_run(row["run_id"]).data.metrics
     return {"seconds": wall, "epochs": int(metrics["epochs_trained"]), "decision": row["decision"],

@@ -49,9 +49,11 @@ def plain_ingest(params: Params) -> None:
 
 def flow_ingest(overrides: dict[str, Any]) -> None:
     from ingest import ingest
+    from tasks import started_from_a_shell
 
-    for kind in ("prices", "sensors"):
-        ingest(kind, overrides=overrides)
+    with started_from_a_shell():  # as `python flows/ingest.py` runs it
+        for kind in ("prices", "sensors"):
+            ingest(kind, overrides=overrides)
 
 
 def timed(action: Callable[[], None]) -> float:

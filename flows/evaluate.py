@@ -16,7 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from lstmops.config import Params
-from tasks import artifact_key, data_date, evaluation_markdown, params_and_series
+from tasks import artifact_key, data_date, evaluation_markdown, params_and_series, started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
@@ -61,4 +61,5 @@ def evaluate(
 
 
 if __name__ == "__main__":
-    evaluate(model_kind=sys.argv[1], series=sys.argv[2], model_uri=sys.argv[3] if len(sys.argv) > 3 else None)
+    with started_from_a_shell():
+        evaluate(model_kind=sys.argv[1], series=sys.argv[2], model_uri=sys.argv[3] if len(sys.argv) > 3 else None)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from prefect import flow, runtime
 
 from lstmops.config import Params, load_params
-from tasks import features_on_disk, prepare_features, snapshot_task_for, validate_batch, validated_on_disk
+from tasks import (features_on_disk, prepare_features, snapshot_task_for, started_from_a_shell, validate_batch,
+                   validated_on_disk)
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -65,4 +66,5 @@ def ingest(
 
 
 if __name__ == "__main__":
-    ingest(kind=sys.argv[1] if len(sys.argv) > 1 else "prices")
+    with started_from_a_shell():
+        ingest(kind=sys.argv[1] if len(sys.argv) > 1 else "prices")

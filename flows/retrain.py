@@ -19,7 +19,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ingest import DataKind, ingest
 from lstmops.config import load_params
-from tasks import DEFAULT_TRAINING_TIMEOUT_S, actor, models_for, promote, report_evaluation, training_task
+from tasks import (DEFAULT_TRAINING_TIMEOUT_S, actor, models_for, promote, report_evaluation, started_from_a_shell,
+                   training_task)
 
 
 def _run_name() -> str:
@@ -90,4 +91,5 @@ def _summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 if __name__ == "__main__":
-    retrain(params_file=sys.argv[1] if len(sys.argv) > 1 else "params.yaml")
+    with started_from_a_shell():
+        retrain(params_file=sys.argv[1] if len(sys.argv) > 1 else "params.yaml")

@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ingest import DataKind, snapshot_and_validate
 from lstmops.config import Params, load_params
-from tasks import artifact_key, models_for
+from tasks import artifact_key, models_for, started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -68,4 +68,5 @@ def score(
 
 
 if __name__ == "__main__":
-    score(data_kind=sys.argv[1] if len(sys.argv) > 1 else "sensors")
+    with started_from_a_shell():
+        score(data_kind=sys.argv[1] if len(sys.argv) > 1 else "sensors")

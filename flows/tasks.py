@@ -21,6 +21,8 @@ import hashlib
 import inspect
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +32,7 @@ from prefect import get_run_logger, runtime, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
@@ -46,6 +49,23 @@ if TYPE_CHECKING:
 
 DEFAULT_TRAINING_TIMEOUT_S = 3600.0
 RETRY_JITTER_FACTOR = 0.5  # each retry delay varies by up to +-50%, so parallel retries do not stampede Yahoo
+
+
+# ---------------------------------------------------------------- runs started from a shell
+
+
+@contextmanager
+def started_from_a_shell() -> Iterator[None]:
+    """Settings for flow runs started by `python flows/<flow>.py` (what `make run` does), not by a worker.
+
+    Such runs emit no heartbeats. Heartbeats let a server's automation mark a deployment run whose
+    worker process died as Crashed; a run started from a shell is watched by whoever started it. And
+    Prefect 3.9 joins the heartbeat thread at the end of every flow and subflow run while it sleeps in
+    1 s steps: a flow with one subflow took 2.1 s with heartbeats and 0.4 s without (see bench/README.md).
+    Deployment runs keep Prefect's default (every 180 s).
+    """
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 # ---------------------------------------------------------------- cache keys

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import flow, runtime
 
-from tasks import DEFAULT_TRAINING_TIMEOUT_S, actor, params_and_series, promote, report_evaluation, training_task
+from tasks import (DEFAULT_TRAINING_TIMEOUT_S, actor, params_and_series, promote, report_evaluation,
+                   started_from_a_shell, training_task)
 
 if TYPE_CHECKING:
     from lstmops.experiment import ExperimentOutcome
@@ -45,4 +46,5 @@ def train(
 
 
 if __name__ == "__main__":
-    train(model_kind=sys.argv[1], series=sys.argv[2])
+    with started_from_a_shell():
+        train(model_kind=sys.argv[1], series=sys.argv[2])

@@ -152,6 +152,15 @@ def test_the_train_flow_trains_one_kind_on_one_series_and_gates_only_when_asked(
     assert [outcome.run_id for outcome, _, _ in gate] == [release.run_id] != [experiment_run.run_id]
 
 
+def test_runs_started_from_a_shell_send_no_heartbeats_and_deployment_runs_keep_them():
+    from prefect.settings import get_current_settings
+
+    deployment_default = get_current_settings().flows.heartbeat_frequency
+    with tasks.started_from_a_shell():  # what `python flows/<flow>.py` (make run) wraps the flow call in
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == deployment_default is not None
+
+
 def test_the_metrics_table_puts_each_baseline_beside_its_metric():
     evaluation = Evaluation({"f1": 0.6, "f1_threshold_max": 0.4, "precision": 0.5, "recall": 0.75},
                             primary_metric="f1", baseline_metric="f1_threshold_max", higher_is_better=True)

@@ -173,8 +173,12 @@ def test_lineage_names_the_data_and_a_config_change_changes_the_params_hash(prep
     assert params_hash(changed) != params_hash(params)
 
 
-def test_git_state_reads_the_commit_and_dirty_flag_and_is_unknown_outside_git(tmp_path):
+def test_git_state_reads_the_commit_and_dirty_flag_and_is_unknown_outside_git(tmp_path, monkeypatch):
+    monkeypatch.delenv("LSTMOPS_GIT_COMMIT", raising=False)
     assert git_state(tmp_path) == {"git.commit": "unknown", "git.dirty": "unknown"}
+    monkeypatch.setenv("LSTMOPS_GIT_COMMIT", "0123abcd")  # what an image built with GIT_COMMIT carries
+    assert git_state(tmp_path) == {"git.commit": "0123abcd", "git.dirty": "unknown"}
+    monkeypatch.delenv("LSTMOPS_GIT_COMMIT")
 
     def git(*args: str) -> str:
         return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,

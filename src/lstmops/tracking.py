@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the data layer imports Great Expectations; configuring trac
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 SQLITE_PREFIX = "sqlite:///"
 EXPERIMENT_PREFIX = "lstmops-"
+GIT_COMMIT_VARIABLE = "LSTMOPS_GIT_COMMIT"  # the commit an image was built from (see infra/docker)
 # Packages whose versions decide whether a run can be reproduced (tensorflow may be the -cpu wheel).
 TRACKED_PACKAGES = {
     "tensorflow": ("tensorflow", "tensorflow-cpu"),
@@ -170,12 +171,16 @@ def params_hash(params: Params) -> str:
 
 
 def git_state(folder: Path) -> dict[str, str]:
-    """Commit and dirty flag of the git checkout holding `folder`; 'unknown' outside git."""
+    """Commit and dirty flag of the git checkout holding `folder`.
+
+    Outside git (an image built without .git) the commit comes from LSTMOPS_GIT_COMMIT, which the
+    images set from their GIT_COMMIT build argument; 'unknown' when that is missing too.
+    """
     try:
         commit = _git(folder, "rev-parse", "HEAD")
         dirty = bool(_git(folder, "status", "--porcelain"))
     except (OSError, subprocess.SubprocessError):
-        return {"git.commit": "unknown", "git.dirty": "unknown"}
+        return {"git.commit": os.environ.get(GIT_COMMIT_VARIABLE) or "unknown", "git.dirty": "unknown"}
     return {"git.commit": commit, "git.dirty": str(dirty).lower()}
 
 

@@ -100,8 +100,6 @@ def seq2seq_case(n_samples: int, *, window: int, n_features: int, horizon: int, 
 
 def default_cases(params: Params, n_samples: int, kinds: Sequence[str] = KINDS) -> list[TrainingCase]:
     """The three models at the sizes `params` (params.yaml) trains them with."""
-    from lstmops.train.seq2seq import DEFAULT_CALENDAR  # seq2seq inputs: the value + sin/cos per calendar period
-
     seed = params.train.seed
     f, a, s = params.models.forecaster, params.models.autoencoder, params.models.seq2seq
     builders = {
@@ -111,7 +109,8 @@ def default_cases(params: Params, n_samples: int, kinds: Sequence[str] = KINDS) 
         "autoencoder": lambda: autoencoder_case(
             n_samples, window=params.windows.sensors.window, units=a.units, learning_rate=a.learning_rate, seed=seed),
         "seq2seq": lambda: seq2seq_case(
-            n_samples, window=s.window, n_features=1 + 2 * len(DEFAULT_CALENDAR), horizon=s.horizon, units=s.units,
+            # the inputs the seq2seq trainer builds: the value + sin/cos per calendar period
+            n_samples, window=s.window, n_features=1 + 2 * len(s.calendar), horizon=s.horizon, units=s.units,
             attention=s.attention, learning_rate=s.learning_rate, seed=seed),
     }
     return [builders[kind]() for kind in kinds]

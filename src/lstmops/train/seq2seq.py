@@ -28,7 +28,6 @@ from lstmops.models.seq2seq import Seq2Seq, build_seq2seq
 from lstmops.train.common import WindowBatches, device_report, fit, read_state, set_seed, write_state
 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
-DEFAULT_CALENDAR = ("day", "week")  # chosen on the val part of the demo sensor and of NYC taxi
 # A Monday at midnight: week phase 0 is Monday 00:00 and day phase 0 is midnight.
 _PHASE_ORIGIN = pd.Timestamp("1970-01-05")
 _PREDICT_CHUNK = 2048  # origins per predict call: memory stays O(chunk x window), not O(series x window)

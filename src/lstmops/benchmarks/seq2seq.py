@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from lstmops.config import Params
-from lstmops.data.features import sensor_features
-from lstmops.data.prepare import PreparedSeries
-from lstmops.data.scaling import MinMaxScaler
+from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.sensors import merge_duplicate_timestamps, read_sensor_csv
 from lstmops.data.validation import validate_sensors
-from lstmops.data.windows import chronological_split
 from lstmops.evaluate.seq2seq import evaluate_seq2seq, forecast_metrics, holdout_forecasts
 from lstmops.train.seq2seq import train_seq2seq
 
@@ -43,14 +40,10 @@ def prepare_csv(csv: Path, params: Params, window: int) -> PreparedSeries:
     )
     if not report.success:
         raise BenchmarkInputError(report.message())
-    features = sensor_features(frame)
-    s = params.windows.split
-    split = chronological_split(len(features), s.train, s.val, s.test)
-    scaler = MinMaxScaler((-1.0, 1.0)).fit(features[["value"]].to_numpy()[split.train])
-    card = {"series": csv.stem, "kind": "sensors", "source": "csv", "origin": str(csv), "rows": len(features)}
-    return PreparedSeries(
-        "sensors", csv.stem, csv.parent, features, ["value"], "value", split, scaler, window, card
-    )
+    sensors = params.windows.sensors.model_copy(update={"window": window})
+    params = params.model_copy(update={"windows": params.windows.model_copy(update={"sensors": sensors})})
+    card = {"series": csv.stem, "kind": "sensors", "source": "csv", "origin": str(csv), "rows": len(frame)}
+    return prepare_frame(frame, card, params, csv.parent)
 
 
 def benchmark_seq2seq(

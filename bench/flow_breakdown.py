@@ -50,6 +50,11 @@ def seconds_per_step(task_runs: list[dict[str, Any]]) -> dict[str, float]:
     return totals
 
 
+def phase_seconds(metrics: dict[str, float]) -> dict[str, float]:
+    """{phase: seconds} from an MLflow run's metrics (`seconds/<phase>`, see lstmops.experiment)."""
+    return {key.split("/", 1)[1]: value for key, value in metrics.items() if key.startswith("seconds/")}
+
+
 def training_phases_since(since: datetime) -> list[dict[str, Any]]:
     """kind, series and `seconds/<phase>` of every lstmops MLflow run started after `since`."""
     import mlflow
@@ -61,7 +66,7 @@ def training_phases_since(since: datetime) -> list[dict[str, Any]]:
     runs = mlflow.search_runs(experiments, filter_string=f"attributes.start_time >= {int(since.timestamp() * 1000)}",
                               output_format="list") if experiments else []
     return [{"kind": run.data.tags.get("kind"), "series": run.data.tags.get("series"),
-             **{key.split("/", 1)[1]: value for key, value in run.data.metrics.items() if key.startswith("seconds/")}}
+             **phase_seconds(run.data.metrics)}
             for run in sorted(runs, key=lambda run: run.info.start_time)]
 
 

@@ -101,7 +101,7 @@ def bare_keras_fit(params: Params, arrays: tuple[Any, ...]) -> tuple[float, int]
 def through_the_flow(overrides: dict[str, Any]) -> dict[str, Any]:
     """(b): seconds of `retrain`, and where they went (Prefect task runs, the MLflow run's phases)."""
     import mlflow
-    from flow_breakdown import seconds_per_step, task_runs_since
+    from flow_breakdown import phase_seconds, seconds_per_step, task_runs_since
     from retrain import retrain
     from tasks import started_from_a_shell
 
@@ -113,8 +113,7 @@ def through_the_flow(overrides: dict[str, Any]) -> dict[str, Any]:
     metrics = mlflow.get_run(row["run_id"]).data.metrics
     return {"seconds": wall, "epochs": int(metrics["epochs_trained"]), "decision": row["decision"],
             "tasks": seconds_per_step(task_runs_since(since)),
-            "training_phases": {key.split("/", 1)[1]: value for key, value in metrics.items()
-                                if key.startswith("seconds/")}}
+            "training_phases": phase_seconds(metrics)}
 
 
 def main() -> None:

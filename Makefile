@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Prefect's temporary local server needs more than the default 20 s to start on a busy 2-core box.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: run test test-all bench dvc-repro clean-data lock
+.PHONY: run test lint test-all bench dvc-repro clean-data lock
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ $(INSTALLED): pyproject.toml constraints.txt
 run: $(INSTALLED)  ## the main job, offline: the Prefect `retrain` flow on the demo data
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python flows/retrain.py
 
-test: $(INSTALLED)  ## the test suite: everything but the `slow` marker
+test: $(INSTALLED) lint  ## ruff, then the test suite: everything but the `slow` marker
 	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(INSTALLED)  ## ruff lint and format check (`ruff format .` fixes the format)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-all: $(INSTALLED)  ## including slow tests (real training runs)
 	$(BIN)/python -m pytest

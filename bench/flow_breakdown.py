@@ -24,8 +24,12 @@ def task_runs_since(since: datetime, *, wait_s: float = 30.0) -> list[dict[str, 
     all of them have ended.
     """
     from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime, TaskRunFilter, \
-        TaskRunFilterStartTime
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        TaskRunFilter,
+        TaskRunFilterStartTime,
+    )
 
     deadline = time.monotonic() + wait_s
     with get_client(sync_client=True) as client:
@@ -37,8 +41,11 @@ def task_runs_since(since: datetime, *, wait_s: float = 30.0) -> list[dict[str, 
         flows = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)))
     # A subflow shows up as a task run of its parent too; its own tasks are counted already.
     wrappers = {flow.parent_task_run_id for flow in flows if flow.parent_task_run_id}
-    return [{"name": run.name, "seconds": run.total_run_time.total_seconds()}
-            for run in sorted(runs, key=lambda run: run.start_time) if run.id not in wrappers]
+    return [
+        {"name": run.name, "seconds": run.total_run_time.total_seconds()}
+        for run in sorted(runs, key=lambda run: run.start_time)
+        if run.id not in wrappers
+    ]
 
 
 def seconds_per_step(task_runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -62,12 +69,20 @@ def training_phases_since(since: datetime) -> list[dict[str, Any]]:
     from lstmops.tracking import EXPERIMENT_PREFIX, configure_tracking
 
     configure_tracking()
-    experiments = [e.experiment_id for e in mlflow.search_experiments(filter_string=f"name LIKE '{EXPERIMENT_PREFIX}%'")]
-    runs = mlflow.search_runs(experiments, filter_string=f"attributes.start_time >= {int(since.timestamp() * 1000)}",
-                              output_format="list") if experiments else []
-    return [{"kind": run.data.tags.get("kind"), "series": run.data.tags.get("series"),
-             **phase_seconds(run.data.metrics)}
-            for run in sorted(runs, key=lambda run: run.info.start_time)]
+    experiments = [
+        e.experiment_id for e in mlflow.search_experiments(filter_string=f"name LIKE '{EXPERIMENT_PREFIX}%'")
+    ]
+    runs = (
+        mlflow.search_runs(
+            experiments, filter_string=f"attributes.start_time >= {int(since.timestamp() * 1000)}", output_format="list"
+        )
+        if experiments
+        else []
+    )
+    return [
+        {"kind": run.data.tags.get("kind"), "series": run.data.tags.get("series"), **phase_seconds(run.data.metrics)}
+        for run in sorted(runs, key=lambda run: run.info.start_time)
+    ]
 
 
 def main() -> None:

@@ -40,8 +40,6 @@ from typing import Any  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-
-from lstmops.train.common import device_report  # noqa: E402
 from train_throughput import (  # noqa: E402
     KINDS,
     EpochTimer,
@@ -52,6 +50,8 @@ from train_throughput import (  # noqa: E402
     seq2seq_case,
     training_throughput,
 )
+
+from lstmops.train.common import device_report  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,21 @@ def keras_case(kind: str, shapes: Shapes, n_samples: int, seed: int) -> Training
     if kind == "forecaster":
         window, features = shapes.forecaster
         # One LSTM layer and no dropout, exactly the reference network.
-        return forecaster_case(n_samples, window=window, n_features=features, units=[shapes.hidden], dropout=0.0,
-                               seed=seed)
+        return forecaster_case(
+            n_samples, window=window, n_features=features, units=[shapes.hidden], dropout=0.0, seed=seed
+        )
     if kind == "autoencoder":
         return autoencoder_case(n_samples, window=shapes.autoencoder, units=shapes.hidden, seed=seed)
     window, features, horizon = shapes.seq2seq
-    return seq2seq_case(n_samples, window=window, n_features=features, horizon=horizon, units=shapes.hidden,
-                        attention="luong", seed=seed)
+    return seq2seq_case(
+        n_samples,
+        window=window,
+        n_features=features,
+        horizon=horizon,
+        units=shapes.hidden,
+        attention="luong",
+        seed=seed,
+    )
 
 
 def array_throughput(case: TrainingCase, *, batch_size: int, epochs: int, seed: int = 0) -> dict[str, Any]:
@@ -96,8 +104,15 @@ def array_throughput(case: TrainingCase, *, batch_size: int, epochs: int, seed: 
     on_device = [keras.ops.convert_to_tensor(np.ascontiguousarray(part, dtype=np.float32)) for part in inputs]
     targets = keras.ops.convert_to_tensor(np.ascontiguousarray(case.targets, dtype=np.float32))
     timer = EpochTimer()
-    case.model.fit(on_device if len(on_device) > 1 else on_device[0], targets, batch_size=batch_size,
-                   epochs=epochs + 1, shuffle=True, callbacks=[timer], verbose=0)
+    case.model.fit(
+        on_device if len(on_device) > 1 else on_device[0],
+        targets,
+        batch_size=batch_size,
+        epochs=epochs + 1,
+        shuffle=True,
+        callbacks=[timer],
+        verbose=0,
+    )
     return epoch_summary(timer.seconds, timer.losses, case.n_samples, path="model.fit on materialised arrays")
 
 
@@ -108,10 +123,10 @@ def torch_reference(case: TrainingCase, *, hidden: int, batch_size: int, epochs:
     import torch_reference as reference
 
     inputs = case.inputs if isinstance(case.inputs, tuple) else (case.inputs,)
-    seconds, losses = reference.train_epochs(case.kind, inputs, case.targets, hidden=hidden, batch_size=batch_size,
-                                             epochs=epochs + 1, seed=seed)
-    return {**epoch_summary(seconds, losses, case.n_samples, path="plain PyTorch, cuDNN LSTM"),
-            **reference.describe()}
+    seconds, losses = reference.train_epochs(
+        case.kind, inputs, case.targets, hidden=hidden, batch_size=batch_size, epochs=epochs + 1, seed=seed
+    )
+    return {**epoch_summary(seconds, losses, case.n_samples, path="plain PyTorch, cuDNN LSTM"), **reference.describe()}
 
 
 def run_model(kind: str, shapes: Shapes, *, steps: int, epochs: int, paths: Sequence[str], seed: int) -> dict:
@@ -120,8 +135,9 @@ def run_model(kind: str, shapes: Shapes, *, steps: int, epochs: int, paths: Sequ
     print(f"  {kind}: plain PyTorch cuDNN reference ...", flush=True)
     reference_case = keras_case(kind, shapes, n_samples, seed)  # seeded: the same data every path trains on
     result["shape"] = reference_case.shape
-    result["cudnn_reference"] = torch_reference(reference_case, hidden=shapes.hidden, batch_size=shapes.batch,
-                                                epochs=epochs, seed=seed)
+    result["cudnn_reference"] = torch_reference(
+        reference_case, hidden=shapes.hidden, batch_size=shapes.batch, epochs=epochs, seed=seed
+    )
     measures = {"project": training_throughput, "arrays": array_throughput}
     for path in paths:
         print(f"  {kind}: keras {path} ...", flush=True)
@@ -159,11 +175,15 @@ def keras_cudnn_lstm(report: dict[str, Any]) -> bool:
 
 def print_table(results: dict[str, Any]) -> None:
     env = results["environment"]
-    print(f"\nbackend {env['backend']} on {env['device']} {env['gpus'] or ''} (Keras cuDNN LSTM: "
-          f"{'yes' if env['keras_cudnn_lstm'] else 'no'})  batch {results['shapes']['batch']}, "
-          f"hidden {results['shapes']['hidden']}, {results['steps']} steps/epoch, samples/s:")
-    header = f"{'model':12s} {'cuDNN (this run)':>17s} {'keras project':>14s} {'keras arrays':>14s} " \
-             f"{'best/cuDNN':>10s}   H100 ref: cuDNN / Keras-JAX"
+    print(
+        f"\nbackend {env['backend']} on {env['device']} {env['gpus'] or ''} (Keras cuDNN LSTM: "
+        f"{'yes' if env['keras_cudnn_lstm'] else 'no'})  batch {results['shapes']['batch']}, "
+        f"hidden {results['shapes']['hidden']}, {results['steps']} steps/epoch, samples/s:"
+    )
+    header = (
+        f"{'model':12s} {'cuDNN (this run)':>17s} {'keras project':>14s} {'keras arrays':>14s} "
+        f"{'best/cuDNN':>10s}   H100 ref: cuDNN / Keras-JAX"
+    )
     print(header)
     for kind, row in results["models"].items():
         cudnn = row["cudnn_reference"].get("samples_per_s")
@@ -186,8 +206,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--steps", type=int, help="training steps per epoch (default 100, tiny 3)")
     parser.add_argument("--epochs", type=int, help="timed epochs after the warm-up epoch (default 3, tiny 1)")
     parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
-    parser.add_argument("--paths", nargs="+", choices=("project", "arrays"),
-                        default=["project", "arrays"])
+    parser.add_argument("--paths", nargs="+", choices=("project", "arrays"), default=["project", "arrays"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
@@ -195,9 +214,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     shapes = TINY_SHAPES if args.tiny else REFERENCE_SHAPES
     steps = args.steps or (3 if args.tiny else 100)
     epochs = args.epochs or (1 if args.tiny else 3)
-    results: dict[str, Any] = {"environment": environment(), "shapes": asdict(shapes), "steps": steps,
-                               "epochs": epochs, "tiny": args.tiny, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-                               "h100_reference_samples_per_s": H100_SAMPLES_PER_S, "models": {}}
+    results: dict[str, Any] = {
+        "environment": environment(),
+        "shapes": asdict(shapes),
+        "steps": steps,
+        "epochs": epochs,
+        "tiny": args.tiny,
+        "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "h100_reference_samples_per_s": H100_SAMPLES_PER_S,
+        "models": {},
+    }
     print(f"backend {results['environment']['backend']}, device {results['environment']['device']}", flush=True)
     for kind in args.models:
         results["models"][kind] = run_model(kind, shapes, steps=steps, epochs=epochs, paths=args.paths, seed=args.seed)

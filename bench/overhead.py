@@ -32,15 +32,21 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 SCRATCH = Path(tempfile.mkdtemp(prefix="lstmops-overhead-"))
-for name, value in {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                    "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2", "PREFECT_LOGGING_LEVEL": "WARNING",
-                    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", "PREFECT_HOME": str(SCRATCH / "prefect"),
-                    "MLFLOW_TRACKING_URI": f"sqlite:///{SCRATCH / 'mlruns' / 'mlflow.db'}"}.items():
+for name, value in {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_HOME": str(SCRATCH / "prefect"),
+    "MLFLOW_TRACKING_URI": f"sqlite:///{SCRATCH / 'mlruns' / 'mlflow.db'}",
+}.items():
     os.environ.setdefault(name, value)
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -53,9 +59,14 @@ TICKER = "DEMOA"
 
 def workload(epochs: int, data_root: Path) -> dict[str, Any]:
     """params.yaml's forecaster on one ticker, exactly `epochs` epochs, no backtest (see the docstring)."""
-    return {"prices.tickers": [TICKER], "train.verbose": 0, "train.epochs": epochs,
-            "models.forecaster.train.patience": epochs, "models.forecaster.backtest_folds": 0,
-            "data.root": str(data_root)}
+    return {
+        "prices.tickers": [TICKER],
+        "train.verbose": 0,
+        "train.epochs": epochs,
+        "models.forecaster.train.patience": epochs,
+        "models.forecaster.backtest_folds": 0,
+        "data.root": str(data_root),
+    }
 
 
 def prepared_arrays(params: Params) -> tuple[Any, ...]:
@@ -88,13 +99,22 @@ def bare_keras_fit(params: Params, arrays: tuple[Any, ...]) -> tuple[float, int]
     config = params.models.forecaster
     started = time.perf_counter()
     keras.utils.set_random_seed(params.train.seed)
-    model = build_forecaster(window, n_features, units=config.units, dropout=config.dropout,
-                             learning_rate=config.learning_rate)
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=train.epochs,
-                        batch_size=train.batch_size, shuffle=True, verbose=0, callbacks=[
-                            keras.callbacks.EarlyStopping(patience=train.patience, restore_best_weights=True),
-                            keras.callbacks.ReduceLROnPlateau(factor=train.lr_factor, patience=train.lr_patience,
-                                                              min_lr=1e-5)])
+    model = build_forecaster(
+        window, n_features, units=config.units, dropout=config.dropout, learning_rate=config.learning_rate
+    )
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[
+            keras.callbacks.EarlyStopping(patience=train.patience, restore_best_weights=True),
+            keras.callbacks.ReduceLROnPlateau(factor=train.lr_factor, patience=train.lr_patience, min_lr=1e-5),
+        ],
+    )
     return time.perf_counter() - started, len(history.history["loss"])
 
 
@@ -105,15 +125,19 @@ def through_the_flow(overrides: dict[str, Any]) -> dict[str, Any]:
     from retrain import retrain
     from tasks import started_from_a_shell
 
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     started = time.perf_counter()
     with started_from_a_shell():  # as `make run` runs it
         (row,) = retrain(overrides=overrides, data_kinds=["prices"], parallel_training=False)
     wall = time.perf_counter() - started
     metrics = mlflow.get_run(row["run_id"]).data.metrics
-    return {"seconds": wall, "epochs": int(metrics["epochs_trained"]), "decision": row["decision"],
-            "tasks": seconds_per_step(task_runs_since(since)),
-            "training_phases": phase_seconds(metrics)}
+    return {
+        "seconds": wall,
+        "epochs": int(metrics["epochs_trained"]),
+        "decision": row["decision"],
+        "tasks": seconds_per_step(task_runs_since(since)),
+        "training_phases": phase_seconds(metrics),
+    }
 
 
 def main() -> None:
@@ -141,18 +165,25 @@ def main() -> None:
     median_run = sorted(flows, key=lambda run: run["seconds"])[len(flows) // 2]
     result = {
         "workload": f"forecaster {TICKER}, params.yaml, {args.epochs} epochs, no backtest",
-        "runs": args.runs, "epochs": args.epochs,
-        "bare_keras_s": [round(seconds, 3) for seconds, _ in bare], "bare_epochs": [epochs for _, epochs in bare],
-        "flow_s": [round(run["seconds"], 3) for run in flows], "flow_epochs": [run["epochs"] for run in flows],
-        "bare_median_s": bare_median, "flow_median_s": flow_median, "flow_over_bare": flow_median / bare_median,
+        "runs": args.runs,
+        "epochs": args.epochs,
+        "bare_keras_s": [round(seconds, 3) for seconds, _ in bare],
+        "bare_epochs": [epochs for _, epochs in bare],
+        "flow_s": [round(run["seconds"], 3) for run in flows],
+        "flow_epochs": [run["epochs"] for run in flows],
+        "bare_median_s": bare_median,
+        "flow_median_s": flow_median,
+        "flow_over_bare": flow_median / bare_median,
         "overhead_s": flow_median - bare_median,
         # The flow's own fit loop (WindowBatches) need not take as long as the bare array fit: what the
         # pipeline adds beyond its own training is the flow minus its train phase.
         "flow_train_phase_median_s": statistics.median(run["training_phases"]["train"] for run in flows),
-        "flow_minus_train_phase_median_s": statistics.median(run["seconds"] - run["training_phases"]["train"]
-                                                             for run in flows),
+        "flow_minus_train_phase_median_s": statistics.median(
+            run["seconds"] - run["training_phases"]["train"] for run in flows
+        ),
         "first_flow_call_s": first_flow["seconds"],
-        "median_flow_tasks_s": median_run["tasks"], "median_flow_training_phases_s": median_run["training_phases"],
+        "median_flow_tasks_s": median_run["tasks"],
+        "median_flow_training_phases_s": median_run["training_phases"],
         "decisions": [run["decision"] for run in flows],
     }
     print(f"workload: {result['workload']}, {args.runs} runs each, {os.cpu_count()} CPUs")

@@ -21,13 +21,18 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-for name, value in {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                    "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2",
-                    "PREFECT_LOGGING_LEVEL": "WARNING",
-                    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}.items():
+for name, value in {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}.items():
     os.environ.setdefault(name, value)
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -35,14 +40,18 @@ sys.path.insert(0, str(PROJECT / "flows"))
 
 from lstmops.config import Params, load_params  # noqa: E402
 
-TINY = {"prices.tickers": ["DEMOA"], "prices.demo.n_days": 300, "sensors.series": ["demo/machine_a"],
-        "sensors.demo.n_points": 600}
+TINY = {
+    "prices.tickers": ["DEMOA"],
+    "prices.demo.n_days": 300,
+    "sensors.series": ["demo/machine_a"],
+    "sensors.demo.n_points": 600,
+}
 
 
 def plain_ingest(params: Params) -> None:
     from lstmops.data import ingest, prepare
 
-    for kind, snapshot in (("prices", ingest.snapshot_prices), ("sensors", ingest.snapshot_sensors)):
+    for _kind, snapshot in (("prices", ingest.snapshot_prices), ("sensors", ingest.snapshot_sensors)):
         for result in ingest.validate_all(snapshot(params, source="demo"), params):
             prepare.prepare_series(result.validated_path, params)
 
@@ -86,9 +95,17 @@ def main() -> None:
     rerun_s = [timed(lambda: flow_ingest(unchanged)) for _ in range(args.runs)]
 
     plain_median, flow_median = statistics.median(plain_s), statistics.median(flow_s)
-    result = {"workload": "ingest", "runs": args.runs, "plain_s": plain_s, "flow_s": flow_s,
-              "plain_median_s": plain_median, "flow_median_s": flow_median, "flow_over_plain": flow_median / plain_median,
-              "unchanged_rerun_median_s": statistics.median(rerun_s), "first_flow_call_s": startup}
+    result = {
+        "workload": "ingest",
+        "runs": args.runs,
+        "plain_s": plain_s,
+        "flow_s": flow_s,
+        "plain_median_s": plain_median,
+        "flow_median_s": flow_median,
+        "flow_over_plain": flow_median / plain_median,
+        "unchanged_rerun_median_s": statistics.median(rerun_s),
+        "first_flow_call_s": startup,
+    }
     print(f"workload: ingest, {args.runs} runs each, {os.cpu_count()} CPUs")
     print(f"plain functions      median {plain_median:7.2f} s   runs {', '.join(f'{t:.2f}' for t in plain_s)}")
     print(f"through the flow     median {flow_median:7.2f} s   runs {', '.join(f'{t:.2f}' for t in flow_s)}")

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,14 @@ RESULTS = BENCH / "results.json"
 # multiple of the series. A materialised window array would cost `window` times the series.
 MAX_WINDOWING_OVER_SERIES = 4.0
 OVERHEAD_TARGET = 1.10
-QUIET_ENV = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-             "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2",
-             # a temporary Prefect server needs more than the default 20 s to start on a busy 2-core box
-             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
+QUIET_ENV = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    # a temporary Prefect server needs more than the default 20 s to start on a busy 2-core box
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
 
 
 class BenchError(RuntimeError):
@@ -47,17 +51,20 @@ def bench_env(**extra: str) -> dict[str, str]:
     return {**os.environ, **QUIET_ENV, **extra}
 
 
-def run_bench_script(script: str, args: Sequence[str], *, timeout: float,
-                     env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_bench_script(
+    script: str, args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run bench/<script> in a fresh process with `--out <tmp>.json` and return what it wrote."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         command = [sys.executable, str(BENCH / script), *args, "--out", str(out)]
-        completed = subprocess.run(command, cwd=ROOT, env=env or bench_env(), capture_output=True, text=True,
-                                   timeout=timeout)
+        completed = subprocess.run(
+            command, cwd=ROOT, env=env or bench_env(), capture_output=True, text=True, timeout=timeout
+        )
         if completed.returncode != 0 or not out.exists():
-            raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n"
-                             f"{(completed.stdout + completed.stderr)[-3000:]}")
+            raise BenchError(
+                f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
+            )
         return json.loads(out.read_text())
 
 
@@ -68,9 +75,20 @@ def windowing_memory(points: int, window: int) -> dict[str, Any]:
 
 
 def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any]:
-    return run_bench_script("train_throughput.py", ["--params", str(ROOT / "params.yaml"), "--samples", str(samples),
-                                                    "--epochs", str(epochs),
-                                                    "--scoring-windows", str(scoring_windows)], timeout=3600)
+    return run_bench_script(
+        "train_throughput.py",
+        [
+            "--params",
+            str(ROOT / "params.yaml"),
+            "--samples",
+            str(samples),
+            "--epochs",
+            str(epochs),
+            "--scoring-windows",
+            str(scoring_windows),
+        ],
+        timeout=3600,
+    )
 
 
 def pipeline_overhead(runs: int, epochs: int) -> dict[str, Any]:
@@ -94,17 +112,20 @@ def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
         params["data"]["root"] = str(folder / "data")
         (folder / "params.yaml").write_text(yaml.safe_dump(params))
         command = [sys.executable, str(ROOT / "flows" / "retrain.py"), str(folder / "params.yaml")]
-        env = bench_env(PREFECT_HOME=str(folder / "prefect"),
-                        MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
-                        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        env = bench_env(
+            PREFECT_HOME=str(folder / "prefect"),
+            MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
         (folder / "mlruns").mkdir()
-        since = datetime.now(timezone.utc)
+        since = datetime.now(UTC)
         start = time.perf_counter()
         completed = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
         wall = time.perf_counter() - start
         if completed.returncode != 0:
-            raise BenchError(f"{' '.join(command)} exited {completed.returncode}:\n"
-                             f"{(completed.stdout + completed.stderr)[-3000:]}")
+            raise BenchError(
+                f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
+            )
         breakdown = run_bench_script("flow_breakdown.py", ["--since", since.isoformat()], timeout=600, env=env)
     return {"command": "make run", "wall_s": wall, **breakdown}
 
@@ -116,14 +137,20 @@ def gpu_results(folder: Path = BENCH) -> list[dict[str, Any]]:
         result = json.loads(path.read_text())
         env = result["environment"]
         for kind, row in result["models"].items():
-            summaries.append({
-                "file": path.name, "measured_at": result["measured_at"], "backend": env["backend"],
-                "gpus": ", ".join(env["gpus"]) or env["device"], "tiny": result["tiny"], "model": kind,
-                "cudnn_samples_per_s": row["cudnn_reference"].get("samples_per_s"),
-                "project_samples_per_s": row.get("project", {}).get("samples_per_s"),
-                "arrays_samples_per_s": row.get("arrays", {}).get("samples_per_s"),
-                "keras_over_cudnn": row["keras_over_cudnn"],
-            })
+            summaries.append(
+                {
+                    "file": path.name,
+                    "measured_at": result["measured_at"],
+                    "backend": env["backend"],
+                    "gpus": ", ".join(env["gpus"]) or env["device"],
+                    "tiny": result["tiny"],
+                    "model": kind,
+                    "cudnn_samples_per_s": row["cudnn_reference"].get("samples_per_s"),
+                    "project_samples_per_s": row.get("project", {}).get("samples_per_s"),
+                    "arrays_samples_per_s": row.get("arrays", {}).get("samples_per_s"),
+                    "keras_over_cudnn": row["keras_over_cudnn"],
+                }
+            )
     return summaries
 
 
@@ -131,10 +158,16 @@ def machine() -> dict[str, Any]:
     """What the numbers were measured on, and how busy it was (other work on the CPUs skews them)."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
-    return {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "load_average_at_start": os.getloadavg(),
-            "git_commit": commit.stdout.strip() or None, "git_dirty": bool(dirty.stdout.strip()),
-            "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg(),
+        "git_commit": commit.stdout.strip() or None,
+        "git_dirty": bool(dirty.stdout.strip()),
+        "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def _cpu_model() -> str:
@@ -148,6 +181,7 @@ def _cpu_model() -> str:
 
 def format_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain text table: numbers right-aligned with thousands separators, text left-aligned."""
+
     def cell(value: Any) -> str:
         if isinstance(value, bool) or value is None:
             return {True: "yes", False: "no", None: "-"}[value]
@@ -159,8 +193,10 @@ def format_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any
 
     text = [[cell(value) for value in row] for row in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
-               for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
+        for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
@@ -176,63 +212,169 @@ def report(results: dict[str, Any]) -> str:
     """The tables `make bench` prints, one per benchmark that ran."""
     tables = []
     m = results["machine"]
-    tables.append(f"machine: {m['cpu']}, {m['cpu_count']} cores, load average at start "
-                  f"{', '.join(f'{x:.1f}' for x in m['load_average_at_start'])}, commit {m['git_commit']}"
-                  f"{' (dirty)' if m['git_dirty'] else ''}")
+    tables.append(
+        f"machine: {m['cpu']}, {m['cpu_count']} cores, load average at start "
+        f"{', '.join(f'{x:.1f}' for x in m['load_average_at_start'])}, commit {m['git_commit']}"
+        f"{' (dirty)' if m['git_dirty'] else ''}"
+    )
     if "windowing_memory" in results:
         w = results["windowing_memory"]
-        tables.append(format_table(
-            "windowing memory: split + train/val/test windows + one WindowBatches pass over train",
-            ["points", "window", "series MB", "windows if materialised MB", "peak RSS delta MB", "delta / series",
-             "materialised / series", f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)"],
-            [[w["points"], w["window"], w["series_mb"], w["materialised_windows_mb"], w["peak_rss_delta_mb"],
-              w["delta_over_series"], w["materialised_over_series"], w["o_series"]]]))
+        tables.append(
+            format_table(
+                "windowing memory: split + train/val/test windows + one WindowBatches pass over train",
+                [
+                    "points",
+                    "window",
+                    "series MB",
+                    "windows if materialised MB",
+                    "peak RSS delta MB",
+                    "delta / series",
+                    "materialised / series",
+                    f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)",
+                ],
+                [
+                    [
+                        w["points"],
+                        w["window"],
+                        w["series_mb"],
+                        w["materialised_windows_mb"],
+                        w["peak_rss_delta_mb"],
+                        w["delta_over_series"],
+                        w["materialised_over_series"],
+                        w["o_series"],
+                    ]
+                ],
+            )
+        )
     if "throughput" in results:
         t = results["throughput"]
-        tables.append(format_table(
-            f"CPU throughput ({t['backend']} backend, batch {t['batch_size']}; warm-up epoch excluded)",
-            ["model", "shape", "train samples/s", "warm-up epoch s", "score windows/s"],
-            [[kind, r["shape"], r["training"]["samples_per_s"], r["training"]["warmup_epoch_seconds"],
-              r["scoring"]["windows_per_s"]] for kind, r in t["models"].items()]))
+        tables.append(
+            format_table(
+                f"CPU throughput ({t['backend']} backend, batch {t['batch_size']}; warm-up epoch excluded)",
+                ["model", "shape", "train samples/s", "warm-up epoch s", "score windows/s"],
+                [
+                    [
+                        kind,
+                        r["shape"],
+                        r["training"]["samples_per_s"],
+                        r["training"]["warmup_epoch_seconds"],
+                        r["scoring"]["windows_per_s"],
+                    ]
+                    for kind, r in t["models"].items()
+                ],
+            )
+        )
     if "overhead" in results:
         o = results["overhead"]
-        tables.append(format_table(
-            f"pipeline overhead: {o['workload']}; (a) bare Keras fit, (b) the retrain flow with validation, "
-            f"MLflow and the registry gate (target (b)/(a) <= {OVERHEAD_TARGET}), medians of {o['runs']} runs",
-            ["(a) bare s", "(a) runs min-max", "(b) flow s", "(b) runs min-max", "(b) / (a)", "target met",
-             "(b) - (a) s", "(b) minus its train phase s", "epochs (a) / (b)"],
-            [[o["bare_median_s"], _spread(o["bare_keras_s"]), o["flow_median_s"], _spread(o["flow_s"]),
-              o["flow_over_bare"], o["target_met"], o["overhead_s"], o["flow_minus_train_phase_median_s"],
-              f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}"]]))
-        tables.append(format_table(
-            "where (b) goes, median run: Prefect task runs, and the train task's phases (MLflow seconds/*)",
-            ["step", "seconds"],
-            [*([f"task {name}", seconds] for name, seconds in o["median_flow_tasks_s"].items()),
-             *([f"train task: {phase}", seconds] for phase, seconds in o["median_flow_training_phases_s"].items())]))
+        tables.append(
+            format_table(
+                f"pipeline overhead: {o['workload']}; (a) bare Keras fit, (b) the retrain flow with validation, "
+                f"MLflow and the registry gate (target (b)/(a) <= {OVERHEAD_TARGET}), medians of {o['runs']} runs",
+                [
+                    "(a) bare s",
+                    "(a) runs min-max",
+                    "(b) flow s",
+                    "(b) runs min-max",
+                    "(b) / (a)",
+                    "target met",
+                    "(b) - (a) s",
+                    "(b) minus its train phase s",
+                    "epochs (a) / (b)",
+                ],
+                [
+                    [
+                        o["bare_median_s"],
+                        _spread(o["bare_keras_s"]),
+                        o["flow_median_s"],
+                        _spread(o["flow_s"]),
+                        o["flow_over_bare"],
+                        o["target_met"],
+                        o["overhead_s"],
+                        o["flow_minus_train_phase_median_s"],
+                        f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}",
+                    ]
+                ],
+            )
+        )
+        tables.append(
+            format_table(
+                "where (b) goes, median run: Prefect task runs, and the train task's phases (MLflow seconds/*)",
+                ["step", "seconds"],
+                [
+                    *([f"task {name}", seconds] for name, seconds in o["median_flow_tasks_s"].items()),
+                    *(
+                        [f"train task: {phase}", seconds]
+                        for phase, seconds in o["median_flow_training_phases_s"].items()
+                    ),
+                ],
+            )
+        )
     if "prefect_overhead" in results:
         p = results["prefect_overhead"]
-        tables.append(format_table(
-            f"Prefect on short tasks: the ingest work as plain calls and through the flow, medians of {p['runs']}",
-            ["plain s", "flow s", "flow / plain", "unchanged re-run s", "first flow call s"],
-            [[p["plain_median_s"], p["flow_median_s"], p["flow_over_plain"], p["unchanged_rerun_median_s"],
-              p["first_flow_call_s"]]]))
+        tables.append(
+            format_table(
+                f"Prefect on short tasks: the ingest work as plain calls and through the flow, medians of {p['runs']}",
+                ["plain s", "flow s", "flow / plain", "unchanged re-run s", "first flow call s"],
+                [
+                    [
+                        p["plain_median_s"],
+                        p["flow_median_s"],
+                        p["flow_over_plain"],
+                        p["unchanged_rerun_median_s"],
+                        p["first_flow_call_s"],
+                    ]
+                ],
+            )
+        )
     if "make_run" in results:
         r = results["make_run"]
-        tables.append(format_table(
-            f"`{r['command']}` on the demo: {r['wall_s']:.1f} s wall; Prefect task runs (trainings overlap, "
-            "3 at a time)", ["task run", "seconds"], [[t["name"], t["seconds"]] for t in r["task_runs"]]))
+        tables.append(
+            format_table(
+                f"`{r['command']}` on the demo: {r['wall_s']:.1f} s wall; Prefect task runs (trainings overlap, "
+                "3 at a time)",
+                ["task run", "seconds"],
+                [[t["name"], t["seconds"]] for t in r["task_runs"]],
+            )
+        )
         phases = sorted({key for t in r["trainings"] for key in t if key not in ("kind", "series")})
-        tables.append(format_table(
-            "each training's phases (MLflow seconds/*; the forecaster's evaluate includes its walk-forward backtest)",
-            ["model", "series", *phases], [[t["kind"], t["series"], *(t.get(p) for p in phases)]
-                                           for t in r["trainings"]]))
+        tables.append(
+            format_table(
+                "each training's phases (MLflow seconds/*; the forecaster's evaluate includes its walk-forward backtest)",
+                ["model", "series", *phases],
+                [[t["kind"], t["series"], *(t.get(p) for p in phases)] for t in r["trainings"]],
+            )
+        )
     if results.get("gpu"):
-        tables.append(format_table(
-            "GPU training samples/s (from bench/gpu-*.json, measured on the GPU machine)",
-            ["file", "measured at", "backend", "gpu", "model", "cuDNN", "keras project", "keras arrays",
-             "best / cuDNN"],
-            [[g["file"], g["measured_at"], g["backend"], g["gpus"], g["model"], g["cudnn_samples_per_s"],
-              g["project_samples_per_s"], g["arrays_samples_per_s"], g["keras_over_cudnn"]] for g in results["gpu"]]))
+        tables.append(
+            format_table(
+                "GPU training samples/s (from bench/gpu-*.json, measured on the GPU machine)",
+                [
+                    "file",
+                    "measured at",
+                    "backend",
+                    "gpu",
+                    "model",
+                    "cuDNN",
+                    "keras project",
+                    "keras arrays",
+                    "best / cuDNN",
+                ],
+                [
+                    [
+                        g["file"],
+                        g["measured_at"],
+                        g["backend"],
+                        g["gpus"],
+                        g["model"],
+                        g["cudnn_samples_per_s"],
+                        g["project_samples_per_s"],
+                        g["arrays_samples_per_s"],
+                        g["keras_over_cudnn"],
+                    ]
+                    for g in results["gpu"]
+                ],
+            )
+        )
     errors = results.get("errors", {})
     tables.extend(f"!! {name} FAILED: {message}" for name, message in errors.items())
     return "\n\n".join(tables)
@@ -240,10 +382,15 @@ def report(results: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes and no `make run`: checks the harness, not the machine")
-    parser.add_argument("--skip", nargs="+", default=[],
-                        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "make_run"))
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes and no `make run`: checks the harness, not the machine"
+    )
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "make_run"),
+    )
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

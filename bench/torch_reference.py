@@ -77,8 +77,16 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def train_epochs(kind: str, inputs: tuple[np.ndarray, ...], targets: np.ndarray, *, hidden: int, batch_size: int,
-                 epochs: int, seed: int = 0) -> tuple[list[float], list[float]]:
+def train_epochs(
+    kind: str,
+    inputs: tuple[np.ndarray, ...],
+    targets: np.ndarray,
+    *,
+    hidden: int,
+    batch_size: int,
+    epochs: int,
+    seed: int = 0,
+) -> tuple[list[float], list[float]]:
     """Seconds and mean loss of `epochs` shuffled epochs over full batches (the first one warms up cuDNN)."""
     torch.manual_seed(seed)
     torch.backends.cudnn.enabled = True
@@ -96,7 +104,7 @@ def train_epochs(kind: str, inputs: tuple[np.ndarray, ...], targets: np.ndarray,
         order = torch.randperm(len(y), device=where)
         total = torch.zeros((), device=where)
         for step in range(steps):
-            rows = order[step * batch_size:(step + 1) * batch_size]
+            rows = order[step * batch_size : (step + 1) * batch_size]
             target = y[rows]
             loss = nn.functional.mse_loss(model(*(x[rows] for x in xs)).reshape(target.shape), target)
             optimizer.zero_grad(set_to_none=True)

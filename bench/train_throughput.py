@@ -61,40 +61,73 @@ def synthetic_series(n_rows: int, n_features: int, *, seed: int = 0) -> np.ndarr
     return np.sin(2 * np.pi * t / 288 + np.arange(n_features)) + walk
 
 
-def forecaster_case(n_samples: int, *, window: int, n_features: int, units: Sequence[int], dropout: float = 0.0,
-                    learning_rate: float = 1e-3, seed: int = 0) -> TrainingCase:
+def forecaster_case(
+    n_samples: int,
+    *,
+    window: int,
+    n_features: int,
+    units: Sequence[int],
+    dropout: float = 0.0,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+) -> TrainingCase:
     series = synthetic_series(n_samples + window, n_features, seed=seed)
     windows = supervised_windows(series, series[:, 0], window)
     model = build_forecaster(window, n_features, units=units, dropout=dropout, learning_rate=learning_rate)
     return TrainingCase(
-        kind="forecaster", shape=f"{window}x{n_features} -> 1, units {list(units)}", model=model,
-        inputs=windows.X, targets=windows.y, score=lambda x: predict(model, x), windows=windows.X,
+        kind="forecaster",
+        shape=f"{window}x{n_features} -> 1, units {list(units)}",
+        model=model,
+        inputs=windows.X,
+        targets=windows.y,
+        score=lambda x: predict(model, x),
+        windows=windows.X,
     )
 
 
-def autoencoder_case(n_samples: int, *, window: int, units: int, learning_rate: float = 1e-3,
-                     seed: int = 0) -> TrainingCase:
+def autoencoder_case(
+    n_samples: int, *, window: int, units: int, learning_rate: float = 1e-3, seed: int = 0
+) -> TrainingCase:
     series = synthetic_series(n_samples + window, 1, seed=seed)
     # The autoencoder reconstructs each window: inputs and targets are the same views.
     windows = supervised_windows(series, series[:, 0], window).X
     model = build_autoencoder(window, 1, units=units, learning_rate=learning_rate)
     return TrainingCase(
-        kind="autoencoder", shape=f"{window}x1 -> {window}x1, units {units}", model=model,
-        inputs=windows, targets=windows, score=lambda x: predict(model, x), windows=windows,
+        kind="autoencoder",
+        shape=f"{window}x1 -> {window}x1, units {units}",
+        model=model,
+        inputs=windows,
+        targets=windows,
+        score=lambda x: predict(model, x),
+        windows=windows,
     )
 
 
-def seq2seq_case(n_samples: int, *, window: int, n_features: int, horizon: int, units: int,
-                 attention: str = "luong", learning_rate: float = 1e-3, seed: int = 0) -> TrainingCase:
+def seq2seq_case(
+    n_samples: int,
+    *,
+    window: int,
+    n_features: int,
+    horizon: int,
+    units: int,
+    attention: str = "luong",
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+) -> TrainingCase:
     series = synthetic_series(n_samples + window + horizon - 1, n_features, seed=seed)
     windows = supervised_windows(series, series[:, 0], window, horizon)
-    seq2seq = build_seq2seq(window, n_features, horizon, units=units, attention=attention,
-                            learning_rate=learning_rate, target_index=0)
+    seq2seq = build_seq2seq(
+        window, n_features, horizon, units=units, attention=attention, learning_rate=learning_rate, target_index=0
+    )
     x, decoder_inputs = seq2seq.training_inputs(windows.X, windows.y)  # teacher forcing
     return TrainingCase(
-        kind="seq2seq", shape=f"{window}x{n_features} -> {horizon} steps, units {units}, {attention} attention",
-        model=seq2seq.training_model, inputs=(x, decoder_inputs), targets=windows.y[:, :, None],
-        score=lambda w: seq2seq.predict(w)[0], windows=windows.X,
+        kind="seq2seq",
+        shape=f"{window}x{n_features} -> {horizon} steps, units {units}, {attention} attention",
+        model=seq2seq.training_model,
+        inputs=(x, decoder_inputs),
+        targets=windows.y[:, :, None],
+        score=lambda w: seq2seq.predict(w)[0],
+        windows=windows.X,
     )
 
 
@@ -104,14 +137,28 @@ def default_cases(params: Params, n_samples: int, kinds: Sequence[str] = KINDS) 
     f, a, s = params.models.forecaster, params.models.autoencoder, params.models.seq2seq
     builders = {
         "forecaster": lambda: forecaster_case(
-            n_samples, window=params.windows.prices.window, n_features=len(params.windows.prices.features),
-            units=f.units, dropout=f.dropout, learning_rate=f.learning_rate, seed=seed),
+            n_samples,
+            window=params.windows.prices.window,
+            n_features=len(params.windows.prices.features),
+            units=f.units,
+            dropout=f.dropout,
+            learning_rate=f.learning_rate,
+            seed=seed,
+        ),
         "autoencoder": lambda: autoencoder_case(
-            n_samples, window=params.windows.sensors.window, units=a.units, learning_rate=a.learning_rate, seed=seed),
+            n_samples, window=params.windows.sensors.window, units=a.units, learning_rate=a.learning_rate, seed=seed
+        ),
         "seq2seq": lambda: seq2seq_case(
             # the inputs the seq2seq trainer builds: the value + sin/cos per calendar period
-            n_samples, window=s.window, n_features=1 + 2 * len(s.calendar), horizon=s.horizon, units=s.units,
-            attention=s.attention, learning_rate=s.learning_rate, seed=seed),
+            n_samples,
+            window=s.window,
+            n_features=1 + 2 * len(s.calendar),
+            horizon=s.horizon,
+            units=s.units,
+            attention=s.attention,
+            learning_rate=s.learning_rate,
+            seed=seed,
+        ),
     }
     return [builders[kind]() for kind in kinds]
 
@@ -138,16 +185,17 @@ def training_throughput(case: TrainingCase, *, batch_size: int, epochs: int, see
     set_seed(seed)
     timer = EpochTimer()
     # Patience beyond the run: the schedule's callbacks run (as in production) but never stop it.
-    train_params = TrainParams(seed=seed, epochs=epochs + 1, batch_size=batch_size, patience=epochs + 2,
-                               lr_patience=epochs + 2, verbose=0)
+    train_params = TrainParams(
+        seed=seed, epochs=epochs + 1, batch_size=batch_size, patience=epochs + 2, lr_patience=epochs + 2, verbose=0
+    )
     batches = WindowBatches(case.inputs, case.targets, batch_size=batch_size, shuffle=True, seed=seed)
     fit(case.model, batches, validation=None, params=train_params, callbacks=[timer])
-    return epoch_summary(timer.seconds, timer.losses, case.n_samples,
-                         path="lstmops.train.common.fit + WindowBatches")
+    return epoch_summary(timer.seconds, timer.losses, case.n_samples, path="lstmops.train.common.fit + WindowBatches")
 
 
-def epoch_summary(seconds: Sequence[float], losses: Sequence[float], samples_per_epoch: int, *,
-                  path: str) -> dict[str, Any]:
+def epoch_summary(
+    seconds: Sequence[float], losses: Sequence[float], samples_per_epoch: int, *, path: str
+) -> dict[str, Any]:
     """samples/s from the median timed epoch (the first, compiling one, reported apart)."""
     warmup, *timed = seconds
     if not timed:
@@ -176,19 +224,23 @@ def scoring_throughput(case: TrainingCase, *, repeats: int = 3) -> dict[str, Any
     return {"windows": len(case.windows), "windows_per_s": len(case.windows) / min(seconds), "seconds": seconds}
 
 
-def measure(params: Params, *, samples: int, epochs: int, scoring_windows: int,
-            kinds: Sequence[str] = KINDS) -> dict[str, Any]:
+def measure(
+    params: Params, *, samples: int, epochs: int, scoring_windows: int, kinds: Sequence[str] = KINDS
+) -> dict[str, Any]:
     """Training and scoring throughput of each kind at `params`' sizes, with the backend it ran on."""
-    results: dict[str, Any] = {"backend": keras.backend.backend(), "batch_size": params.train.batch_size,
-                               "models": {}}
+    results: dict[str, Any] = {"backend": keras.backend.backend(), "batch_size": params.train.batch_size, "models": {}}
     for kind in kinds:
-        train_case, = default_cases(params, samples, [kind])
-        training = training_throughput(train_case, batch_size=params.train.batch_size, epochs=epochs,
-                                       seed=params.train.seed)
+        (train_case,) = default_cases(params, samples, [kind])
+        training = training_throughput(
+            train_case, batch_size=params.train.batch_size, epochs=epochs, seed=params.train.seed
+        )
         # A fresh model of the same shape: scoring time does not depend on the weights' values.
-        score_case, = default_cases(params, scoring_windows, [kind])
-        results["models"][kind] = {"shape": train_case.shape, "training": training,
-                                   "scoring": scoring_throughput(score_case)}
+        (score_case,) = default_cases(params, scoring_windows, [kind])
+        results["models"][kind] = {
+            "shape": train_case.shape,
+            "training": training,
+            "scoring": scoring_throughput(score_case),
+        }
     return results
 
 
@@ -202,11 +254,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
-    results = measure(load_params(args.params), samples=args.samples, epochs=args.epochs,
-                      scoring_windows=args.scoring_windows, kinds=args.kinds)
+    results = measure(
+        load_params(args.params),
+        samples=args.samples,
+        epochs=args.epochs,
+        scoring_windows=args.scoring_windows,
+        kinds=args.kinds,
+    )
     for kind, result in results["models"].items():
-        print(f"{kind:12s} {result['shape']:55s} train {result['training']['samples_per_s']:10,.0f} samples/s"
-              f"   score {result['scoring']['windows_per_s']:10,.0f} windows/s")
+        print(
+            f"{kind:12s} {result['shape']:55s} train {result['training']['samples_per_s']:10,.0f} samples/s"
+            f"   score {result['scoring']['windows_per_s']:10,.0f} windows/s"
+        )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
     return results

@@ -87,17 +87,24 @@ def _status_kib(field: str) -> int:
     raise OSError(f"{STATUS} has no {field} line")
 
 
-def measure(n_points: int, window: int, *, batch_size: int = 64, split: tuple[float, float, float] = (0.7, 0.15, 0.15),
-            seed: int = 0) -> dict[str, Any]:
+def measure(
+    n_points: int,
+    window: int,
+    *,
+    batch_size: int = 64,
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+) -> dict[str, Any]:
     """Peak RSS above the baseline while windowing an (n_points, 1) float64 series, with the sizes to compare."""
     rng = np.random.default_rng(seed)
     series = rng.standard_normal((n_points, 1)).cumsum(axis=0)  # the sensor value, as prepare keeps it
     with PeakRss() as peak:
         parts = chronological_split(n_points, *split)
-        windows = {name: supervised_windows(series, series[:, 0], window, split=part)
-                   for name, part in (("train", parts.train), ("val", parts.val), ("test", parts.test))}
-        batches = WindowBatches(windows["train"].X, windows["train"].y, batch_size=batch_size, shuffle=True,
-                                seed=seed)
+        windows = {
+            name: supervised_windows(series, series[:, 0], window, split=part)
+            for name, part in (("train", parts.train), ("val", parts.val), ("test", parts.test))
+        }
+        batches = WindowBatches(windows["train"].X, windows["train"].y, batch_size=batch_size, shuffle=True, seed=seed)
         for index in range(len(batches)):
             batches[index]
     n_windows = sum(len(part.y) for part in windows.values())
@@ -127,9 +134,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     result = measure(args.points, args.window, batch_size=args.batch_size)
-    print(f"{result['points']:,} points, window {result['window']}: series {result['series_mb']:.1f} MB, "
-          f"windows if materialised {result['materialised_windows_mb']:,.0f} MB, "
-          f"peak RSS delta {result['peak_rss_delta_mb']:.1f} MB ({result['delta_over_series']:.2f}x the series)")
+    print(
+        f"{result['points']:,} points, window {result['window']}: series {result['series_mb']:.1f} MB, "
+        f"windows if materialised {result['materialised_windows_mb']:,.0f} MB, "
+        f"peak RSS delta {result['peak_rss_delta_mb']:.1f} MB ({result['delta_over_series']:.2f}x the series)"
+    )
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
     return result

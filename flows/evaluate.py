@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from tasks import artifact_key, data_date, evaluation_markdown, params_and_series, started_from_a_shell
 
 from lstmops.config import Params
-from tasks import artifact_key, data_date, evaluation_markdown, params_and_series, started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
@@ -30,12 +30,20 @@ def evaluate_model(model_kind: str, model_uri: str, prepared: PreparedSeries, pa
     tracking.configure_tracking()
     evaluation = registry.default_evaluator(model_kind, prepared, params)(model_uri)
     title = f"{model_uri} on {prepared.series} up to {data_date(prepared)}"
-    create_markdown_artifact(markdown=evaluation_markdown(title, evaluation, f"Hold-out of data sha256 "
-                                                          f"`{prepared.card.get('sha256', '?')[:16]}`."),
-                             key=artifact_key("evaluate", model_kind, prepared.series),
-                             description=f"{model_uri} on the newest {prepared.series} data")
-    get_run_logger().info("%s: %s %.4g vs baseline %.4g", model_uri, evaluation.primary_metric, evaluation.score,
-                          evaluation.baseline_score)
+    create_markdown_artifact(
+        markdown=evaluation_markdown(
+            title, evaluation, f"Hold-out of data sha256 `{prepared.card.get('sha256', '?')[:16]}`."
+        ),
+        key=artifact_key("evaluate", model_kind, prepared.series),
+        description=f"{model_uri} on the newest {prepared.series} data",
+    )
+    get_run_logger().info(
+        "%s: %s %.4g vs baseline %.4g",
+        model_uri,
+        evaluation.primary_metric,
+        evaluation.score,
+        evaluation.baseline_score,
+    )
     return evaluation
 
 

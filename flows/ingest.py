@@ -12,10 +12,16 @@ import sys
 from typing import TYPE_CHECKING, Any, Literal
 
 from prefect import flow, runtime
+from tasks import (
+    features_on_disk,
+    prepare_features,
+    snapshot_task_for,
+    started_from_a_shell,
+    validate_batch,
+    validated_on_disk,
+)
 
 from lstmops.config import Params, load_params
-from tasks import (features_on_disk, prepare_features, snapshot_task_for, started_from_a_shell, validate_batch,
-                   validated_on_disk)
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -24,8 +30,9 @@ if TYPE_CHECKING:
 DataKind = Literal["prices", "sensors"]
 
 
-def snapshot_and_validate(kind: DataKind, params: Params, *, csv_paths: list[str] | None = None,
-                          nab_root: str | None = None) -> list[IngestResult]:
+def snapshot_and_validate(
+    kind: DataKind, params: Params, *, csv_paths: list[str] | None = None, nab_root: str | None = None
+) -> list[IngestResult]:
     """Snapshot each configured series (side by side), then pass them all through the validation gate."""
     snapshot = snapshot_task_for(kind, params)
     if csv_paths:
@@ -61,8 +68,10 @@ def ingest(
     """
     params = load_params(params_file, overrides)
     validated = snapshot_and_validate(kind, params, csv_paths=csv_paths, nab_root=nab_root)
-    return [prepare_features.with_options(refresh_cache=not features_on_disk(result, params))(result, params)
-            for result in validated]
+    return [
+        prepare_features.with_options(refresh_cache=not features_on_disk(result, params))(result, params)
+        for result in validated
+    ]
 
 
 if __name__ == "__main__":

@@ -14,13 +14,20 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ingest import DataKind, ingest
 from prefect import flow, runtime
 from prefect.task_runners import ThreadPoolTaskRunner
+from tasks import (
+    DEFAULT_TRAINING_TIMEOUT_S,
+    actor,
+    models_for,
+    promote,
+    report_evaluation,
+    started_from_a_shell,
+    training_task,
+)
 
-from ingest import DataKind, ingest
 from lstmops.config import load_params
-from tasks import (DEFAULT_TRAINING_TIMEOUT_S, actor, models_for, promote, report_evaluation, started_from_a_shell,
-                   training_task)
 
 
 def _run_name() -> str:
@@ -51,8 +58,11 @@ def retrain(
     params = load_params(params_file, overrides)
     data_kinds = data_kinds or ["prices", "sensors"]
     csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
-    prepared = [series for kind in data_kinds
-                for series in ingest(kind, params_file, overrides, csv_paths=csv_paths[kind], nab_root=nab_root)]
+    prepared = [
+        series
+        for kind in data_kinds
+        for series in ingest(kind, params_file, overrides, csv_paths=csv_paths[kind], nab_root=nab_root)
+    ]
 
     train = training_task(training_timeout_s, training_limit)
     trainings = []
@@ -71,10 +81,18 @@ def retrain(
             continue
         report_evaluation(outcome)
         decision = promote(outcome, series, params, actor=actor())
-        summary.append({"kind": outcome.kind, "series": outcome.series, "run_id": outcome.run_id,
-                        "metric": outcome.evaluation.primary_metric, "model": outcome.evaluation.score,
-                        "baseline": outcome.evaluation.baseline_score, "beats_baseline": outcome.beats_baseline,
-                        "decision": decision.summary()})
+        summary.append(
+            {
+                "kind": outcome.kind,
+                "series": outcome.series,
+                "run_id": outcome.run_id,
+                "metric": outcome.evaluation.primary_metric,
+                "model": outcome.evaluation.score,
+                "baseline": outcome.evaluation.baseline_score,
+                "beats_baseline": outcome.beats_baseline,
+                "decision": decision.summary(),
+            }
+        )
 
     print(_summary_table(summary))
     if failures:
@@ -85,8 +103,10 @@ def retrain(
 def _summary_table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'model':12s} {'series':28s} {'metric':8s} {'model':>10s} {'baseline':>10s}  MLflow run / decision"]
     for row in rows:
-        lines.append(f"{row['kind']:12s} {row['series']:28s} {row['metric']:8s} {row['model']:10.4g} "
-                     f"{row['baseline']:10.4g}  {row['run_id']} / {row['decision']}")
+        lines.append(
+            f"{row['kind']:12s} {row['series']:28s} {row['metric']:8s} {row['model']:10.4g} "
+            f"{row['baseline']:10.4g}  {row['run_id']} / {row['decision']}"
+        )
     return "\n".join(lines)
 
 

@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest import DataKind, snapshot_and_validate
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-
-from ingest import DataKind, snapshot_and_validate
-from lstmops.config import Params, load_params
 from tasks import artifact_key, models_for, started_from_a_shell
+
+from lstmops.config import Params, load_params
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -35,8 +35,12 @@ def score_series(model_kind: str, result: IngestResult, params: Params) -> Score
 
     tracking.configure_tracking()
     frame, _ = load_validated(result.validated_path)
-    scored = scoring.score(registry.registered_model_name(model_kind, result.series), frame,
-                           Path(params.data.root) / "predictions", source=str(result.validated_path))
+    scored = scoring.score(
+        registry.registered_model_name(model_kind, result.series),
+        frame,
+        Path(params.data.root) / "predictions",
+        source=str(result.validated_path),
+    )
     get_run_logger().info("%s", scored.summary())
     return scored
 
@@ -57,13 +61,19 @@ def score(
     """Score every configured series of `data_kind` with each of its models' @champion."""
     params = load_params(params_file, overrides)
     validated = snapshot_and_validate(data_kind, params, csv_paths=csv_paths, nab_root=nab_root)
-    scorings = [score_series.submit(kind, result, params)
-                for result in validated for kind in model_kinds or models_for(data_kind)]
+    scorings = [
+        score_series.submit(kind, result, params)
+        for result in validated
+        for kind in model_kinds or models_for(data_kind)
+    ]
     scored = [scoring.result() for scoring in scorings]
     table = ["| model | version | rows | predictions | MLflow scoring run |", "|---|---|---|---|---|"]
     table += [f"| {s.name} | {s.version} | {s.rows} | `{s.predictions}` | `{s.scoring_run_id}` |" for s in scored]
-    create_markdown_artifact(markdown="\n".join(table) + "\n", key=artifact_key("score", data_kind),
-                             description=f"batch scoring of {data_kind} with the @champion models")
+    create_markdown_artifact(
+        markdown="\n".join(table) + "\n",
+        key=artifact_key("score", data_kind),
+        description=f"batch scoring of {data_kind} with the @champion models",
+    )
     return [s.summary() for s in scored]
 
 

@@ -84,8 +84,10 @@ def _validation_settings(params: Params, kind: str) -> dict[str, Any]:
     if kind == "prices":
         return params.prices.validation.model_dump(mode="json")
     # duplicate_timestamps decides whether repeated timestamps are merged, i.e. the validated content.
-    return {**params.sensors.validation.model_dump(mode="json"),
-            "duplicate_timestamps": params.sensors.duplicate_timestamps}
+    return {
+        **params.sensors.validation.model_dump(mode="json"),
+        "duplicate_timestamps": params.sensors.duplicate_timestamps,
+    }
 
 
 def _batch_identity(result: IngestResult) -> list[str]:
@@ -98,8 +100,13 @@ def validation_cache_key(context: TaskRunContext, inputs: dict[str, Any]) -> str
 
     results, params = inputs["results"], inputs["params"]
     kind = results[0].kind if results else "none"
-    return _digest("validate", _code_version(ingest, validation, sensors), [_batch_identity(r) for r in results],
-                   _validation_settings(params, kind), str(Path(params.data.root).resolve()))
+    return _digest(
+        "validate",
+        _code_version(ingest, validation, sensors),
+        [_batch_identity(r) for r in results],
+        _validation_settings(params, kind),
+        str(Path(params.data.root).resolve()),
+    )
 
 
 def prepare_cache_key(context: TaskRunContext, inputs: dict[str, Any]) -> str:
@@ -107,9 +114,14 @@ def prepare_cache_key(context: TaskRunContext, inputs: dict[str, Any]) -> str:
     from lstmops.data import features, prepare, scaling, windows
 
     result, params = inputs["result"], inputs["params"]
-    return _digest("prepare", _code_version(prepare, features, scaling, windows), _batch_identity(result),
-                   _validation_settings(params, result.kind), params.windows.model_dump(mode="json"),
-                   str(Path(params.data.root).resolve()))
+    return _digest(
+        "prepare",
+        _code_version(prepare, features, scaling, windows),
+        _batch_identity(result),
+        _validation_settings(params, result.kind),
+        params.windows.model_dump(mode="json"),
+        str(Path(params.data.root).resolve()),
+    )
 
 
 def validated_on_disk(results: list[IngestResult], params: Params) -> bool:
@@ -134,8 +146,11 @@ def features_on_disk(result: IngestResult, params: Params) -> bool:
 
     folder = features_dir(params.data.root, result.kind, result.source, result.series)
     card = folder / "card.json"
-    return (folder / "features.parquet").exists() and card.exists() \
+    return (
+        (folder / "features.parquet").exists()
+        and card.exists()
         and json.loads(card.read_text()).get("sha256") == result.sha256
+    )
 
 
 # ---------------------------------------------------------------- ingest
@@ -158,22 +173,33 @@ def is_network_failure(task: Task, task_run: TaskRun, state: State) -> bool:
 
 
 @task(task_run_name=_snapshot_name, cache_policy=NO_CACHE)
-def take_snapshot(kind: str, params: Params, *, series: str | None = None, csv_path: str | None = None,
-                  nab_root: str | None = None) -> IngestResult:
+def take_snapshot(
+    kind: str, params: Params, *, series: str | None = None, csv_path: str | None = None, nab_root: str | None = None
+) -> IngestResult:
     """Fetch one series and store it as an immutable raw snapshot (its sha256 is the data fingerprint)."""
     from lstmops.data import ingest
 
     source = getattr(params, kind).source
     if kind == "prices":
         # Prefect owns the retries (with jitter, visible per attempt in the UI): one attempt per try here.
-        one_attempt = params.model_copy(update={"prices": params.prices.model_copy(
-            update={"yahoo": params.prices.yahoo.model_copy(update={"retries": 1})})})
-        (result,) = ingest.snapshot_prices(one_attempt, source=source, tickers=[series] if series else (),
-                                           csv_paths=[csv_path] if csv_path else ())
+        one_attempt = params.model_copy(
+            update={
+                "prices": params.prices.model_copy(
+                    update={"yahoo": params.prices.yahoo.model_copy(update={"retries": 1})}
+                )
+            }
+        )
+        (result,) = ingest.snapshot_prices(
+            one_attempt, source=source, tickers=[series] if series else (), csv_paths=[csv_path] if csv_path else ()
+        )
     else:
-        (result,) = ingest.snapshot_sensors(params, source=source, series=[series] if series else (),
-                                            csv_paths=[csv_path] if csv_path else (),
-                                            nab_root=Path(nab_root) if nab_root else None)
+        (result,) = ingest.snapshot_sensors(
+            params,
+            source=source,
+            series=[series] if series else (),
+            csv_paths=[csv_path] if csv_path else (),
+            nab_root=Path(nab_root) if nab_root else None,
+        )
     get_run_logger().info("%s", result.summary())
     return result
 
@@ -191,8 +217,12 @@ def snapshot_task_for(kind: str, params: Params) -> Task:
     return take_snapshot
 
 
-@task(task_run_name="validate-{kind}", cache_key_fn=validation_cache_key, persist_result=True,
-      cache_expiration=timedelta(days=30))
+@task(
+    task_run_name="validate-{kind}",
+    cache_key_fn=validation_cache_key,
+    persist_result=True,
+    cache_expiration=timedelta(days=30),
+)
 def validate_batch(kind: str, results: list[IngestResult], params: Params) -> list[IngestResult]:
     """The validation gate: every batch passes, or the task fails with the message naming file, rule and rows."""
     from lstmops.data import ingest
@@ -209,8 +239,12 @@ def _prepare_name(parameters: dict[str, Any]) -> str:
     return f"prepare-{result.kind}-{result.series}-{result.sha256[:12]}"
 
 
-@task(task_run_name=_prepare_name, cache_key_fn=prepare_cache_key, persist_result=True,
-      cache_expiration=timedelta(days=30))
+@task(
+    task_run_name=_prepare_name,
+    cache_key_fn=prepare_cache_key,
+    persist_result=True,
+    cache_expiration=timedelta(days=30),
+)
 def prepare_features(result: IngestResult, params: Params) -> PreparedSeries:
     """Features, chronological split and train-only scaler of one validated series."""
     from lstmops.data import prepare
@@ -245,8 +279,9 @@ def data_kind_of(model_kind: str) -> str:
     return PIPELINES[model_kind][0]
 
 
-def params_and_series(model_kind: str, series: str, params_file: str,
-                      overrides: dict[str, Any] | None) -> tuple[Params, PreparedSeries]:
+def params_and_series(
+    model_kind: str, series: str, params_file: str, overrides: dict[str, Any] | None
+) -> tuple[Params, PreparedSeries]:
     """What a flow about one model on one series starts from: the params narrowed to that series,
     and the series ingested (snapshot, validation gate, features) for the model's data kind."""
     from ingest import ingest, one_series  # a sibling flow that imports this module: imported on use
@@ -284,8 +319,11 @@ def _devices() -> dict[str, Any]:
 
 def _prefect_tags() -> dict[str, str]:
     """Tags that lead from the MLflow run back to the Prefect run that made it."""
-    tags = {"prefect.flow_run_id": str(runtime.flow_run.id or ""), "prefect.flow_run_name": runtime.flow_run.name or "",
-            "prefect.task_run_id": str(runtime.task_run.id or "")}
+    tags = {
+        "prefect.flow_run_id": str(runtime.flow_run.id or ""),
+        "prefect.flow_run_name": runtime.flow_run.name or "",
+        "prefect.task_run_id": str(runtime.task_run.id or ""),
+    }
     if runtime.deployment.name:
         tags["prefect.deployment"] = runtime.deployment.name
     return {key: value for key, value in tags.items() if value}
@@ -298,8 +336,9 @@ def train_model(model_kind: str, prepared: PreparedSeries, params: Params) -> Ex
 
     get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.configure_tracking())
     # run_experiment prints its one-line summary; log_prints on the flows sends it to the run log.
-    return experiment.run_experiment(model_kind, prepared, params,
-                                     run_name=training_run_name(model_kind, prepared), tags=_prefect_tags())
+    return experiment.run_experiment(
+        model_kind, prepared, params, run_name=training_run_name(model_kind, prepared), tags=_prefect_tags()
+    )
 
 
 def training_task(timeout_s: float, limit_tag: str | None = None) -> Task:
@@ -319,8 +358,10 @@ def training_task(timeout_s: float, limit_tag: str | None = None) -> Task:
             try:
                 client.read_concurrency_limit_by_tag(limit_tag)
             except ObjectNotFound:
-                raise ValueError(f"training_limit {limit_tag!r}: the Prefect server has no such concurrency limit; "
-                                 f"create it with `prefect concurrency-limit create {limit_tag} 1`") from None
+                raise ValueError(
+                    f"training_limit {limit_tag!r}: the Prefect server has no such concurrency limit; "
+                    f"create it with `prefect concurrency-limit create {limit_tag} 1`"
+                ) from None
     return train_model.with_options(timeout_seconds=timeout_s, tags=[limit_tag] if limit_tag else [])
 
 
@@ -334,7 +375,7 @@ def _baseline_columns(metrics: dict[str, float]) -> tuple[list[str], dict[str, d
     for row in rows:
         for name, value in metrics.items():
             if name.startswith(f"{row}_"):
-                baselines.setdefault(name[len(row) + 1:], {})[row] = value
+                baselines.setdefault(name[len(row) + 1 :], {})[row] = value
     return rows, baselines
 
 
@@ -343,11 +384,16 @@ def evaluation_markdown(title: str, evaluation: Evaluation, footer: str) -> str:
     rows, baselines = _baseline_columns(evaluation.metrics)
     header = ["metric", "model", *baselines]
     verdict = "beats" if evaluation.beats_baseline() else "does not beat"
-    lines = [f"# {title}", "",
-             f"Primary metric **{evaluation.primary_metric}** "
-             f"({'higher' if evaluation.higher_is_better else 'lower'} is better): model {evaluation.score:.4g}, "
-             f"baseline ({evaluation.baseline_metric}) {evaluation.baseline_score:.4g} → **{verdict} the baseline**.",
-             "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"# {title}",
+        "",
+        f"Primary metric **{evaluation.primary_metric}** "
+        f"({'higher' if evaluation.higher_is_better else 'lower'} is better): model {evaluation.score:.4g}, "
+        f"baseline ({evaluation.baseline_metric}) {evaluation.baseline_score:.4g} → **{verdict} the baseline**.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     for row in rows:
         cells = [row, f"{evaluation.metrics[row]:.4g}"]
         cells += [f"{baselines[b][row]:.4g}" if row in baselines[b] else "" for b in baselines]
@@ -379,11 +425,17 @@ def artifact_key(*parts: str) -> str:
 def report_evaluation(outcome: ExperimentOutcome) -> str:
     """Publish the run's metrics vs baselines (and the MLflow link) as Prefect artifacts."""
     text, url = mlflow_run_link(outcome.run_id)
-    markdown = evaluation_markdown(f"{outcome.kind} · {outcome.series}", outcome.evaluation,
-                                   f"MLflow run: {text}, model `{outcome.model_uri}`, trained in {outcome.seconds:.1f} s.")
+    markdown = evaluation_markdown(
+        f"{outcome.kind} · {outcome.series}",
+        outcome.evaluation,
+        f"MLflow run: {text}, model `{outcome.model_uri}`, trained in {outcome.seconds:.1f} s.",
+    )
     key = artifact_key(outcome.kind, outcome.series)
-    create_markdown_artifact(markdown=markdown, key=f"{key}-evaluation",
-                             description=f"{outcome.kind} {outcome.series}: metrics with baselines beside them")
+    create_markdown_artifact(
+        markdown=markdown,
+        key=f"{key}-evaluation",
+        description=f"{outcome.kind} {outcome.series}: metrics with baselines beside them",
+    )
     if url:
         create_link_artifact(link=url, link_text=f"MLflow run {outcome.run_id}", key=f"{key}-mlflow-run")
     return markdown

@@ -13,9 +13,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from prefect import flow, runtime
-
-from tasks import (DEFAULT_TRAINING_TIMEOUT_S, actor, params_and_series, promote, report_evaluation,
-                   started_from_a_shell, training_task)
+from tasks import (
+    DEFAULT_TRAINING_TIMEOUT_S,
+    actor,
+    params_and_series,
+    promote,
+    report_evaluation,
+    started_from_a_shell,
+    training_task,
+)
 
 if TYPE_CHECKING:
     from lstmops.experiment import ExperimentOutcome

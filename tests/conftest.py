@@ -11,10 +11,10 @@ outcome for registry tests; tiny params and prepared demo series for model tests
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -23,7 +23,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import dvc.api  # noqa: E402,F401
 import prefect.main  # noqa: E402,F401
-
 import pytest  # noqa: E402
 
 if TYPE_CHECKING:  # imported by the fixtures that need them: TensorFlow and friends load late (see above)
@@ -86,8 +85,11 @@ def gate_outcome() -> type[GateOutcome]:
 
 TINY = {  # small demo data and small models; each test module adds the window and training it relies on
     "forecaster": {"prices.tickers": ["DEMOA"], "models.forecaster.units": [8], "models.forecaster.backtest_folds": 0},
-    "autoencoder": {"sensors.demo.n_points": 600, "models.autoencoder.units": 8,
-                    "models.autoencoder.learning_rate": 1e-2},
+    "autoencoder": {
+        "sensors.demo.n_points": 600,
+        "models.autoencoder.units": 8,
+        "models.autoencoder.learning_rate": 1e-2,
+    },
     "seq2seq": {"sensors.demo.n_points": 600},
 }
 

@@ -108,8 +108,11 @@ def _module_level_imports(path: Path) -> set[str]:
 
 
 def _source_of(module: str) -> Path | None:
-    for candidate in (SRC / module.replace(".", "/") / "__init__.py", SRC / (module.replace(".", "/") + ".py"),
-                      BENCH / f"{module}.py"):
+    for candidate in (
+        SRC / module.replace(".", "/") / "__init__.py",
+        SRC / (module.replace(".", "/") + ".py"),
+        BENCH / f"{module}.py",
+    ):
         if candidate.exists():
             return candidate
     return None
@@ -132,8 +135,7 @@ def test_the_gpu_script_imports_no_tensorflow_when_loaded():
             pending.extend(seen[name])
 
     assert {"lstmops.train.common", "lstmops.models.seq2seq", "lstmops.config", "train_throughput"} <= set(seen)
-    offenders = {module: sorted(n for n in names if n.split(".")[0] == "tensorflow")
-                 for module, names in seen.items()}
+    offenders = {module: sorted(n for n in names if n.split(".")[0] == "tensorflow") for module, names in seen.items()}
     assert not {module: names for module, names in offenders.items() if names}
 
 
@@ -141,7 +143,11 @@ def test_gpu_script_runs_tiny_on_cpu_and_says_why_the_reference_is_missing(tmp_p
     out = tmp_path / "gpu-tensorflow.json"
     completed = subprocess.run(
         [sys.executable, str(BENCH / "gpu.py"), "--tiny", "--models", "forecaster", "--out", str(out)],
-        cwd=ROOT, env={**QUIET, "KERAS_BACKEND": "tensorflow"}, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env={**QUIET, "KERAS_BACKEND": "tensorflow"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(out.read_text())
@@ -162,9 +168,14 @@ def test_gpu_script_runs_tiny_on_cpu_and_says_why_the_reference_is_missing(tmp_p
 @pytest.mark.integration
 def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_went(tmp_path):
     out = tmp_path / "overhead.json"
-    completed = subprocess.run([sys.executable, str(BENCH / "overhead.py"), "--runs", "1", "--epochs", "2",
-                                "--out", str(out)], cwd=tmp_path, env=QUIET, capture_output=True, text=True,
-                               timeout=900)
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "overhead.py"), "--runs", "1", "--epochs", "2", "--out", str(out)],
+        cwd=tmp_path,
+        env=QUIET,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
     result = json.loads(out.read_text())
@@ -180,28 +191,54 @@ def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_
 
 def test_seconds_per_step_sums_task_runs_by_the_name_before_the_first_dash():
     flow_breakdown = bench_module("flow_breakdown")
-    runs = [{"name": "train-forecaster-DEMOA-2021-09-30", "seconds": 20.0},
-            {"name": "train-forecaster-DEMOB-2021-09-30", "seconds": 22.0},
-            {"name": "gate-forecaster-DEMOA", "seconds": 1.0}]
+    runs = [
+        {"name": "train-forecaster-DEMOA-2021-09-30", "seconds": 20.0},
+        {"name": "train-forecaster-DEMOB-2021-09-30", "seconds": 22.0},
+        {"name": "gate-forecaster-DEMOA", "seconds": 1.0},
+    ]
     assert flow_breakdown.seconds_per_step(runs) == {"train": 42.0, "gate": 1.0}
 
 
 def test_the_report_has_a_table_for_each_benchmark_that_ran():
     run = bench_module("run")
     results = {
-        "machine": {"cpu": "cpu", "cpu_count": 2, "load_average_at_start": (0.5, 0.5, 0.5), "git_commit": "abc",
-                    "git_dirty": False},
-        "overhead": {"workload": "forecaster DEMOA", "runs": 3, "bare_median_s": 20.0, "flow_median_s": 25.0,
-                     "bare_keras_s": [19.0, 20.0, 22.5], "flow_s": [24.0, 25.0, 26.0],
-                     "flow_minus_train_phase_median_s": 4.5,
-                     "flow_over_bare": 1.25, "target_met": False, "overhead_s": 5.0, "bare_epochs": [30],
-                     "flow_epochs": [30], "median_flow_tasks_s": {"train": 22.0, "gate": 1.0},
-                     "median_flow_training_phases_s": {"train": 20.5, "log": 1.2}},
-        "prefect_overhead": {"runs": 5, "plain_median_s": 2.0, "flow_median_s": 4.0, "flow_over_plain": 2.0,
-                             "unchanged_rerun_median_s": 1.0, "first_flow_call_s": 15.0},
-        "make_run": {"command": "make run", "wall_s": 200.0,
-                     "task_runs": [{"name": "train-autoencoder-demo/machine_a", "seconds": 90.0}],
-                     "trainings": [{"kind": "autoencoder", "series": "demo/machine_a", "train": 80.0, "log": 2.0}]},
+        "machine": {
+            "cpu": "cpu",
+            "cpu_count": 2,
+            "load_average_at_start": (0.5, 0.5, 0.5),
+            "git_commit": "abc",
+            "git_dirty": False,
+        },
+        "overhead": {
+            "workload": "forecaster DEMOA",
+            "runs": 3,
+            "bare_median_s": 20.0,
+            "flow_median_s": 25.0,
+            "bare_keras_s": [19.0, 20.0, 22.5],
+            "flow_s": [24.0, 25.0, 26.0],
+            "flow_minus_train_phase_median_s": 4.5,
+            "flow_over_bare": 1.25,
+            "target_met": False,
+            "overhead_s": 5.0,
+            "bare_epochs": [30],
+            "flow_epochs": [30],
+            "median_flow_tasks_s": {"train": 22.0, "gate": 1.0},
+            "median_flow_training_phases_s": {"train": 20.5, "log": 1.2},
+        },
+        "prefect_overhead": {
+            "runs": 5,
+            "plain_median_s": 2.0,
+            "flow_median_s": 4.0,
+            "flow_over_plain": 2.0,
+            "unchanged_rerun_median_s": 1.0,
+            "first_flow_call_s": 15.0,
+        },
+        "make_run": {
+            "command": "make run",
+            "wall_s": 200.0,
+            "task_runs": [{"name": "train-autoencoder-demo/machine_a", "seconds": 90.0}],
+            "trainings": [{"kind": "autoencoder", "series": "demo/machine_a", "train": 80.0, "log": 2.0}],
+        },
     }
     text = run.report(results)
     assert "(b) / (a)" in text and "1.25" in text and "19.0-22.5" in text
@@ -224,7 +261,11 @@ def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
     out = tmp_path / "results.json"
     completed = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--quick", "--skip", "throughput", "--out", str(out)],
-        cwd=ROOT, env=QUIET, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=QUIET,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     results = json.loads(out.read_text())

@@ -57,13 +57,16 @@ def test_an_unknown_group_names_the_groups_found(nab_root, tmp_path):
 
 
 def test_aggregation_averages_bins_from_the_first_timestamp_and_imputes_the_mean():
-    frame = pd.DataFrame({
-        "timestamp": pd.to_datetime(["2024-01-01 00:00", "2024-01-01 00:05", "2024-01-01 00:25"]),
-        "value": [1.0, 3.0, 8.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2024-01-01 00:00", "2024-01-01 00:05", "2024-01-01 00:25"]),
+            "value": [1.0, 3.0, 8.0],
+        }
+    )
     signal = aggregate(frame, 600)
-    assert signal["timestamp"].tolist() == list(pd.to_datetime(["2024-01-01 00:00", "2024-01-01 00:10",
-                                                                 "2024-01-01 00:20"]))
+    assert signal["timestamp"].tolist() == list(
+        pd.to_datetime(["2024-01-01 00:00", "2024-01-01 00:10", "2024-01-01 00:20"])
+    )
     assert signal["value"].tolist() == [2.0, 5.0, 8.0]  # the empty middle bin gets the mean of (2, 8)
 
 
@@ -81,8 +84,9 @@ def test_the_table_puts_orion_beside_ours_and_dashes_where_orion_has_no_number()
             "artificialWithAnomaly": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "tp": 3, "fp": 3, "fn": 3},
             "realKnownCause": {"f1": 0.4, "precision": 0.4, "recall": 0.4, "tp": 2, "fp": 3, "fn": 3},
         },
-        "series": [{"name": "a", "group": "artificialWithAnomaly", "f1": 0.5, "tp": 3, "fp": 3, "fn": 3,
-                    "seconds": 12.0}],
+        "series": [
+            {"name": "a", "group": "artificialWithAnomaly", "f1": 0.5, "tp": 3, "fp": 3, "fn": 3, "seconds": 12.0}
+        ],
     }
     lines = format_table(result).splitlines()
     artificial = next(line for line in lines if line.startswith("artificialWithAnomaly"))

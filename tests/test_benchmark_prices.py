@@ -9,13 +9,15 @@ from lstmops.benchmarks.prices import BenchmarkInputError, benchmark_prices
 from lstmops.config import load_params
 from lstmops.data.demo_prices import demo_prices
 
-PARAMS = load_params(overrides={
-    "windows.prices.window": 6,
-    "models.forecaster.units": [4],
-    "models.forecaster.backtest_folds": 2,
-    "models.forecaster.backtest_epochs": 1,
-    "train.verbose": 0,
-})
+PARAMS = load_params(
+    overrides={
+        "windows.prices.window": 6,
+        "models.forecaster.units": [4],
+        "models.forecaster.backtest_folds": 2,
+        "models.forecaster.backtest_epochs": 1,
+        "train.verbose": 0,
+    }
+)
 
 
 def write_yahoo_csv(path, n_days=300):
@@ -53,8 +55,13 @@ def test_an_invalid_csv_is_rejected_naming_the_file_and_the_rule(tmp_path):
 
 
 def test_folds_zero_is_refused_because_the_benchmark_is_walk_forward(tmp_path):
-    params = PARAMS.model_copy(update={"models": PARAMS.models.model_copy(update={
-        "forecaster": PARAMS.models.forecaster.model_copy(update={"backtest_folds": 0})})})
+    params = PARAMS.model_copy(
+        update={
+            "models": PARAMS.models.model_copy(
+                update={"forecaster": PARAMS.models.forecaster.model_copy(update={"backtest_folds": 0})}
+            )
+        }
+    )
 
     with pytest.raises(ValueError, match="backtest_folds >= 1"):
         benchmark_prices([write_yahoo_csv(tmp_path / "A.csv")], params, tmp_path / "out.json")

@@ -14,21 +14,27 @@ def write_daily_csv(path, n_rows=400):
     """Half-hourly samples of a daily cycle with noise: what the NYC taxi benchmark looks like, tiny."""
     rng = np.random.default_rng(0)
     steps = np.arange(n_rows)
-    frame = pd.DataFrame({
-        "timestamp": pd.date_range("2024-01-01", periods=n_rows, freq="30min").strftime("%Y-%m-%d %H:%M:%S"),
-        "value": 100 + 20 * np.sin(2 * np.pi * steps / SEASON) + rng.normal(0, 1, n_rows),
-    })
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=n_rows, freq="30min").strftime("%Y-%m-%d %H:%M:%S"),
+            "value": 100 + 20 * np.sin(2 * np.pi * steps / SEASON) + rng.normal(0, 1, n_rows),
+        }
+    )
     frame.to_csv(path, index=False)
     return path
 
 
 @pytest.fixture
 def params(tmp_path):
-    return load_params(overrides={
-        "data.root": str(tmp_path / "data"),
-        "models.seq2seq.window": 12, "models.seq2seq.units": 4,
-        "train.epochs": 2, "train.verbose": 0,
-    })
+    return load_params(
+        overrides={
+            "data.root": str(tmp_path / "data"),
+            "models.seq2seq.window": 12,
+            "models.seq2seq.units": 4,
+            "train.epochs": 2,
+            "train.verbose": 0,
+        }
+    )
 
 
 def test_benchmark_writes_the_scores_beside_seasonal_naive(tmp_path, params):
@@ -49,8 +55,9 @@ def test_benchmark_writes_the_scores_beside_seasonal_naive(tmp_path, params):
 def test_a_csv_that_fails_validation_is_refused_with_its_name(tmp_path, params):
     csv = write_daily_csv(tmp_path / "irregular.csv")
     frame = pd.read_csv(csv)
-    frame.loc[200:, "timestamp"] = (pd.to_datetime(frame.loc[200:, "timestamp"]) + pd.Timedelta(minutes=7)) \
-        .dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.loc[200:, "timestamp"] = (pd.to_datetime(frame.loc[200:, "timestamp"]) + pd.Timedelta(minutes=7)).dt.strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
     frame.to_csv(csv, index=False)
     with pytest.raises(BenchmarkInputError, match="irregular.csv"):
         benchmark_seq2seq(csv, SEASON, HORIZON, params, tmp_path / "out.json")

@@ -17,7 +17,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 def _project_files() -> list[str]:
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT, capture_output=True, text=True, check=True,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return [name for name in listed if (PROJECT / name).is_file()]
 

@@ -40,12 +40,24 @@ class MeanReturnForecaster:
         return cls(**json.loads((folder / "state.json").read_text()))
 
     def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"date": frame["date"].iloc[1:].to_numpy(),
-                             "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(self.mean_return)})
+        return pd.DataFrame(
+            {
+                "date": frame["date"].iloc[1:].to_numpy(),
+                "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(self.mean_return),
+            }
+        )
 
     def input_example(self) -> pd.DataFrame:
-        return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3, freq="B"), "open": 10.0, "high": 11.0,
-                             "low": 9.0, "close": [10.0, 10.4, 10.1], "volume": 1e6})
+        return pd.DataFrame(
+            {
+                "date": pd.date_range("2024-01-01", periods=3, freq="B"),
+                "open": 10.0,
+                "high": 11.0,
+                "low": 9.0,
+                "close": [10.0, 10.4, 10.1],
+                "volume": 1e6,
+            }
+        )
 
 
 def train_mean_return(prepared: PreparedSeries, params: Params) -> MeanReturnForecaster:
@@ -57,8 +69,10 @@ def evaluate_mean_return(trained: MeanReturnForecaster, prepared: PreparedSeries
     close = prepared.features["close"].to_numpy()
     test = np.arange(prepared.split.test.start, prepared.split.test.stop)
     predicted = close[test - 1] * np.exp(trained.mean_return)
-    metrics = {"mae": float(np.mean(np.abs(predicted - close[test]))),
-               "mae_persistence": float(np.mean(np.abs(close[test - 1] - close[test])))}
+    metrics = {
+        "mae": float(np.mean(np.abs(predicted - close[test]))),
+        "mae_persistence": float(np.mean(np.abs(close[test - 1] - close[test]))),
+    }
     figure, axes = plt.subplots()
     axes.plot(close[test])
     return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, figures={"forecast.png": figure})
@@ -66,11 +80,19 @@ def evaluate_mean_return(trained: MeanReturnForecaster, prepared: PreparedSeries
 
 @pytest.fixture(scope="module")
 def params(tmp_path_factory) -> Params:
-    return load_params(overrides={
-        "data.root": str(tmp_path_factory.mktemp("data")), "prices.tickers": ["DEMOA"], "prices.demo.n_days": 220,
-        "windows.prices.window": 10, "train.epochs": 2, "train.batch_size": 32, "train.verbose": 0,
-        "models.forecaster.units": [4], "models.forecaster.backtest_folds": 0,
-    })
+    return load_params(
+        overrides={
+            "data.root": str(tmp_path_factory.mktemp("data")),
+            "prices.tickers": ["DEMOA"],
+            "prices.demo.n_days": 220,
+            "windows.prices.window": 10,
+            "train.epochs": 2,
+            "train.batch_size": 32,
+            "train.verbose": 0,
+            "models.forecaster.units": [4],
+            "models.forecaster.backtest_folds": 0,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,17 +106,23 @@ def prepared(params, ingested) -> PreparedSeries:
     return prepare.prepare_series(ingested.validated_path, params)
 
 
-def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(mlflow_store, prepared, params, monkeypatch,
-                                                                             capsys):
-    monkeypatch.setitem(experiment.PIPELINES, "forecaster",
-                        ("prices", f"{__name__}:train_mean_return", f"{__name__}:evaluate_mean_return"))
+def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(
+    mlflow_store, prepared, params, monkeypatch, capsys
+):
+    monkeypatch.setitem(
+        experiment.PIPELINES,
+        "forecaster",
+        ("prices", f"{__name__}:train_mean_return", f"{__name__}:evaluate_mean_return"),
+    )
 
     outcome = run_experiment("forecaster", prepared, params, tags={"trigger": "test"})
 
     e = outcome.evaluation
     assert outcome.kind == "forecaster" and outcome.series == "DEMOA" and outcome.seconds > 0
     assert outcome.beats_baseline == (e.metrics["mae"] < e.metrics["mae_persistence"])
-    assert f"mae {e.metrics['mae']:.4g} vs mae_persistence {e.metrics['mae_persistence']:.4g}" in capsys.readouterr().out
+    assert (
+        f"mae {e.metrics['mae']:.4g} vs mae_persistence {e.metrics['mae_persistence']:.4g}" in capsys.readouterr().out
+    )
     run = mlflow.get_run(outcome.run_id)
     assert run.info.run_name == "forecaster-DEMOA" and run.data.tags["trigger"] == "test"
     assert run.data.metrics["mae"] == e.metrics["mae"]
@@ -103,7 +131,9 @@ def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(ml
     assert sum(phases.values()) <= outcome.seconds
     restored = load_trained(outcome.model_uri)
     assert isinstance(restored, MeanReturnForecaster)
-    assert restored.mean_return == pytest.approx(np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train]))
+    assert restored.mean_return == pytest.approx(
+        np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train])
+    )
 
 
 def test_unknown_kinds_and_mismatched_data_are_refused_by_name():
@@ -113,7 +143,9 @@ def test_unknown_kinds_and_mismatched_data_are_refused_by_name():
         pipeline("autoencoder", "prices")
 
 
-def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(mlflow_store, prepared, params, ingested):
+def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(
+    mlflow_store, prepared, params, ingested
+):
     outcome = run_experiment("forecaster", prepared, params)
     raw, _ = ingest.load_validated(ingested.validated_path)
 

@@ -39,8 +39,9 @@ def test_demo_prices_are_snapshotted_validated_and_prepared(params):
 def test_reingesting_identical_data_reuses_the_snapshot_and_new_data_adds_one(params):
     first = ingest.snapshot_prices(params, source="demo")[0].raw_path
     again = ingest.snapshot_prices(params, source="demo")[0].raw_path
-    changed = load_params(overrides={**{"data.root": str(params.data.root)}, "prices.tickers": ["DEMOA"],
-                                     "prices.demo.n_days": 301})
+    changed = load_params(
+        overrides={**{"data.root": str(params.data.root)}, "prices.tickers": ["DEMOA"], "prices.demo.n_days": 301}
+    )
     newer = ingest.snapshot_prices(changed, source="demo")[0].raw_path
 
     assert again == first

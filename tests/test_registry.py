@@ -18,8 +18,16 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from lstmops.evaluate.report import Evaluation
-from lstmops.registry import (RegistryError, aliases_of, decide, format_history, history, register_and_gate,
-                              registered_model_name, rollback)
+from lstmops.registry import (
+    RegistryError,
+    aliases_of,
+    decide,
+    format_history,
+    history,
+    register_and_gate,
+    registered_model_name,
+    rollback,
+)
 from lstmops.registry_cli import registry_app
 from lstmops.scoring import anomaly_segments, score
 from lstmops.tracking import ensure_experiment
@@ -35,13 +43,22 @@ def log_toy_run(mlflow_store, gate_outcome):
     model name."""
 
     def log(config: dict, series: str, kind: str = "forecaster", metrics: dict | None = None):
-        tags = {"kind": kind, "series": series, "data.kind": "prices", "data.source": "demo",
-                "data.sha256": "ab" * 32, "data.raw_snapshot": "data/raw/prices/demo/x.csv",
-                "data.validation.success": "True", "git.commit": "0123456789abcdef", "params.hash": "cd" * 32}
+        tags = {
+            "kind": kind,
+            "series": series,
+            "data.kind": "prices",
+            "data.source": "demo",
+            "data.sha256": "ab" * 32,
+            "data.raw_snapshot": "data/raw/prices/demo/x.csv",
+            "data.validation.success": "True",
+            "git.commit": "0123456789abcdef",
+            "params.hash": "cd" * 32,
+        }
         with mlflow.start_run(experiment_id=ensure_experiment(kind), tags=tags) as run:
             mlflow.log_metrics(metrics or {"mae": 0.1, "mae_persistence": 0.5})
-            info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config=config,
-                                           pip_requirements=["mlflow", "pandas"])
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(TOY_MODEL), model_config=config, pip_requirements=["mlflow", "pandas"]
+            )
         return gate_outcome(kind, series, run.info.run_id, info.model_uri)
 
     return log
@@ -58,7 +75,10 @@ class Holdout:
         self.evaluated.append(model_uri)
         y = self.true_slope * HOLDOUT_X
         forecast = mlflow.pyfunc.load_model(model_uri).predict(pd.DataFrame({"x": HOLDOUT_X}))["forecast"]
-        metrics = {"mae": float(np.mean(np.abs(forecast - y))), "mae_persistence": float(np.mean(np.abs(HOLDOUT_X - y)))}
+        metrics = {
+            "mae": float(np.mean(np.abs(forecast - y))),
+            "mae_persistence": float(np.mean(np.abs(HOLDOUT_X - y))),
+        }
         return Evaluation(metrics, primary_metric="mae", baseline_metric="mae_persistence", higher_is_better=False)
 
 
@@ -67,8 +87,9 @@ def gate(log_toy_run):
     """`gate(slope, series, holdout)`: log a toy model predicting slope * x and put it through the registry gate."""
 
     def register(slope: float, series: str, holdout: Holdout, **options):
-        return register_and_gate(log_toy_run({"slope": slope}, series), None, None, evaluate=holdout,
-                                 actor="tester", **options)
+        return register_and_gate(
+            log_toy_run({"slope": slope}, series), None, None, evaluate=holdout, actor="tester", **options
+        )
 
     return register
 
@@ -78,6 +99,7 @@ def errors(mae: float, baseline: float) -> Evaluation:
 
 
 # ---------------------------------------------------------------- names and pure decisions
+
 
 def test_model_names_are_kind_and_series_with_safe_separators():
     assert registered_model_name("forecaster", "DEMOA") == "forecaster-DEMOA"
@@ -107,6 +129,7 @@ def test_margin_is_relative_and_direction_aware():
 
 
 # ---------------------------------------------------------------- the gate on a real registry
+
 
 def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(gate):
     decision = gate(1.8, "first", Holdout(2.0))
@@ -181,7 +204,11 @@ def test_history_holds_every_move_with_time_actor_reason_and_both_sides_metrics(
     rollback(name, actor="oncall", reason="bad deploy")
     entries = history(name)
     assert [(e["action"], e["version"]) for e in entries] == [
-        ("promote", "1"), ("promote", "2"), ("reject", "3"), ("rollback", "1")]
+        ("promote", "1"),
+        ("promote", "2"),
+        ("reject", "3"),
+        ("rollback", "1"),
+    ]
     assert all(datetime.fromisoformat(e["time"]).utcoffset().total_seconds() == 0 for e in entries)
     rejected = entries[2]
     assert rejected["actor"] == "tester" and rejected["incumbent"]["version"] == "2"
@@ -211,7 +238,9 @@ def test_cli_score_reads_the_newest_validated_data_of_the_models_series(gate, ml
     from lstmops.registry_cli import score as score_command
 
     gate(1.9, "cli-score", Holdout(2.0))
-    validated = mlflow_store.root / "data" / "validated" / "prices" / "demo" / "cli-score.parquet"  # tags: data.kind, data.source
+    validated = (
+        mlflow_store.root / "data" / "validated" / "prices" / "demo" / "cli-score.parquet"
+    )  # tags: data.kind, data.source
     validated.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(validated)
     app = typer.Typer()
@@ -263,12 +292,14 @@ def test_concurrent_promotions_leave_the_better_champion(gate, log_toy_run):
 
 # ---------------------------------------------------------------- batch scoring with the champion
 
+
 def test_score_uses_the_champion_and_logs_a_scoring_run(gate, tmp_path):
     holdout = Holdout(2.0)
     gate(1.5, "scored", holdout)
     gate(1.9, "scored", holdout)
-    result = score("forecaster-scored", pd.DataFrame({"x": [1.0, 2.0, 4.0]}), tmp_path / "predictions",
-                   source="unit test")
+    result = score(
+        "forecaster-scored", pd.DataFrame({"x": [1.0, 2.0, 4.0]}), tmp_path / "predictions", source="unit test"
+    )
     predictions = pd.read_parquet(tmp_path / "predictions" / "forecaster-scored.parquet")
     assert predictions["forecast"].tolist() == pytest.approx([1.9, 3.8, 7.6])  # v2's slope, not v1's
     assert set(predictions["model_version"]) == {2} and result.version == "2"
@@ -277,7 +308,8 @@ def test_score_uses_the_champion_and_logs_a_scoring_run(gate, tmp_path):
     assert mlflow.get_experiment(run.info.experiment_id).name == "lstmops-scoring"
     assert run.data.metrics["predictions"] == 3 and run.data.tags["model.version"] == "2"
     assert [a.path for a in MlflowClient().list_artifacts(result.scoring_run_id, "predictions")] == [
-        "predictions/forecaster-scored.parquet"]
+        "predictions/forecaster-scored.parquet"
+    ]
 
 
 def test_score_of_an_anomaly_model_writes_segments_with_scores(log_toy_run, tmp_path):

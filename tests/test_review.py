@@ -28,23 +28,39 @@ def figure(title: str):
 def log_run_with_plots(series: str, mae: float) -> tuple[str, str]:
     """A training run as tracking.log_training_run leaves it (lineage tags, metrics, plots/, a model):
     its run id and model URI."""
-    tags = {"kind": "seq2seq", "series": series, "data.kind": "sensors", "data.source": "demo",
-            "data.sha256": "f00d" * 16, "data.validation.success": "True", "data.validation.expectations_passed": "14",
-            "git.commit": "feedbeef" * 5, "params.hash": "ab" * 32}
+    tags = {
+        "kind": "seq2seq",
+        "series": series,
+        "data.kind": "sensors",
+        "data.source": "demo",
+        "data.sha256": "f00d" * 16,
+        "data.validation.success": "True",
+        "data.validation.expectations_passed": "14",
+        "git.commit": "feedbeef" * 5,
+        "params.hash": "ab" * 32,
+    }
     with mlflow.start_run(experiment_id=ensure_experiment("seq2seq"), tags=tags) as run:
         mlflow.log_metrics({"mae": mae, "mae_seasonal_naive": 0.5, "epoch/loss": 0.1})
         for name in ("forecast.png", "attention.png"):
             mlflow.log_figure(figure(name), f"plots/{name}")
             plt.close("all")
-        info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config={"slope": 1.0},
-                                       pip_requirements=["mlflow", "pandas"])
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(TOY_MODEL),
+            model_config={"slope": 1.0},
+            pip_requirements=["mlflow", "pandas"],
+        )
     return run.info.run_id, info.model_uri
 
 
 def crafted(scores: dict[str, float]):
     """An evaluation hook giving each version number a fixed hold-out MAE (baseline 0.5)."""
-    return lambda uri: Evaluation({"mae": scores[uri.rsplit("/", 1)[1]], "mae_seasonal_naive": 0.5},
-                                  "mae", "mae_seasonal_naive", higher_is_better=False)
+    return lambda uri: Evaluation(
+        {"mae": scores[uri.rsplit("/", 1)[1]], "mae_seasonal_naive": 0.5},
+        "mae",
+        "mae_seasonal_naive",
+        higher_is_better=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +69,9 @@ def model(mlflow_store, gate_outcome):
     evaluate = crafted({"1": 0.3, "2": 0.4})
     for mae in (0.3, 0.4):
         run_id, model_uri = log_run_with_plots("demo/pump", mae)
-        register_and_gate(gate_outcome("seq2seq", "demo/pump", run_id, model_uri), None, None, evaluate=evaluate,
-                          actor="reviewer")
+        register_and_gate(
+            gate_outcome("seq2seq", "demo/pump", run_id, model_uri), None, None, evaluate=evaluate, actor="reviewer"
+        )
     return "seq2seq-demo__pump"
 
 

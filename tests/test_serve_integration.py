@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 def post_json(url: str, payload: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -54,28 +55,58 @@ def test_serving_the_champion_answers_raw_input(mlflow_store, gate_outcome, tmp_
     uri = mlflow_store.uri
     tags = {"kind": "forecaster", "series": "SERVED"}
     with mlflow.start_run(experiment_id=ensure_experiment("forecaster"), tags=tags) as run:
-        info = mlflow.pyfunc.log_model(name="model", python_model=str(TOY_MODEL), model_config={"slope": 3.0},
-                                       pip_requirements=["mlflow", "pandas"])
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(TOY_MODEL),
+            model_config={"slope": 3.0},
+            pip_requirements=["mlflow", "pandas"],
+        )
     good = Evaluation({"mae": 0.1, "mae_persistence": 0.5}, "mae", "mae_persistence", higher_is_better=False)
-    decision = register_and_gate(gate_outcome("forecaster", "SERVED", run.info.run_id, info.model_uri), None, None,
-                                 evaluate=lambda model_uri: good, actor="tester")
+    decision = register_and_gate(
+        gate_outcome("forecaster", "SERVED", run.info.run_id, info.model_uri),
+        None,
+        None,
+        evaluate=lambda model_uri: good,
+        actor="tester",
+    )
     assert decision.promoted
 
     port, log = free_port(), tmp_path / "serve.log"
     # The server runs `uvicorn` by name: the venv's bin folder must be on PATH.
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     started = time.monotonic()
     with log.open("w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/forecaster-SERVED@champion",
-             "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1"],
-            env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                "models:/forecaster-SERVED@champion",
+                "--env-manager",
+                "local",
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}/ping", server, log)
         healthy = time.monotonic() - started
-        answer = post_json(f"http://127.0.0.1:{port}/invocations",
-                           {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.5]]}})
+        answer = post_json(
+            f"http://127.0.0.1:{port}/invocations", {"dataframe_split": {"columns": ["x"], "data": [[1.0], [2.5]]}}
+        )
         assert answer == {"predictions": [{"x": 1.0, "forecast": 3.0}, {"x": 2.5, "forecast": 7.5}]}
         print(f"mlflow models serve healthy after {healthy:.1f} s")
     finally:

@@ -31,8 +31,11 @@ class ReturnForecaster:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        state = {"mean_scaled_return": self.mean_scaled_return, "return_mean": self.return_mean,
-                 "return_std": self.return_std}
+        state = {
+            "mean_scaled_return": self.mean_scaled_return,
+            "return_mean": self.return_mean,
+            "return_std": self.return_std,
+        }
         (folder / "preprocessing.json").write_text(json.dumps(state))
 
     @classmethod
@@ -41,8 +44,12 @@ class ReturnForecaster:
 
     def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
         step = self.mean_scaled_return * self.return_std + self.return_mean
-        return pd.DataFrame({"date": frame["date"].iloc[1:].to_numpy(),
-                             "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(step)})
+        return pd.DataFrame(
+            {
+                "date": frame["date"].iloc[1:].to_numpy(),
+                "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(step),
+            }
+        )
 
     def input_example(self) -> pd.DataFrame:
         return raw_prices(4)
@@ -50,8 +57,16 @@ class ReturnForecaster:
 
 def raw_prices(n: int) -> pd.DataFrame:
     close = 100 * np.exp(np.cumsum(np.random.default_rng(n).normal(0, 0.01, n)))
-    return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq="B"), "open": close, "high": close * 1.01,
-                         "low": close * 0.99, "close": close, "volume": 1e6})
+    return pd.DataFrame(
+        {
+            "date": pd.date_range("2024-01-01", periods=n, freq="B"),
+            "open": close,
+            "high": close * 1.01,
+            "low": close * 0.99,
+            "close": close,
+            "volume": 1e6,
+        }
+    )
 
 
 @pytest.fixture(scope="module")

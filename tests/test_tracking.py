@@ -49,18 +49,32 @@ class DriftForecaster:
         return cls(**json.loads((folder / "state.json").read_text()))
 
     def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"date": frame["date"].iloc[1:].to_numpy(),
-                             "predicted_close": frame["close"].to_numpy()[:-1] * self.drift})
+        return pd.DataFrame(
+            {"date": frame["date"].iloc[1:].to_numpy(), "predicted_close": frame["close"].to_numpy()[:-1] * self.drift}
+        )
 
     def input_example(self) -> pd.DataFrame:
-        return pd.DataFrame({"date": pd.date_range("2024-01-01", periods=4, freq="B"), "open": 10.0,
-                             "high": 11.0, "low": 9.0, "close": [10.0, 10.5, 10.2, 10.8], "volume": 1e6})
+        return pd.DataFrame(
+            {
+                "date": pd.date_range("2024-01-01", periods=4, freq="B"),
+                "open": 10.0,
+                "high": 11.0,
+                "low": 9.0,
+                "close": [10.0, 10.5, 10.2, 10.8],
+                "volume": 1e6,
+            }
+        )
 
 
 @pytest.fixture(scope="module")
 def params(tmp_path_factory):
-    return load_params(overrides={"data.root": str(tmp_path_factory.mktemp("data")), "prices.tickers": ["DEMOA"],
-                                  "prices.demo.n_days": 200})
+    return load_params(
+        overrides={
+            "data.root": str(tmp_path_factory.mktemp("data")),
+            "prices.tickers": ["DEMOA"],
+            "prices.demo.n_days": 200,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +100,14 @@ def evaluation_with_one_plot() -> Evaluation:
     figure, axes = plt.subplots()
     axes.plot([1, 2, 3])
     predictions = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3), "predicted_close": [1.0, 2.0, 3.0]})
-    return Evaluation(metrics={"mae": 0.8, "mae_persistence": 1.0, "mase": 0.8}, primary_metric="mae",
-                      baseline_metric="mae_persistence", higher_is_better=False,
-                      figures={"forecast.png": figure}, tables={"predictions.csv": predictions})
+    return Evaluation(
+        metrics={"mae": 0.8, "mae_persistence": 1.0, "mase": 0.8},
+        primary_metric="mae",
+        baseline_metric="mae_persistence",
+        higher_is_better=False,
+        figures={"forecast.png": figure},
+        tables={"predictions.csv": predictions},
+    )
 
 
 def test_the_default_store_is_sqlite_under_mlruns_of_the_working_directory(tmp_path, monkeypatch):
@@ -101,7 +120,10 @@ def test_the_default_store_is_sqlite_under_mlruns_of_the_working_directory(tmp_p
     assert uri == f"sqlite:///{tmp_path.resolve()}/mlruns/mlflow.db"
     assert (tmp_path / "mlruns").is_dir()
     assert mlflow.get_tracking_uri() == uri and mlflow.get_registry_uri() == uri
-    assert artifact_location("lstmops-forecaster", uri) == (tmp_path / "mlruns/artifacts/lstmops-forecaster").resolve().as_uri()
+    assert (
+        artifact_location("lstmops-forecaster", uri)
+        == (tmp_path / "mlruns/artifacts/lstmops-forecaster").resolve().as_uri()
+    )
 
 
 def test_mlflow_tracking_uri_overrides_the_default_and_the_registry_follows(tmp_path, monkeypatch):
@@ -118,8 +140,11 @@ def test_mlflow_tracking_uri_overrides_the_default_and_the_registry_follows(tmp_
 
 
 def test_a_run_records_params_curves_metrics_with_baselines_lineage_and_artifacts(store, prepared, params):
-    trained = DriftForecaster(1.01, history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.75]},
-                              device={"backend": "tensorflow", "device": "cpu", "gpus": []})
+    trained = DriftForecaster(
+        1.01,
+        history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.75]},
+        device={"backend": "tensorflow", "device": "cpu", "gpus": []},
+    )
     evaluation = evaluation_with_one_plot()
     figure = evaluation.figures["forecast.png"]
 
@@ -159,7 +184,10 @@ def test_a_run_records_params_curves_metrics_with_baselines_lineage_and_artifact
     assert (artifacts / "plots/forecast.png").read_bytes().startswith(b"\x89PNG")
     table = pd.read_csv(artifacts / "tables/predictions.csv")
     assert table["predicted_close"].tolist() == [1.0, 2.0, 3.0]
-    assert yaml.safe_load((artifacts / "config/params.yaml").read_text())["windows"]["prices"]["window"] == params.windows.prices.window
+    assert (
+        yaml.safe_load((artifacts / "config/params.yaml").read_text())["windows"]["prices"]["window"]
+        == params.windows.prices.window
+    )
     assert json.loads((artifacts / "data/card.json").read_text())["sha256"] == prepared.card["sha256"]
     assert not plt.fignum_exists(figure.number), "figures are closed once logged"
 
@@ -181,8 +209,13 @@ def test_git_state_reads_the_commit_and_dirty_flag_and_is_unknown_outside_git(tm
     monkeypatch.delenv("LSTMOPS_GIT_COMMIT")
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
-                              check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     git("init", "-q")
     (tmp_path / "code.py").write_text("x = 1\n")
@@ -194,8 +227,12 @@ def test_git_state_reads_the_commit_and_dirty_flag_and_is_unknown_outside_git(tm
 
 
 def test_overlong_parameter_values_are_cut_to_mlflows_limit(prepared, params):
-    many = params.model_copy(update={"prices": params.prices.model_copy(update={"tickers": [f"T{i:05d}" for i in range(2000)]})})
+    many = params.model_copy(
+        update={"prices": params.prices.model_copy(update={"tickers": [f"T{i:05d}" for i in range(2000)]})}
+    )
 
     value = run_params(prepared, many, "forecaster")["prices.tickers"]
     assert len(value) == MAX_PARAM_VAL_LENGTH and value.endswith("...")
-    assert np.isclose(float(run_params(prepared, params, "forecaster")["models.forecaster.dropout"]), params.models.forecaster.dropout)
+    assert np.isclose(
+        float(run_params(prepared, params, "forecaster")["models.forecaster.dropout"]), params.models.forecaster.dropout
+    )

@@ -29,8 +29,17 @@ def ensure_user(tracking_uri: str, username: str, password: str) -> bool:
 
 
 def main() -> int:
-    missing = [name for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
-                                 "LSTMOPS_NEW_USERNAME", "LSTMOPS_NEW_PASSWORD") if not os.environ.get(name)]
+    missing = [
+        name
+        for name in (
+            "MLFLOW_TRACKING_URI",
+            "MLFLOW_TRACKING_USERNAME",
+            "MLFLOW_TRACKING_PASSWORD",
+            "LSTMOPS_NEW_USERNAME",
+            "LSTMOPS_NEW_PASSWORD",
+        )
+        if not os.environ.get(name)
+    ]
     if missing:
         print(f"ensure_user: set {', '.join(missing)}", file=sys.stderr)
         return 2

@@ -30,7 +30,9 @@ def _train_errors(train_errors: np.ndarray) -> np.ndarray:
     if errors.size == 0:
         raise ValueError("cannot fit a threshold on zero training errors")
     if not np.isfinite(errors).all():
-        raise ValueError(f"training errors contain NaN/inf at positions {np.flatnonzero(~np.isfinite(errors))[:5].tolist()}")
+        raise ValueError(
+            f"training errors contain NaN/inf at positions {np.flatnonzero(~np.isfinite(errors))[:5].tolist()}"
+        )
     return errors
 
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from lstmops.config import ConfigError, Params, load_params
 from lstmops.registry_cli import registry_app, score
 
-app = typer.Typer(help="MLOps for LSTM sequence models: ingest, validate, window, train, evaluate, register.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="MLOps for LSTM sequence models: ingest, validate, window, train, evaluate, register.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 ingest_app = typer.Typer(help="Fetch data, snapshot it under data/raw/, validate it.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(registry_app, name="registry")
-benchmark_app = typer.Typer(help="Benchmarks against public references (NAB/Orion, naive forecasts).",
-                            no_args_is_help=True)
+benchmark_app = typer.Typer(
+    help="Benchmarks against public references (NAB/Orion, naive forecasts).", no_args_is_help=True
+)
 app.add_typer(benchmark_app, name="benchmark")
 app.command("score")(score)
 
@@ -62,11 +66,13 @@ def _guarded(action):
 
 @ingest_app.command("prices")
 def ingest_prices(
-    source: Annotated[Optional[str], typer.Option(help="yahoo | csv | demo (default: params.yaml)")] = None,
-    ticker: Annotated[Optional[list[str]], typer.Option(help="Ticker (repeatable); default: params.yaml")] = None,
-    path: Annotated[Optional[list[Path]], typer.Option(help="Yahoo-layout CSV file (repeatable), for --source csv")] = None,
-    start: Annotated[Optional[str], typer.Option(help="First date, YYYY-MM-DD")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last date, YYYY-MM-DD")] = None,
+    source: Annotated[str | None, typer.Option(help="yahoo | csv | demo (default: params.yaml)")] = None,
+    ticker: Annotated[list[str] | None, typer.Option(help="Ticker (repeatable); default: params.yaml")] = None,
+    path: Annotated[
+        list[Path] | None, typer.Option(help="Yahoo-layout CSV file (repeatable), for --source csv")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First date, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date, YYYY-MM-DD")] = None,
     validate: Annotated[bool, typer.Option(help="Run the validation gate after the snapshot")] = True,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
@@ -74,8 +80,9 @@ def ingest_prices(
     from lstmops.data import ingest
 
     params = _params(params_file, **{"prices.source": source, "prices.start": start, "prices.end": end})
-    results = _guarded(lambda: ingest.snapshot_prices(params, source=params.prices.source, tickers=ticker or (),
-                                                      csv_paths=path or ()))
+    results = _guarded(
+        lambda: ingest.snapshot_prices(params, source=params.prices.source, tickers=ticker or (), csv_paths=path or ())
+    )
     if validate:
         results = _guarded(lambda: ingest.validate_all(results, params))
     _report(results)
@@ -83,10 +90,14 @@ def ingest_prices(
 
 @ingest_app.command("sensors")
 def ingest_sensors(
-    source: Annotated[Optional[str], typer.Option(help="csv | nab | demo (default: params.yaml)")] = None,
-    series: Annotated[Optional[list[str]], typer.Option(help="Series (repeatable): NAB <group>/<name> or demo name")] = None,
-    path: Annotated[Optional[list[Path]], typer.Option(help="timestamp,value CSV file (repeatable), for --source csv")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Folder in NAB's layout, for --source nab")] = None,
+    source: Annotated[str | None, typer.Option(help="csv | nab | demo (default: params.yaml)")] = None,
+    series: Annotated[
+        list[str] | None, typer.Option(help="Series (repeatable): NAB <group>/<name> or demo name")
+    ] = None,
+    path: Annotated[
+        list[Path] | None, typer.Option(help="timestamp,value CSV file (repeatable), for --source csv")
+    ] = None,
+    root: Annotated[Path | None, typer.Option(help="Folder in NAB's layout, for --source nab")] = None,
     validate: Annotated[bool, typer.Option(help="Run the validation gate after the snapshot")] = True,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
@@ -94,8 +105,11 @@ def ingest_sensors(
     from lstmops.data import ingest
 
     params = _params(params_file, **{"sensors.source": source})
-    results = _guarded(lambda: ingest.snapshot_sensors(params, source=params.sensors.source, series=series or (),
-                                                       csv_paths=path or (), nab_root=root))
+    results = _guarded(
+        lambda: ingest.snapshot_sensors(
+            params, source=params.sensors.source, series=series or (), csv_paths=path or (), nab_root=root
+        )
+    )
     if validate:
         results = _guarded(lambda: ingest.validate_all(results, params))
     _report(results)
@@ -104,7 +118,7 @@ def ingest_sensors(
 @app.command()
 def validate(
     kind: Kind,
-    source: Annotated[Optional[str], typer.Option(help="Which source's newest snapshots to validate")] = None,
+    source: Annotated[str | None, typer.Option(help="Which source's newest snapshots to validate")] = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Validate the newest raw snapshot of every series of a source (the DVC `validate` stage)."""
@@ -118,7 +132,7 @@ def validate(
 @app.command()
 def features(
     kind: Kind,
-    source: Annotated[Optional[str], typer.Option(help="Which source's validated data to prepare")] = None,
+    source: Annotated[str | None, typer.Option(help="Which source's validated data to prepare")] = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Build model features, the chronological split and train-only scalers for validated data."""
@@ -157,11 +171,11 @@ def _write_dvc_outputs(outcomes, metrics_out: Path | None, plots_dir: Path | Non
 @app.command()
 def train(
     kind: ModelKind,
-    series: Annotated[Optional[list[str]], typer.Option(help="Series to train on (repeatable); default: all")] = None,
-    source: Annotated[Optional[str], typer.Option(help="Which source's validated data (default: params.yaml)")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Override train.epochs")] = None,
-    metrics_out: Annotated[Optional[Path], typer.Option(help="Write metrics JSON here (for dvc metrics)")] = None,
-    plots_dir: Annotated[Optional[Path], typer.Option(help="Write evaluation tables as CSV here (for dvc plots)")] = None,
+    series: Annotated[list[str] | None, typer.Option(help="Series to train on (repeatable); default: all")] = None,
+    source: Annotated[str | None, typer.Option(help="Which source's validated data (default: params.yaml)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override train.epochs")] = None,
+    metrics_out: Annotated[Path | None, typer.Option(help="Write metrics JSON here (for dvc metrics)")] = None,
+    plots_dir: Annotated[Path | None, typer.Option(help="Write evaluation tables as CSV here (for dvc plots)")] = None,
     register: Annotated[bool, typer.Option(help="Register the model and run the champion/challenger gate")] = True,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
@@ -175,8 +189,10 @@ def train(
     prepared_all = _guarded(lambda: prepare.prepare_all(params, data_kind, source))
     chosen = [p for p in prepared_all if not series or p.series in series]
     if not chosen:
-        _fail(f"ERROR: none of {series} among the validated {data_kind} series "
-              f"{[p.series for p in prepared_all]} from source {source!r}")
+        _fail(
+            f"ERROR: none of {series} among the validated {data_kind} series "
+            f"{[p.series for p in prepared_all]} from source {source!r}"
+        )
     typer.echo(f"tracking: {tracking.configure_tracking()}")
     outcomes = []
     for prepared in chosen:
@@ -215,8 +231,10 @@ def benchmark_prices(
     result = _guarded(lambda: prices.benchmark_prices(csv, params, out))
     typer.echo(f"{'series':20s} {'MASE':>7s} {'RMSE':>10s} {'RMSE pers.':>10s} {'dir.acc':>7s} {'cov90':>6s} {'s':>6s}")
     for row in result["series"]:
-        typer.echo(f"{row['name']:20s} {row['mase']:7.4f} {row['rmse']:10.4g} {row['rmse_persistence']:10.4g} "
-                   f"{row['directional_accuracy']:7.3f} {row['coverage_90']:6.3f} {row['seconds']:6.1f}")
+        typer.echo(
+            f"{row['name']:20s} {row['mase']:7.4f} {row['rmse']:10.4g} {row['rmse_persistence']:10.4g} "
+            f"{row['directional_accuracy']:7.3f} {row['coverage_90']:6.3f} {row['seconds']:6.1f}"
+        )
 
 
 @benchmark_app.command("seq2seq")
@@ -225,7 +243,7 @@ def benchmark_seq2seq(
     season: Annotated[int, typer.Option(help="Seasonal-naive period in samples")],
     horizon: Annotated[int, typer.Option(help="Forecast horizon in samples")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
-    window: Annotated[Optional[int], typer.Option(help="Override models.seq2seq.window (input length)")] = None,
+    window: Annotated[int | None, typer.Option(help="Override models.seq2seq.window (input length)")] = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Attention seq2seq against seasonal naive and persistence on the test part of one series."""
@@ -233,25 +251,31 @@ def benchmark_seq2seq(
 
     params = _params(params_file, **{"models.seq2seq.window": window})
     result = _guarded(lambda: seq2seq.benchmark_seq2seq(csv, season, horizon, params, out))
-    typer.echo(f"MAE {result['mae']:.4g}  relative to seasonal naive {result['rel_mae_seasonal']:.3f}, "
-               f"to persistence {result['rel_mae_persistence']:.3f}  ({result['seconds']:.0f} s) -> {out}")
+    typer.echo(
+        f"MAE {result['mae']:.4g}  relative to seasonal naive {result['rel_mae_seasonal']:.3f}, "
+        f"to persistence {result['rel_mae_persistence']:.3f}  ({result['seconds']:.0f} s) -> {out}"
+    )
 
 
 @app.command()
 def run(params_file: ParamsOption = Path("params.yaml")) -> None:
     """The main job on the configured sources: ingest -> validate -> features for prices and sensors."""
-    from lstmops.data import ingest, prepare
-
     params = _params(params_file)
     typer.secho(f"data root: {params.data.root.resolve()}", bold=True)
     for kind in Kind:
-        cfg = getattr(params, kind.value)
-        typer.secho(f"\n== {kind.value}: ingest ({cfg.source}) -> validate -> features", bold=True)
-        snapshot = ingest.snapshot_prices if kind is Kind.prices else ingest.snapshot_sensors
-        results = _guarded(lambda: snapshot(params, source=cfg.source))
-        _report(_guarded(lambda: ingest.validate_all(results, params)))
-        for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, cfg.source)):
-            typer.echo(prepared.summary())
+        _run_kind(params, kind)
+
+
+def _run_kind(params: Params, kind: Kind) -> None:
+    from lstmops.data import ingest, prepare
+
+    cfg = getattr(params, kind.value)
+    typer.secho(f"\n== {kind.value}: ingest ({cfg.source}) -> validate -> features", bold=True)
+    snapshot = ingest.snapshot_prices if kind is Kind.prices else ingest.snapshot_sensors
+    results = _guarded(lambda: snapshot(params, source=cfg.source))
+    _report(_guarded(lambda: ingest.validate_all(results, params)))
+    for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, cfg.source)):
+        typer.echo(prepared.summary())
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m lstmops.cli`

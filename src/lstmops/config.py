@@ -75,7 +75,7 @@ class SplitParams(Strict):
     test: float = Field(0.15, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _sums_to_one(self) -> "SplitParams":
+    def _sums_to_one(self) -> SplitParams:
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"train + val + test must be 1.0, got {total}")
@@ -102,10 +102,10 @@ class TrainParams(Strict):
     seed: int = 42
     epochs: int = Field(30, ge=1)
     batch_size: int = Field(64, ge=1)
-    patience: int = Field(5, ge=1)          # early stopping on val_loss
-    lr_patience: int = Field(2, ge=1)       # ReduceLROnPlateau: halve the rate after this many flat epochs
+    patience: int = Field(5, ge=1)  # early stopping on val_loss
+    lr_patience: int = Field(2, ge=1)  # ReduceLROnPlateau: halve the rate after this many flat epochs
     lr_factor: float = Field(0.5, gt=0, lt=1)
-    verbose: int = Field(2, ge=0, le=2)     # Keras progress: 0 silent, 1 bar, 2 one line per epoch
+    verbose: int = Field(2, ge=0, le=2)  # Keras progress: 0 silent, 1 bar, 2 one line per epoch
 
 
 class TrainOverrides(Strict):
@@ -121,7 +121,7 @@ class ForecasterParams(Strict):
     dropout: float = Field(0.1, ge=0, lt=1)
     learning_rate: float = Field(1e-3, gt=0)
     interval_alpha: float = Field(0.1, gt=0, lt=1)  # split-conformal intervals at 1 - alpha
-    backtest_folds: int = Field(3, ge=0)            # walk-forward folds (0 = no backtest)
+    backtest_folds: int = Field(3, ge=0)  # walk-forward folds (0 = no backtest)
     backtest_epochs: int = Field(10, ge=1)
     train: TrainOverrides = TrainOverrides()
 
@@ -130,7 +130,7 @@ class AutoencoderParams(Strict):
     units: int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
-    threshold_k: float = Field(4.0, gt=0)           # mean + k * std of training errors (Orion's rule)
+    threshold_k: float = Field(4.0, gt=0)  # mean + k * std of training errors (Orion's rule)
     threshold_percentile: float = Field(99.0, gt=0, le=100)
     train: TrainOverrides = TrainOverrides()
 
@@ -141,7 +141,7 @@ class Seq2SeqParams(Strict):
     attention: Literal["luong", "bahdanau"] = "luong"
     window: int = Field(96, ge=2)
     horizon: int = Field(24, ge=1)
-    season: int = Field(288, ge=1)                  # seasonal-naive period in samples (288 = 1 day at 5 min)
+    season: int = Field(288, ge=1)  # seasonal-naive period in samples (288 = 1 day at 5 min)
     # sin/cos of time of day / week as inputs (chosen on the val part of the demo sensor and of NYC taxi)
     calendar: list[Literal["day", "week"]] = ["day", "week"]
     train: TrainOverrides = TrainOverrides()

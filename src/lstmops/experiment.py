@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
@@ -19,12 +19,17 @@ from lstmops.tracking import log_phase_seconds, log_training_run
 # kind -> (data kind it trains on, "module:train function", "module:evaluate function").
 # Imported on use: a run of one kind should not pay for building the others.
 PIPELINES: dict[str, tuple[str, str, str]] = {
-    "forecaster": ("prices", "lstmops.train.forecaster:train_forecaster",
-                   "lstmops.evaluate.forecaster:evaluate_forecaster"),
-    "autoencoder": ("sensors", "lstmops.train.autoencoder:train_autoencoder",
-                    "lstmops.evaluate.autoencoder:evaluate_autoencoder"),
-    "seq2seq": ("sensors", "lstmops.train.seq2seq:train_seq2seq",
-                "lstmops.evaluate.seq2seq:evaluate_seq2seq"),
+    "forecaster": (
+        "prices",
+        "lstmops.train.forecaster:train_forecaster",
+        "lstmops.evaluate.forecaster:evaluate_forecaster",
+    ),
+    "autoencoder": (
+        "sensors",
+        "lstmops.train.autoencoder:train_autoencoder",
+        "lstmops.evaluate.autoencoder:evaluate_autoencoder",
+    ),
+    "seq2seq": ("sensors", "lstmops.train.seq2seq:train_seq2seq", "lstmops.evaluate.seq2seq:evaluate_seq2seq"),
 }
 KINDS = tuple(PIPELINES)
 
@@ -43,8 +48,10 @@ class ExperimentOutcome:
     def summary(self) -> str:
         e = self.evaluation
         verdict = "beats" if self.beats_baseline else "does NOT beat"
-        return (f"{self.kind} {self.series}: {e.primary_metric} {e.score:.4g} vs {e.baseline_metric} "
-                f"{e.baseline_score:.4g} -> {verdict} the baseline  (run {self.run_id}, {self.seconds:.1f} s)")
+        return (
+            f"{self.kind} {self.series}: {e.primary_metric} {e.score:.4g} vs {e.baseline_metric} "
+            f"{e.baseline_score:.4g} -> {verdict} the baseline  (run {self.run_id}, {self.seconds:.1f} s)"
+        )
 
 
 def _function(path: str) -> Callable:
@@ -77,12 +84,21 @@ def run_experiment(
     trained_at = time.perf_counter()
     evaluation = evaluate(trained, prepared, params)
     evaluated_at = time.perf_counter()
-    logged = log_training_run(trained, evaluation, prepared, params,
-                              run_name=run_name or f"{kind}-{prepared.series}", tags=tags)
+    logged = log_training_run(
+        trained, evaluation, prepared, params, run_name=run_name or f"{kind}-{prepared.series}", tags=tags
+    )
     finished = time.perf_counter()
     phases = {"train": trained_at - started, "evaluate": evaluated_at - trained_at, "log": finished - evaluated_at}
     log_phase_seconds(logged.run_id, phases)
-    outcome = ExperimentOutcome(kind, prepared.series, logged.run_id, logged.model_uri, evaluation,
-                                evaluation.beats_baseline(), finished - started, phases)
+    outcome = ExperimentOutcome(
+        kind,
+        prepared.series,
+        logged.run_id,
+        logged.model_uri,
+        evaluation,
+        evaluation.beats_baseline(),
+        finished - started,
+        phases,
+    )
     print(outcome.summary())
     return outcome

@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -113,6 +113,7 @@ class Decision:
 
 # ---------------------------------------------------------------- names and versions
 
+
 def registered_model_name(kind: str, series: str) -> str:
     """`<kind>-<series>`, path separators made safe: ('autoencoder', 'demo/m_a') -> 'autoencoder-demo__m_a'."""
     if kind not in KINDS:
@@ -150,17 +151,23 @@ def version_tags(run: Run) -> dict[str, str]:
     """Lineage from the run's own tags (data sha256, validation, git commit, params hash, ...) and its
     final metrics, baselines included, as `metric.<name>` (per-epoch curves left out)."""
     lineage = {key: value for key, value in run.data.tags.items() if not key.startswith("mlflow.")}
-    metrics = {f"{METRIC_TAG_PREFIX}{key}": f"{value:.6g}" for key, value in run.data.metrics.items()
-               if not key.startswith("epoch/")}
+    metrics = {
+        f"{METRIC_TAG_PREFIX}{key}": f"{value:.6g}"
+        for key, value in run.data.metrics.items()
+        if not key.startswith("epoch/")
+    }
     return {**lineage, **metrics}
 
 
 def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | None = None) -> str:
     """A version's description: a short model card in Markdown (the MLflow UI renders it)."""
     tags = run.data.tags
-    registered = datetime.fromtimestamp(version.creation_timestamp / 1000, timezone.utc)
-    validation = ", ".join(f"{key.removeprefix('data.validation.')} {value}" for key, value in sorted(tags.items())
-                           if key.startswith("data.validation."))
+    registered = datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
+    validation = ", ".join(
+        f"{key.removeprefix('data.validation.')} {value}"
+        for key, value in sorted(tags.items())
+        if key.startswith("data.validation.")
+    )
     lines = [
         f"**{tags.get('kind', name)}** for series **{tags.get('series', '?')}** — version {version.version}, "
         f"registered {registered:%Y-%m-%d %H:%M} UTC from run `{run.info.run_id}`.",
@@ -173,7 +180,7 @@ def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | 
     ]
     if decision is not None:
         c = decision.challenger
-        versus = (f"; champion v{decision.champion.version} {decision.champion.score:.4g}" if decision.champion else "")
+        versus = f"; champion v{decision.champion.version} {decision.champion.score:.4g}" if decision.champion else ""
         lines += [
             f"- Gate (same newest hold-out): {decision.metric} {c.score:.4g} vs naive baseline {c.baseline:.4g}{versus}",
             f"- Decision: **{decision.action}** — {decision.reason}",
@@ -188,8 +195,12 @@ def register_version(run: RunToRegister) -> ModelVersion:
     source_run = client.get_run(run.run_id)
     version = mlflow.register_model(run.model_uri, name, tags=version_tags(source_run))  # creates `name` if new
     if not client.get_registered_model(name).description:
-        client.update_registered_model(name, description=(
-            f"LSTM {run.kind} for {run.series}. @champion serves; the audit.* tags hold every alias move."))
+        client.update_registered_model(
+            name,
+            description=(
+                f"LSTM {run.kind} for {run.series}. @champion serves; the audit.* tags hold every alias move."
+            ),
+        )
     for key in MODEL_TAGS:
         if key in source_run.data.tags:
             client.set_registered_model_tag(name, key, source_run.data.tags[key])
@@ -198,6 +209,7 @@ def register_version(run: RunToRegister) -> ModelVersion:
 
 
 # ---------------------------------------------------------------- the gate
+
 
 def default_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Evaluate:
     """Load a registered version as its Trained<Kind> and evaluate it on `prepared`'s hold-out.
@@ -219,30 +231,52 @@ def default_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Ev
 
 
 def _side(version: str, evaluation: Evaluation) -> Side:
-    return Side(version, evaluation.score, evaluation.baseline_score,
-                {key: float(value) for key, value in evaluation.metrics.items()})
+    return Side(
+        version,
+        evaluation.score,
+        evaluation.baseline_score,
+        {key: float(value) for key, value in evaluation.metrics.items()},
+    )
 
 
-def decide(name: str, version: str, challenger: Evaluation, champion: tuple[str, Evaluation] | None,
-           margin: float = 0.0) -> Decision:
+def decide(
+    name: str, version: str, challenger: Evaluation, champion: tuple[str, Evaluation] | None, margin: float = 0.0
+) -> Decision:
     """Promote only if the challenger beats the baseline and (if any) the champion by `margin`."""
     metric = challenger.primary_metric
     mine = _side(version, challenger)
     theirs = _side(champion[0], champion[1]) if champion else None
     if champion and champion[1].primary_metric != metric:
-        raise RegistryError(f"{name}: champion v{champion[0]} is scored by {champion[1].primary_metric!r}, "
-                            f"challenger v{version} by {metric!r}; they cannot be compared")
+        raise RegistryError(
+            f"{name}: champion v{champion[0]} is scored by {champion[1].primary_metric!r}, "
+            f"challenger v{version} by {metric!r}; they cannot be compared"
+        )
     here = f"{metric} {mine.score:.4g}"
     if not challenger.beats_baseline():
-        return Decision(name, version, False, f"{here} does not beat the naive baseline "
-                        f"{challenger.baseline_metric} {mine.baseline:.4g}", metric, mine, theirs)
+        return Decision(
+            name,
+            version,
+            False,
+            f"{here} does not beat the naive baseline {challenger.baseline_metric} {mine.baseline:.4g}",
+            metric,
+            mine,
+            theirs,
+        )
     if theirs is None:
-        return Decision(name, version, True, f"first version: {here} beats the naive baseline "
-                        f"{challenger.baseline_metric} {mine.baseline:.4g}", metric, mine, None)
+        return Decision(
+            name,
+            version,
+            True,
+            f"first version: {here} beats the naive baseline {challenger.baseline_metric} {mine.baseline:.4g}",
+            metric,
+            mine,
+            None,
+        )
     versus = f"champion v{theirs.version}'s {theirs.score:.4g} by the margin {margin:.1%}"
     if challenger.better(mine.score, theirs.score, margin):
-        return Decision(name, version, True, f"{here} beats {versus} and the baseline {mine.baseline:.4g}",
-                        metric, mine, theirs)
+        return Decision(
+            name, version, True, f"{here} beats {versus} and the baseline {mine.baseline:.4g}", metric, mine, theirs
+        )
     return Decision(name, version, False, f"{here} does not beat {versus}", metric, mine, theirs)
 
 
@@ -285,8 +319,9 @@ def register_and_gate(
             champion = evaluate(version_uri(name, current)) if current else None
         decision = decide(name, number, challenger, (champion_version, champion) if champion else None, margin)
         _apply(decision, actor_name(actor), holdout=prepared.card.get("sha256") if prepared else None)
-        client.update_model_version(name, number, description=model_card(
-            name, version, client.get_run(outcome.run_id), decision))
+        client.update_model_version(
+            name, number, description=model_card(name, version, client.get_run(outcome.run_id), decision)
+        )
     return decision
 
 
@@ -304,25 +339,39 @@ def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
         client.delete_registered_model_alias(name, CHALLENGER)
     now = _utc_now()
     gate_tags = {
-        "decision": "promoted" if decision.promoted else "rejected", "reason": decision.reason,
-        "time": now.isoformat(), "actor": actor, "metric": decision.metric,
-        "score": f"{decision.challenger.score:.6g}", "baseline": f"{decision.challenger.baseline:.6g}",
+        "decision": "promoted" if decision.promoted else "rejected",
+        "reason": decision.reason,
+        "time": now.isoformat(),
+        "actor": actor,
+        "metric": decision.metric,
+        "score": f"{decision.challenger.score:.6g}",
+        "baseline": f"{decision.challenger.baseline:.6g}",
         "champion_version": decision.champion.version if decision.champion else "none",
         "champion_score": f"{decision.champion.score:.6g}" if decision.champion else "none",
         "holdout.sha256": holdout or "unknown",
     }
     for key, value in gate_tags.items():
         client.set_model_version_tag(name, number, f"{GATE_TAG_PREFIX}{key}", value)
-    record(name, {
-        "action": decision.action, "actor": actor, "version": number, "reason": decision.reason,
-        "metric": decision.metric, "holdout_sha256": holdout,
-        "candidate": asdict(decision.challenger),
-        "incumbent": asdict(decision.champion) if decision.champion else None,
-        "aliases_before": _serving(before), "aliases_after": _serving(aliases_of(name)),
-    }, now)
+    record(
+        name,
+        {
+            "action": decision.action,
+            "actor": actor,
+            "version": number,
+            "reason": decision.reason,
+            "metric": decision.metric,
+            "holdout_sha256": holdout,
+            "candidate": asdict(decision.challenger),
+            "incumbent": asdict(decision.champion) if decision.champion else None,
+            "aliases_before": _serving(before),
+            "aliases_after": _serving(aliases_of(name)),
+        },
+        now,
+    )
 
 
 # ---------------------------------------------------------------- rollback
+
 
 def rollback(name: str, *, actor: str | None = None, reason: str = "manual rollback") -> dict[str, Any]:
     """Make @previous the champion again; the demoted champion becomes @previous. Returns the audit entry."""
@@ -331,22 +380,33 @@ def rollback(name: str, *, actor: str | None = None, reason: str = "manual rollb
         before = aliases_of(name)
         restored, demoted = before.get(PREVIOUS), before.get(CHAMPION)
         if restored is None:
-            raise RegistryError(f"{name} has no @previous version to roll back to "
-                                f"(@champion is {'v' + demoted if demoted else 'unset'}); "
-                                f"see `lstmops registry history {name}`")
+            raise RegistryError(
+                f"{name} has no @previous version to roll back to "
+                f"(@champion is {'v' + demoted if demoted else 'unset'}); "
+                f"see `lstmops registry history {name}`"
+            )
         client.set_registered_model_alias(name, CHAMPION, restored)
         if demoted is not None:
             client.set_registered_model_alias(name, PREVIOUS, demoted)
         else:
             client.delete_registered_model_alias(name, PREVIOUS)
-        return record(name, {
-            "action": "rollback", "actor": actor_name(actor), "version": restored, "reason": reason,
-            "metric": _gate_tag(name, restored, "metric"), "holdout_sha256": None,
-            # No re-evaluation (a rollback must be quick): each side's scores from its own gate.
-            "candidate": _recorded_side(name, restored),
-            "incumbent": _recorded_side(name, demoted) if demoted else None,
-            "aliases_before": _serving(before), "aliases_after": _serving(aliases_of(name)),
-        }, _utc_now())
+        return record(
+            name,
+            {
+                "action": "rollback",
+                "actor": actor_name(actor),
+                "version": restored,
+                "reason": reason,
+                "metric": _gate_tag(name, restored, "metric"),
+                "holdout_sha256": None,
+                # No re-evaluation (a rollback must be quick): each side's scores from its own gate.
+                "candidate": _recorded_side(name, restored),
+                "incumbent": _recorded_side(name, demoted) if demoted else None,
+                "aliases_before": _serving(before),
+                "aliases_after": _serving(aliases_of(name)),
+            },
+            _utc_now(),
+        )
 
 
 def _gate_tag(name: str, version: str, key: str) -> str | None:
@@ -355,10 +415,17 @@ def _gate_tag(name: str, version: str, key: str) -> str | None:
 
 def _recorded_side(name: str, version: str) -> dict[str, Any]:
     tags = MlflowClient().get_model_version(name, version).tags
-    metrics = {key.removeprefix(METRIC_TAG_PREFIX): float(value) for key, value in tags.items()
-               if key.startswith(METRIC_TAG_PREFIX)}
-    return {"version": version, "score": _float_tag(tags, "gate.score"), "baseline": _float_tag(tags, "gate.baseline"),
-            "metrics": metrics}
+    metrics = {
+        key.removeprefix(METRIC_TAG_PREFIX): float(value)
+        for key, value in tags.items()
+        if key.startswith(METRIC_TAG_PREFIX)
+    }
+    return {
+        "version": version,
+        "score": _float_tag(tags, "gate.score"),
+        "baseline": _float_tag(tags, "gate.baseline"),
+        "metrics": metrics,
+    }
 
 
 def _float_tag(tags: dict[str, str], key: str) -> float | None:
@@ -368,8 +435,9 @@ def _float_tag(tags: dict[str, str], key: str) -> float | None:
 
 # ---------------------------------------------------------------- audit trail
 
+
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _serving(aliases: dict[str, str]) -> dict[str, str]:
@@ -397,16 +465,24 @@ def format_history(entries: list[dict[str, Any]]) -> str:
     for entry in entries:
         mine, theirs = entry.get("candidate") or {}, entry.get("incumbent") or {}
         before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
-        rows.append((
-            entry["time"][:19].replace("T", " "), entry["action"], f"v{entry['version']}",
-            f"{before} -> {after}" if before != after else f"{after} (kept)",
-            entry.get("metric") or "-", _number(mine.get("score")),
-            f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "-",
-            _number(mine.get("baseline")), entry["actor"], entry["reason"],
-        ))
+        rows.append(
+            (
+                entry["time"][:19].replace("T", " "),
+                entry["action"],
+                f"v{entry['version']}",
+                f"{before} -> {after}" if before != after else f"{after} (kept)",
+                entry.get("metric") or "-",
+                _number(mine.get("score")),
+                f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "-",
+                _number(mine.get("baseline")),
+                entry["actor"],
+                entry["reason"],
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + str(row[-1])
-                     for row in rows)
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + str(row[-1]) for row in rows
+    )
 
 
 def _labelled(version: str | None) -> str:
@@ -418,6 +494,7 @@ def _number(value: float | None) -> str:
 
 
 # ---------------------------------------------------------------- concurrency
+
 
 def lock_dir() -> Path:
     """`<folder of the SQLite store>/.locks`, else `mlruns/.locks` in the working directory."""

@@ -6,12 +6,13 @@ Each command points MLflow at MLFLOW_TRACKING_URI or the embedded store (trackin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-registry_app = typer.Typer(help="Model registry: list models, review versions, read the audit trail, roll back.",
-                           no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Model registry: list models, review versions, read the audit trail, roll back.", no_args_is_help=True
+)
 
 ModelArgument = Annotated[str, typer.Argument(help="Registered model name, e.g. forecaster-DEMOA")]
 
@@ -57,14 +58,17 @@ def list_models() -> None:
     for name in models:
         aliases = aliases_of(name)
         versions = len(client.search_model_versions(f"name = '{name}'"))
-        typer.echo(f"{name:45s} {aliases.get(CHAMPION, '-'):>10s} {aliases.get(PREVIOUS, '-'):>10s} "
-                   f"{aliases.get(CHALLENGER, '-'):>12s} {versions:>9d}")
+        typer.echo(
+            f"{name:45s} {aliases.get(CHAMPION, '-'):>10s} {aliases.get(PREVIOUS, '-'):>10s} "
+            f"{aliases.get(CHALLENGER, '-'):>12s} {versions:>9d}"
+        )
 
 
 @registry_app.command()
 def history(model: ModelArgument) -> None:
     """The audit trail: every promotion, rejection and rollback, oldest first."""
-    from lstmops.registry import format_history, history as read_history
+    from lstmops.registry import format_history
+    from lstmops.registry import history as read_history
 
     _connect()
     entries = _guarded(lambda: read_history(model))
@@ -75,21 +79,23 @@ def history(model: ModelArgument) -> None:
 def rollback(
     model: ModelArgument,
     reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")] = "manual rollback",
-    actor: Annotated[Optional[str], typer.Option(help="Who (default: the login name)")] = None,
+    actor: Annotated[str | None, typer.Option(help="Who (default: the login name)")] = None,
 ) -> None:
     """Make @previous the champion again (the demoted champion becomes @previous)."""
     from lstmops.registry import rollback as roll_back
 
     _connect()
     entry = _guarded(lambda: roll_back(model, actor=actor, reason=reason))
-    typer.echo(f"{model}: @champion -> v{entry['aliases_after']['champion']}, "
-               f"@previous -> v{entry['aliases_after'].get('previous', '-')} ({entry['reason']}, by {entry['actor']})")
+    typer.echo(
+        f"{model}: @champion -> v{entry['aliases_after']['champion']}, "
+        f"@previous -> v{entry['aliases_after'].get('previous', '-')} ({entry['reason']}, by {entry['actor']})"
+    )
 
 
 @registry_app.command()
 def review(
     model: ModelArgument,
-    version: Annotated[Optional[int], typer.Option(help="Version (default: @champion, else the newest)")] = None,
+    version: Annotated[int | None, typer.Option(help="Version (default: @champion, else the newest)")] = None,
 ) -> None:
     """Write a version's HTML review report and log it on its run."""
     from lstmops.review import review as write_review
@@ -101,10 +107,15 @@ def review(
 
 def score(
     model: ModelArgument,
-    input_path: Annotated[Optional[Path], typer.Option(
-        "--input", help="Raw frame (Parquet, or CSV in the canonical layout); "
-                        "default: the newest validated data of the model's series")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option(help="Output folder (default: <data root>/predictions)")] = None,
+    input_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Raw frame (Parquet, or CSV in the canonical layout); "
+            "default: the newest validated data of the model's series",
+        ),
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option(help="Output folder (default: <data root>/predictions)")] = None,
     params_file: Annotated[Path, typer.Option("--params", help="The params file.")] = Path("params.yaml"),
 ) -> None:
     """Score data with models:/MODEL@champion; write Parquet predictions and log a scoring run."""
@@ -117,8 +128,9 @@ def score(
         _fail(str(err))
     _connect()
     path = input_path or _guarded(lambda: newest_validated(model, params.data.root))
-    result = _guarded(lambda: score_frame(model, read_frame(path), out_dir or params.data.root / "predictions",
-                                          source=str(path)))
+    result = _guarded(
+        lambda: score_frame(model, read_frame(path), out_dir or params.data.root / "predictions", source=str(path))
+    )
     typer.echo(result.summary())
 
 
@@ -136,8 +148,9 @@ def newest_validated(model: str, data_root: Path) -> Path:
         raise RegistryError(f"{model} lacks tag(s) {missing} naming its data; pass --input")
     path = validated_dir(data_root, tags["data.kind"], tags["data.source"]) / f"{series_slug(tags['series'])}.parquet"
     if not path.exists():
-        raise RegistryError(f"{path}: no validated data for {model}; "
-                            f"run `lstmops ingest {tags['data.kind']}` or pass --input")
+        raise RegistryError(
+            f"{path}: no validated data for {model}; run `lstmops ingest {tags['data.kind']}` or pass --input"
+        )
     return path
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -48,17 +48,25 @@ def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_R
         champion_metrics = _run_metrics(client.get_run(client.get_model_version(name, champion).run_id).data.metrics)
     with tempfile.TemporaryDirectory(prefix="lstmops-review-") as scratch:
         images = run_images(client, run.info.run_id, Path(scratch))
-    entries = [entry for entry in history(name)
-               if number in (entry["version"], (entry.get("incumbent") or {}).get("version"))]
+    entries = [
+        entry for entry in history(name) if number in (entry["version"], (entry.get("incumbent") or {}).get("version"))
+    ]
 
-    page = render(name, model_version, [alias for alias, v in aliases.items() if v == number],
-                  _run_metrics(run.data.metrics), champion, champion_metrics, images, entries)
+    page = render(
+        name,
+        model_version,
+        [alias for alias, v in aliases.items() if v == number],
+        _run_metrics(run.data.metrics),
+        champion,
+        champion_metrics,
+        images,
+        entries,
+    )
     path = Path(out_dir) / name / f"v{number}" / "review.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     client.log_artifact(run.info.run_id, str(path), REVIEW_ARTIFACT_DIR)
-    client.set_model_version_tag(name, number, REVIEW_TAG,
-                                 f"runs:/{run.info.run_id}/{REVIEW_ARTIFACT_DIR}/{path.name}")
+    client.set_model_version_tag(name, number, REVIEW_TAG, f"runs:/{run.info.run_id}/{REVIEW_ARTIFACT_DIR}/{path.name}")
     return path
 
 
@@ -108,11 +116,19 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-def render(name: str, version: ModelVersion, aliases: list[str], metrics: dict[str, float], champion: str | None,
-           champion_metrics: dict[str, float] | None, images: list[tuple[str, str]], entries: list[dict]) -> str:
+def render(
+    name: str,
+    version: ModelVersion,
+    aliases: list[str],
+    metrics: dict[str, float],
+    champion: str | None,
+    champion_metrics: dict[str, float] | None,
+    images: list[tuple[str, str]],
+    entries: list[dict],
+) -> str:
     tags, number = version.tags, str(version.version)
     gate = {key.removeprefix(GATE_TAG_PREFIX): value for key, value in tags.items() if key.startswith(GATE_TAG_PREFIX)}
-    created = datetime.fromtimestamp(version.creation_timestamp / 1000, timezone.utc)
+    created = datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
     decision = gate.get("decision", "not gated")
     parts = [
         f"<h1>{html.escape(name)} — version {number}</h1>",
@@ -124,36 +140,70 @@ def render(name: str, version: ModelVersion, aliases: list[str], metrics: dict[s
     ]
     if gate:
         champion_then = gate.get("champion_version", "none")
-        parts.append(_table(
-            ["metric (same newest hold-out)", "this version",
-             f"champion v{champion_then}" if champion_then != "none" else "champion (none: first version)",
-             "naive baseline"],
-            [[gate.get("metric", "?"), gate.get("score", "-"), gate.get("champion_score", "-"), gate.get("baseline", "-")]]))
-        parts.append(f"<p>Hold-out data sha256 <code>{html.escape(gate.get('holdout.sha256', '?'))}</code>; "
-                     f"decided {html.escape(gate.get('time', '?'))} by {html.escape(gate.get('actor', '?'))}.</p>")
+        parts.append(
+            _table(
+                [
+                    "metric (same newest hold-out)",
+                    "this version",
+                    f"champion v{champion_then}" if champion_then != "none" else "champion (none: first version)",
+                    "naive baseline",
+                ],
+                [
+                    [
+                        gate.get("metric", "?"),
+                        gate.get("score", "-"),
+                        gate.get("champion_score", "-"),
+                        gate.get("baseline", "-"),
+                    ]
+                ],
+            )
+        )
+        parts.append(
+            f"<p>Hold-out data sha256 <code>{html.escape(gate.get('holdout.sha256', '?'))}</code>; "
+            f"decided {html.escape(gate.get('time', '?'))} by {html.escape(gate.get('actor', '?'))}.</p>"
+        )
 
     compare = champion_metrics is not None
     header = ["metric (training run's hold-out; baselines suffixed)", "this version"]
     header += [f"champion v{champion}"] if compare else []
-    rows = [[key, _fmt(metrics.get(key))] + ([_fmt(champion_metrics.get(key))] if compare else [])
-            for key in sorted(set(metrics) | set(champion_metrics or {}))]
+    rows = [
+        [key, _fmt(metrics.get(key))] + ([_fmt(champion_metrics.get(key))] if compare else [])
+        for key in sorted(set(metrics) | set(champion_metrics or {}))
+    ]
     parts += ["<h2>Metrics</h2>", _table(header, rows)]
 
     validation = [[key, value] for key, value in sorted(tags.items()) if key.startswith("data.validation.")]
-    parts += ["<h2>Validation</h2>", _table(["check", "result"], validation) if validation
-              else "<p>No validation result recorded on this version.</p>"]
-    lineage = [[key, value] for key, value in sorted(tags.items())
-               if not key.startswith((METRIC_TAG_PREFIX, GATE_TAG_PREFIX, "data.validation.")) and key != REVIEW_TAG]
+    parts += [
+        "<h2>Validation</h2>",
+        _table(["check", "result"], validation)
+        if validation
+        else "<p>No validation result recorded on this version.</p>",
+    ]
+    lineage = [
+        [key, value]
+        for key, value in sorted(tags.items())
+        if not key.startswith((METRIC_TAG_PREFIX, GATE_TAG_PREFIX, "data.validation.")) and key != REVIEW_TAG
+    ]
     parts += ["<h2>Data lineage</h2>", _table(["tag", "value"], lineage)]
 
     parts.append("<h2>Plots</h2>")
-    parts += [f"<figure><img src='{uri}' alt='{html.escape(path)}'><figcaption>{html.escape(path)}</figcaption></figure>"
-              for path, uri in images] or ["<p>The run logged no plots.</p>"]
+    parts += [
+        f"<figure><img src='{uri}' alt='{html.escape(path)}'><figcaption>{html.escape(path)}</figcaption></figure>"
+        for path, uri in images
+    ] or ["<p>The run logged no plots.</p>"]
 
-    audit = [[entry["time"][:19], entry["action"], f"v{entry['version']}", entry["actor"], entry["reason"]]
-             for entry in entries]
-    parts += ["<h2>Audit trail</h2>", _table(["time (UTC)", "action", "version", "actor", "reason"], audit) if audit
-              else "<p>No alias moves recorded for this version.</p>"]
+    audit = [
+        [entry["time"][:19], entry["action"], f"v{entry['version']}", entry["actor"], entry["reason"]]
+        for entry in entries
+    ]
+    parts += [
+        "<h2>Audit trail</h2>",
+        _table(["time (UTC)", "action", "version", "actor", "reason"], audit)
+        if audit
+        else "<p>No alias moves recorded for this version.</p>",
+    ]
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Review {html.escape(name)} "
-            f"v{number}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Review {html.escape(name)} "
+        f"v{number}</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )

@@ -38,8 +38,10 @@ class ScoreResult:
 
     def summary(self) -> str:
         extra = f", segments -> {self.segments}" if self.segments else ""
-        return (f"{self.name} v{self.version} (@{CHAMPION}) scored {self.rows} rows -> {self.predictions}{extra}"
-                f"  (run {self.scoring_run_id})")
+        return (
+            f"{self.name} v{self.version} (@{CHAMPION}) scored {self.rows} rows -> {self.predictions}{extra}"
+            f"  (run {self.scoring_run_id})"
+        )
 
 
 def anomaly_segments(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -49,9 +51,16 @@ def anomaly_segments(predictions: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"anomaly predictions lack column(s) {sorted(missing)}; got {list(predictions.columns)}")
     rows = []
     for start, end in flagged_to_segments(predictions["is_anomaly"].to_numpy(dtype=bool)):
-        part = predictions.iloc[start:end + 1]
-        rows.append({"start": part["timestamp"].iloc[0], "end": part["timestamp"].iloc[-1], "points": len(part),
-                     "max_score": float(part["score"].max()), "mean_score": float(part["score"].mean())})
+        part = predictions.iloc[start : end + 1]
+        rows.append(
+            {
+                "start": part["timestamp"].iloc[0],
+                "end": part["timestamp"].iloc[-1],
+                "points": len(part),
+                "max_score": float(part["score"].max()),
+                "mean_score": float(part["score"].mean()),
+            }
+        )
     return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
 
 
@@ -61,7 +70,9 @@ def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") ->
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as err:
-        raise RegistryError(f"{name} has no @{CHAMPION} to score with (or no such registered model): {err.message}") from err
+        raise RegistryError(
+            f"{name} has no @{CHAMPION} to score with (or no such registered model): {err.message}"
+        ) from err
     version = str(champion.version)  # an int in MLflow 3.17
     model = mlflow.pyfunc.load_model(version_uri(name, version))
     stamp = {"model_name": name, "model_version": int(version), "model_run_id": champion.run_id}
@@ -77,20 +88,36 @@ def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") ->
         segments_path = out_dir / f"{name}.segments.parquet"
         segments.to_parquet(segments_path, index=False)
 
-    run_id = _log_scoring_run(client, name, version, champion.run_id, frame, source,
-                              predictions, segments, [predictions_path, segments_path])
+    run_id = _log_scoring_run(
+        client, name, version, champion.run_id, frame, source, predictions, segments, [predictions_path, segments_path]
+    )
     return ScoreResult(name, version, champion.run_id, run_id, len(predictions), predictions_path, segments_path)
 
 
-def _log_scoring_run(client: MlflowClient, name: str, version: str, model_run_id: str, frame: pd.DataFrame,
-                     source: str, predictions: pd.DataFrame, segments: pd.DataFrame | None,
-                     files: list[Path | None]) -> str:
+def _log_scoring_run(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    model_run_id: str,
+    frame: pd.DataFrame,
+    source: str,
+    predictions: pd.DataFrame,
+    segments: pd.DataFrame | None,
+    files: list[Path | None],
+) -> str:
     # An explicit client run: scoring inside a flow must not end or nest into the caller's active run.
-    run = client.create_run(ensure_experiment(SCORING_EXPERIMENT_KIND), run_name=f"score {name} v{version}", tags={
-        "model.name": name, "model.version": version, "model.run_id": model_run_id,
-        "model.uri": version_uri(name, version), "data.source": source or "in-memory frame",
-        "data.sha256": hashlib.sha256(frame_to_csv_bytes(frame)).hexdigest(),
-    })
+    run = client.create_run(
+        ensure_experiment(SCORING_EXPERIMENT_KIND),
+        run_name=f"score {name} v{version}",
+        tags={
+            "model.name": name,
+            "model.version": version,
+            "model.run_id": model_run_id,
+            "model.uri": version_uri(name, version),
+            "data.source": source or "in-memory frame",
+            "data.sha256": hashlib.sha256(frame_to_csv_bytes(frame)).hexdigest(),
+        },
+    )
     run_id = run.info.run_id
     try:
         client.log_metric(run_id, "input_rows", len(frame))

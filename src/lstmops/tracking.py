@@ -69,6 +69,7 @@ class LoggedRun:
 
 # ---------------------------------------------------------------- where runs go
 
+
 def configure_tracking(uri: str | None = None) -> str:
     """Point MLflow tracking and registry at `uri`, else `MLFLOW_TRACKING_URI`, else the embedded store.
 
@@ -91,7 +92,7 @@ def configure_tracking(uri: str | None = None) -> str:
 def _sqlite_path(uri: str) -> Path | None:
     if not uri.startswith(SQLITE_PREFIX) or uri.endswith(":memory:"):
         return None
-    return Path(uri[len(SQLITE_PREFIX):])
+    return Path(uri[len(SQLITE_PREFIX) :])
 
 
 def experiment_name(kind: str) -> str:
@@ -127,6 +128,7 @@ def ensure_experiment(kind: str) -> str:
 
 # ---------------------------------------------------------------- what a run records
 
+
 def run_params(prepared: PreparedSeries, params: Params, kind: str) -> dict[str, str]:
     """The params.yaml sections that shaped this model, flattened to dotted keys, plus the data used."""
     data_kind = prepared.kind
@@ -140,13 +142,15 @@ def run_params(prepared: PreparedSeries, params: Params, kind: str) -> dict[str,
     flat: dict[str, Any] = {}
     for prefix, section in sections.items():
         _flatten(section.model_dump(mode="json"), prefix, flat)
-    flat.update({
-        "data.series": prepared.series,
-        "data.source": prepared.card["source"],
-        "data.columns": prepared.columns,
-        "data.target": prepared.target,
-        "data.window": prepared.window,
-    })
+    flat.update(
+        {
+            "data.series": prepared.series,
+            "data.source": prepared.card["source"],
+            "data.columns": prepared.columns,
+            "data.target": prepared.target,
+            "data.window": prepared.window,
+        }
+    )
     return {key: _bounded(value, MAX_PARAM_VAL_LENGTH) for key, value in flat.items()}
 
 
@@ -193,7 +197,8 @@ def package_versions() -> dict[str, str]:
     versions = {}
     for package, distributions in TRACKED_PACKAGES.items():
         versions[f"version.{package}"] = next(
-            (found for found in map(_installed_version, distributions) if found), "not installed")
+            (found for found in map(_installed_version, distributions) if found), "not installed"
+        )
     return versions
 
 
@@ -228,18 +233,22 @@ def device_tags(device: dict[str, Any]) -> dict[str, str]:
 def log_history(run_id: str, history: dict[str, list[float]]) -> None:
     """Per-epoch curves as `epoch/<name>` with step = epoch (one batch call, not one call per point)."""
     now = int(time.time() * 1000)
-    points = [Metric(f"epoch/{name}", float(value), now, step)
-              for name, values in history.items() for step, value in enumerate(values)]
+    points = [
+        Metric(f"epoch/{name}", float(value), now, step)
+        for name, values in history.items()
+        for step, value in enumerate(values)
+    ]
     client = mlflow.MlflowClient()
     for start in range(0, len(points), _LOG_BATCH_SIZE):
-        client.log_batch(run_id, metrics=points[start:start + _LOG_BATCH_SIZE])
+        client.log_batch(run_id, metrics=points[start : start + _LOG_BATCH_SIZE])
 
 
 def log_phase_seconds(run_id: str, phases: dict[str, float]) -> None:
     """Wall seconds of each phase of a run as `seconds/<phase>` (logged after the run ended: `log` times itself)."""
     now = int(time.time() * 1000)
-    mlflow.MlflowClient().log_batch(run_id, metrics=[Metric(f"seconds/{phase}", float(value), now, 0)
-                                                     for phase, value in phases.items()])
+    mlflow.MlflowClient().log_batch(
+        run_id, metrics=[Metric(f"seconds/{phase}", float(value), now, 0) for phase, value in phases.items()]
+    )
 
 
 def log_evaluation(evaluation: Evaluation) -> None:

@@ -12,9 +12,15 @@ WINDOW = 16
 
 @pytest.fixture(scope="module")
 def params(tiny_params, tmp_path_factory):
-    return tiny_params(tmp_path_factory.mktemp("data"), "autoencoder", **{
-        "windows.sensors.window": WINDOW, "train.epochs": 3, "train.batch_size": 64,
-    })
+    return tiny_params(
+        tmp_path_factory.mktemp("data"),
+        "autoencoder",
+        **{
+            "windows.sensors.window": WINDOW,
+            "train.epochs": 3,
+            "train.batch_size": 64,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +33,21 @@ def demo(demo_series, params):
 def test_metrics_put_the_zscore_baseline_beside_the_model(demo):
     evaluation = demo[3]
     metrics = evaluation.metrics
-    for key in ("f1", "precision", "recall", "tp", "fp", "fn", "f1_point", "roc_auc",
-                "f1_zscore", "precision_zscore", "recall_zscore", "roc_auc_zscore", "threshold"):
+    for key in (
+        "f1",
+        "precision",
+        "recall",
+        "tp",
+        "fp",
+        "fn",
+        "f1_point",
+        "roc_auc",
+        "f1_zscore",
+        "precision_zscore",
+        "recall_zscore",
+        "roc_auc_zscore",
+        "threshold",
+    ):
         assert np.isfinite(metrics[key]), key
     assert (evaluation.primary_metric, evaluation.baseline_metric) == ("f1", "f1_zscore")
     assert evaluation.higher_is_better is True
@@ -40,7 +59,7 @@ def test_metrics_put_the_zscore_baseline_beside_the_model(demo):
 def test_scores_table_equals_predict_raw_on_the_same_rows(demo):
     raw, prepared, trained, evaluation = demo
     table = evaluation.tables["scores.csv"]
-    served = trained.predict_raw(raw).iloc[prepared.split.val.start:].reset_index(drop=True)
+    served = trained.predict_raw(raw).iloc[prepared.split.val.start :].reset_index(drop=True)
     assert len(table) == len(raw) - prepared.split.val.start
     np.testing.assert_array_equal(table["timestamp"].to_numpy(), served["timestamp"].to_numpy())
     np.testing.assert_allclose(table["score"], served["score"], rtol=1e-6)
@@ -74,6 +93,10 @@ def test_unlabelled_series_cannot_be_evaluated(demo, params, tmp_path):
 
 def test_label_windows_are_clipped_to_the_hold_out():
     t = pd.Timestamp
-    windows = [(t("2024-01-01"), t("2024-01-02")), (t("2024-01-03"), t("2024-01-05")), (t("2024-01-06"), t("2024-01-09"))]
+    windows = [
+        (t("2024-01-01"), t("2024-01-02")),
+        (t("2024-01-03"), t("2024-01-05")),
+        (t("2024-01-06"), t("2024-01-09")),
+    ]
     clipped = clip_windows(windows, t("2024-01-04"), t("2024-01-08"))
     assert clipped == [(t("2024-01-04"), t("2024-01-05")), (t("2024-01-06"), t("2024-01-08"))]

@@ -8,7 +8,6 @@ from lstmops.data import prepare
 from lstmops.evaluate.forecaster import evaluate_forecaster, walk_forward
 from lstmops.train.forecaster import train_forecaster
 
-
 SETTINGS = {"prices.demo.n_days": 600, "windows.prices.window": 8, "train.epochs": 3, "train.batch_size": 64}
 
 
@@ -78,8 +77,17 @@ def test_figures_without_backtest(setup):
 
 def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
     params, prepared, trained, _, _ = setup
-    params = params.model_copy(update={"models": params.models.model_copy(update={
-        "forecaster": params.models.forecaster.model_copy(update={"backtest_folds": 2, "backtest_epochs": 1})})})
+    params = params.model_copy(
+        update={
+            "models": params.models.model_copy(
+                update={
+                    "forecaster": params.models.forecaster.model_copy(
+                        update={"backtest_folds": 2, "backtest_epochs": 1}
+                    )
+                }
+            )
+        }
+    )
 
     folds = walk_forward(prepared, params)
     evaluation = evaluate_forecaster(trained, prepared, params)
@@ -96,8 +104,9 @@ def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
 
 def test_a_dataset_without_the_models_inputs_is_rejected(setup, tiny_params, tmp_path):
     params, _, trained, frame, _ = setup
-    other = tiny_params(tmp_path, "forecaster",
-                        **{**SETTINGS, "windows.prices.features": ["range"], "windows.prices.target": "close"})
+    other = tiny_params(
+        tmp_path, "forecaster", **{**SETTINGS, "windows.prices.features": ["range"], "windows.prices.target": "close"}
+    )
     prepared = prepare.prepare_frame(frame, {"kind": "prices", "series": "DEMOA"}, other, tmp_path)
 
     with pytest.raises(ValueError, match=r"lacks columns \['log_return'\]"):

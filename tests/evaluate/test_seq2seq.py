@@ -15,10 +15,17 @@ WINDOW, HORIZON, PERIOD = 12, 4, 8
 
 @pytest.fixture(scope="module")
 def params(tiny_params, tmp_path_factory):
-    return tiny_params(tmp_path_factory.mktemp("data"), "seq2seq", **{
-        "models.seq2seq.window": WINDOW, "models.seq2seq.horizon": HORIZON,
-        "models.seq2seq.units": 4, "train.epochs": 2, "train.batch_size": 64,
-    })
+    return tiny_params(
+        tmp_path_factory.mktemp("data"),
+        "seq2seq",
+        **{
+            "models.seq2seq.window": WINDOW,
+            "models.seq2seq.horizon": HORIZON,
+            "models.seq2seq.units": 4,
+            "train.epochs": 2,
+            "train.batch_size": 64,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +37,12 @@ def demo(demo_series, params):
 
 def periodic_series(n_rows: int = 200) -> PreparedSeries:
     """A pure period-8 signal: seasonal naive with season 8 is exact, persistence is not."""
-    frame = pd.DataFrame({
-        "timestamp": pd.date_range("2024-01-01", periods=n_rows, freq="5min").astype("datetime64[ns]"),
-        "value": 10.0 + (np.arange(n_rows) % PERIOD) ** 2,
-    })
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=n_rows, freq="5min").astype("datetime64[ns]"),
+            "value": 10.0 + (np.arange(n_rows) % PERIOD) ** 2,
+        }
+    )
     features = sensor_features(frame)
     split = chronological_split(n_rows, 0.7, 0.15, 0.15)
     scaler = MinMaxScaler((-1.0, 1.0)).fit(features[["value"]].to_numpy()[split.train])
@@ -44,8 +53,16 @@ def test_metrics_put_both_baselines_beside_the_model(demo):
     evaluation = demo[3]
     metrics = evaluation.metrics
     steps = [f"mae_step_{step}" for step in range(1, HORIZON + 1)]
-    for key in ("mae", "rmse", "mae_seasonal", "mae_persistence", "rel_mae_seasonal", "rel_mae_persistence",
-                "mase", *steps):
+    for key in (
+        "mae",
+        "rmse",
+        "mae_seasonal",
+        "mae_persistence",
+        "rel_mae_seasonal",
+        "rel_mae_persistence",
+        "mase",
+        *steps,
+    ):
         assert np.isfinite(metrics[key]), key
     assert metrics["rel_mae_seasonal"] == pytest.approx(metrics["mae"] / metrics["mae_seasonal"])
     assert metrics["rel_mae_persistence"] == pytest.approx(metrics["mae"] / metrics["mae_persistence"])

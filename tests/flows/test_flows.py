@@ -76,18 +76,30 @@ class FakeTraining:
 
     def __call__(self, kind, prepared, params, *, run_name=None, tags=None) -> ExperimentOutcome:
         started = time.monotonic()
-        call = {"kind": kind, "series": prepared.series, "data": prepared.kind, "run_name": run_name,
-                "tags": tags, "started": started, "finished": None}
+        call = {
+            "kind": kind,
+            "series": prepared.series,
+            "data": prepared.kind,
+            "run_name": run_name,
+            "tags": tags,
+            "started": started,
+            "finished": None,
+        }
         with self.lock:
             self.calls.append(call)
         while time.monotonic() - started < self.seconds.get(kind, 0.0):
             time.sleep(0.05)  # a training loop returns to Python often, like Keras between batches
         call["finished"] = time.monotonic()
-        evaluation = Evaluation({"mae": 1.0, "mae_persistence": 1.25, "mae_drift": 1.5, "mase": 0.8},
-                                primary_metric="mae", baseline_metric="mae_persistence", higher_is_better=False)
+        evaluation = Evaluation(
+            {"mae": 1.0, "mae_persistence": 1.25, "mae_drift": 1.5, "mase": 0.8},
+            primary_metric="mae",
+            baseline_metric="mae_persistence",
+            higher_is_better=False,
+        )
         run_id = f"run-{kind}-{len(self.calls)}"
-        return ExperimentOutcome(kind, prepared.series, run_id, f"runs:/{run_id}/model", evaluation,
-                                 evaluation.beats_baseline(), 0.1)
+        return ExperimentOutcome(
+            kind, prepared.series, run_id, f"runs:/{run_id}/model", evaluation, evaluation.beats_baseline(), 0.1
+        )
 
 
 @pytest.fixture
@@ -126,8 +138,11 @@ def test_retrain_trains_each_model_on_its_data_reports_it_and_hands_it_to_the_ga
     summary = retrain_flow.retrain(params_file=params_file)
 
     trained = sorted((call["kind"], call["series"], call["data"]) for call in training.calls)
-    assert trained == [("autoencoder", "demo/machine_a", "sensors"), ("forecaster", "DEMOA", "prices"),
-                       ("seq2seq", "demo/machine_a", "sensors")]
+    assert trained == [
+        ("autoencoder", "demo/machine_a", "sensors"),
+        ("forecaster", "DEMOA", "prices"),
+        ("seq2seq", "demo/machine_a", "sensors"),
+    ]
     by_kind = {call["kind"]: call for call in training.calls}
     assert by_kind["forecaster"]["run_name"].startswith("forecaster-DEMOA-20")  # ... and the newest bar's date
     assert by_kind["autoencoder"]["run_name"].startswith("autoencoder-demo/machine_a-20")
@@ -162,8 +177,12 @@ def test_runs_started_from_a_shell_send_no_heartbeats_and_deployment_runs_keep_t
 
 
 def test_the_metrics_table_puts_each_baseline_beside_its_metric():
-    evaluation = Evaluation({"f1": 0.6, "f1_threshold_max": 0.4, "precision": 0.5, "recall": 0.75},
-                            primary_metric="f1", baseline_metric="f1_threshold_max", higher_is_better=True)
+    evaluation = Evaluation(
+        {"f1": 0.6, "f1_threshold_max": 0.4, "precision": 0.5, "recall": 0.75},
+        primary_metric="f1",
+        baseline_metric="f1_threshold_max",
+        higher_is_better=True,
+    )
 
     markdown = tasks.evaluation_markdown("autoencoder", evaluation, "footer")
 
@@ -176,7 +195,8 @@ def test_the_metrics_table_puts_each_baseline_beside_its_metric():
 
 
 def test_a_batch_failing_validation_fails_the_flow_with_its_message_and_nothing_trains(
-        params_file, training, gate, monkeypatch, tmp_path):
+    params_file, training, gate, monkeypatch, tmp_path
+):
     real_demo = demo_prices.demo_prices
 
     def high_below_low_on_row_5(ticker, **kwargs):
@@ -212,8 +232,14 @@ def yahoo(params_file, monkeypatch):
 
     frame = _yfinance_frame("2024-01-02", 260)
     end = (frame.index.max() + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
-    overrides = {"prices.source": "yahoo", "prices.tickers": ["FLAKY"], "prices.start": "2024-01-02",
-                 "prices.end": end, "prices.yahoo.retries": 3, "prices.yahoo.backoff_seconds": 0.0}
+    overrides = {
+        "prices.source": "yahoo",
+        "prices.tickers": ["FLAKY"],
+        "prices.start": "2024-01-02",
+        "prices.end": end,
+        "prices.yahoo.retries": 3,
+        "prices.yahoo.backoff_seconds": 0.0,
+    }
     calls = []
 
     def install(failures: int, *, unknown_ticker: bool = False):
@@ -387,6 +413,7 @@ def test_evaluate_scores_the_champion_on_the_newest_data_with_the_gates_evaluato
         def evaluate(model_uri):
             asked.append((kind, prepared.series, prepared.kind, model_uri))
             return Evaluation({"mae": 0.5, "mae_persistence": 0.6}, "mae", "mae_persistence", False)
+
         return evaluate
 
     monkeypatch.setattr(registry, "default_evaluator", evaluator)
@@ -408,16 +435,21 @@ def _render(template_path: Path, **worker_values) -> dict:
     from prefect.utilities.templating import apply_values
 
     template = json.loads(template_path.read_text())
-    defaults = {name: spec["default"] for name, spec in template["variables"]["properties"].items()
-                if "default" in spec}
+    defaults = {
+        name: spec["default"] for name, spec in template["variables"]["properties"].items() if "default" in spec
+    }
     return apply_values(template["job_configuration"], {**defaults, **worker_values}, remove_notset=True)
 
 
 def test_the_kubernetes_template_renders_a_valid_job_that_requests_a_gpu():
     import kubernetes_validate
 
-    config = _render(FLOWS.parent / "infra" / "k8s" / "gpu-job-template.json", name="retrain-prices",
-                     labels={"prefect.io/flow-run-id": "0"}, command="prefect flow-run execute")
+    config = _render(
+        FLOWS.parent / "infra" / "k8s" / "gpu-job-template.json",
+        name="retrain-prices",
+        labels={"prefect.io/flow-run-id": "0"},
+        command="prefect flow-run execute",
+    )
     job = config["job_manifest"]
     container = job["spec"]["template"]["spec"]["containers"][0]
     container["env"] = [{"name": k, "value": v} for k, v in container["env"].items()]  # as the worker does

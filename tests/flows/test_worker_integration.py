@@ -27,9 +27,12 @@ pytestmark = pytest.mark.integration
 PROJECT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 TINY_RETRAIN = {
-    "prices.tickers": ["DEMOA"], "prices.demo.n_days": 300,
-    "train.epochs": 1, "train.verbose": 0,
-    "models.forecaster.units": [4], "models.forecaster.backtest_folds": 0,
+    "prices.tickers": ["DEMOA"],
+    "prices.demo.n_days": 300,
+    "train.epochs": 1,
+    "train.verbose": 0,
+    "models.forecaster.units": [4],
+    "models.forecaster.backtest_folds": 0,
 }
 
 
@@ -48,8 +51,9 @@ class Processes:
 
     def start(self, name: str, *argv: str) -> subprocess.Popen:
         with open(self.log_dir / f"{name}.log", "wb") as log:  # the child keeps its own handle
-            process = subprocess.Popen(argv, cwd=PROJECT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                argv, cwd=PROJECT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.started[name] = process
         return process
 
@@ -139,15 +143,24 @@ def test_a_worker_runs_the_deployed_retrain_flow_and_mlflow_records_it(tmp_path)
         ok(cli(env, "--no-prompt", "deploy", "--all"))
         deployment = json.loads(ok(cli(env, "deployment", "inspect", "retrain/retrain-prices", "--output", "json")))
         (schedule,) = deployment["schedules"]
-        assert (schedule["schedule"]["cron"], schedule["schedule"]["timezone"]) == ("30 17 * * 1-5",
-                                                                                    "America/New_York")
+        assert (schedule["schedule"]["cron"], schedule["schedule"]["timezone"]) == ("30 17 * * 1-5", "America/New_York")
         assert deployment["work_pool_name"] == "gpu"
         assert deployment["parameters"]["training_limit"] == "gpu-training"
 
         worker = processes.start("worker", PREFECT, "worker", "start", "--pool", "gpu")
         overrides = {**TINY_RETRAIN, "data.root": str(tmp_path / "data")}
-        run = cli(env, "deployment", "run", "retrain/retrain-prices", "--params",
-                  json.dumps({"overrides": overrides}), "--watch", "--watch-timeout", "900", timeout=960)
+        run = cli(
+            env,
+            "deployment",
+            "run",
+            "retrain/retrain-prices",
+            "--params",
+            json.dumps({"overrides": overrides}),
+            "--watch",
+            "--watch-timeout",
+            "900",
+            timeout=960,
+        )
         assert run.returncode == 0, f"{run.stdout[-2000:]}\n--- worker log:\n{processes.log('worker')}"
         assert worker.poll() is None
 

@@ -25,9 +25,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -85,12 +85,28 @@ class Supervisor:
     log_dir: Path
     started: list[ServiceProcess] = field(default_factory=list)
 
-    def start(self, name: str, command: list[str], *, env: dict[str, str], cwd: Path | None = None,
-              stop_signal: int = signal.SIGTERM, user: str | None = None) -> ServiceProcess:
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path | None = None,
+        stop_signal: int = signal.SIGTERM,
+        user: str | None = None,
+    ) -> ServiceProcess:
         log = self.log_dir / f"{name}.log"
         with log.open("ab") as sink:
-            popen = subprocess.Popen(command, env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, **_as_user(user))
+            popen = subprocess.Popen(
+                command,
+                env=env,
+                cwd=cwd,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                **_as_user(user),
+            )
         process = ServiceProcess(name, popen, log, stop_signal)
         self.started.append(process)
         return process
@@ -189,8 +205,9 @@ class PostgresCluster:
     def create_database(self, name: str) -> None:
         import psycopg2
 
-        connection = psycopg2.connect(host=self.host, port=self.port, user=self.user,
-                                      password=self.password, dbname="postgres")
+        connection = psycopg2.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname="postgres"
+        )
         try:
             connection.autocommit = True  # CREATE DATABASE cannot run inside a transaction
             with connection.cursor() as cursor:
@@ -206,8 +223,14 @@ class PostgresCluster:
             if server.popen.poll() is not None:
                 pytest.fail(f"postgres exited with {server.popen.returncode}:\n{server.log_tail()}")
             try:
-                psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                                 dbname="postgres", connect_timeout=2).close()
+                psycopg2.connect(
+                    host=self.host,
+                    port=self.port,
+                    user=self.user,
+                    password=self.password,
+                    dbname="postgres",
+                    connect_timeout=2,
+                ).close()
                 return
             except psycopg2.OperationalError:
                 time.sleep(0.3)
@@ -234,20 +257,47 @@ def postgres(supervisor: Supervisor) -> Iterator[PostgresCluster]:
             for path in (root, password_file):
                 os.chown(path, account.pw_uid, account.pw_gid)
         initdb = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(root / "data"), "-U", cluster.user, f"--pwfile={password_file}",
-             "--auth=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
-            capture_output=True, text=True, **_as_user(owner))
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(root / "data"),
+                "-U",
+                cluster.user,
+                f"--pwfile={password_file}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            capture_output=True,
+            text=True,
+            **_as_user(owner),
+        )
         password_file.unlink()
         assert initdb.returncode == 0, initdb.stdout + initdb.stderr
         # Durability settings off: the cluster dies with the test, and fsyncs would dominate its run time.
         server = supervisor.start(
             "postgres",
-            [str(bin_dir / "postgres"), "-D", str(root / "data"), "-p", str(cluster.port), "-k", str(root),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off"],
+            [
+                str(bin_dir / "postgres"),
+                "-D",
+                str(root / "data"),
+                "-p",
+                str(cluster.port),
+                "-k",
+                str(root),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ],
             env={"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"},
             stop_signal=signal.SIGINT,  # "fast" shutdown: do not wait for clients to disconnect
-            user=owner)
+            user=owner,
+        )
         cluster.wait_ready(server)
         yield cluster
         supervisor.stop(server)

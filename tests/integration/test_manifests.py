@@ -33,6 +33,7 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|AUTH_STRING|STORE_URI", re.I)
 
 # ---------------------------------------------------------------- Kubernetes
 
+
 def k8s_documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
@@ -42,17 +43,24 @@ def manifest_files() -> list[Path]:
 
 
 def test_the_kubernetes_set_is_a_namespace_mlflow_and_a_prefect_worker_allowed_to_run_jobs():
-    kinds = {(doc["kind"], doc["metadata"]["name"]) for path in manifest_files()
-             for doc in k8s_documents(path.read_text())}
-    assert {("Namespace", "lstmops"), ("Deployment", "mlflow"), ("Service", "mlflow"),
-            ("Deployment", "prefect-worker"), ("ServiceAccount", "prefect-worker"),
-            ("Role", "prefect-worker"), ("RoleBinding", "prefect-worker")} <= kinds
-    role = next(doc for path in manifest_files() for doc in k8s_documents(path.read_text())
-                if doc["kind"] == "Role")
+    kinds = {
+        (doc["kind"], doc["metadata"]["name"]) for path in manifest_files() for doc in k8s_documents(path.read_text())
+    }
+    assert {
+        ("Namespace", "lstmops"),
+        ("Deployment", "mlflow"),
+        ("Service", "mlflow"),
+        ("Deployment", "prefect-worker"),
+        ("ServiceAccount", "prefect-worker"),
+        ("Role", "prefect-worker"),
+        ("RoleBinding", "prefect-worker"),
+    } <= kinds
+    role = next(doc for path in manifest_files() for doc in k8s_documents(path.read_text()) if doc["kind"] == "Role")
     job_rule = next(rule for rule in role["rules"] if "jobs" in rule["resources"])
     assert {"create", "get", "list", "watch", "delete"} <= set(job_rule["verbs"])
-    assert not any(doc["kind"] == "Secret" for path in manifest_files() for doc in k8s_documents(path.read_text())), \
+    assert not any(doc["kind"] == "Secret" for path in manifest_files() for doc in k8s_documents(path.read_text())), (
         "Secrets are generated from git-ignored env files, never committed"
+    )
 
 
 @pytest.mark.parametrize("path", manifest_files(), ids=lambda path: path.name)
@@ -89,12 +97,24 @@ def test_kustomize_renders_the_set_with_generated_config_into_valid_resources(tm
     resources = k8s_documents(rendered.stdout)
     for doc in resources:
         kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-    by_kind = {(doc["kind"], doc["metadata"]["name"].rsplit("-", 1)[0] if doc["kind"] in ("ConfigMap", "Secret")
-                else doc["metadata"]["name"]) for doc in resources}
-    assert {("ConfigMap", "prefect-gpu-job-template"), ("Secret", "mlflow-credentials"),
-            ("Secret", "prefect-credentials")} <= by_kind
+    by_kind = {
+        (
+            doc["kind"],
+            doc["metadata"]["name"].rsplit("-", 1)[0]
+            if doc["kind"] in ("ConfigMap", "Secret")
+            else doc["metadata"]["name"],
+        )
+        for doc in resources
+    }
+    assert {
+        ("ConfigMap", "prefect-gpu-job-template"),
+        ("Secret", "mlflow-credentials"),
+        ("Secret", "prefect-credentials"),
+    } <= by_kind
     assert all(doc["metadata"].get("namespace") == "lstmops" for doc in resources if doc["kind"] != "Namespace")
-    worker = next(doc for doc in resources if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "prefect-worker")
+    worker = next(
+        doc for doc in resources if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "prefect-worker"
+    )
     mounted = worker["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
     template = next(doc for doc in resources if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == mounted)
     assert "nvidia.com/gpu" in template["data"]["gpu-job-template.json"]
@@ -103,8 +123,9 @@ def test_kustomize_renders_the_set_with_generated_config_into_valid_resources(tm
 def test_the_worker_starts_its_pool_from_the_gpu_job_template():
     template = json.loads((K8S / "gpu-job-template.json").read_text())
     assert "nvidia.com/gpu" in json.dumps(template["job_configuration"])
-    worker = next(doc for doc in k8s_documents((K8S / "prefect-worker.yaml").read_text())
-                  if doc["kind"] == "Deployment")
+    worker = next(
+        doc for doc in k8s_documents((K8S / "prefect-worker.yaml").read_text()) if doc["kind"] == "Deployment"
+    )
     args = worker["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--type") + 1] == "kubernetes"
     assert args[args.index("--base-job-template") + 1] == "/etc/prefect/gpu-job-template.json"
@@ -113,22 +134,49 @@ def test_the_worker_starts_its_pool_from_the_gpu_job_template():
 # ---------------------------------------------------------------- compose
 
 INTERPOLATION = re.compile(
-    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<named>[A-Za-z_]\w*))")
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<named>[A-Za-z_]\w*))"
+)
 # Service keys of the compose specification that this file may use (a typo is an error).
-SERVICE_KEYS = {"image", "build", "command", "entrypoint", "environment", "env_file", "depends_on", "volumes",
-                "ports", "healthcheck", "restart", "deploy", "profiles", "user", "working_dir", "networks",
-                "labels", "secrets", "configs", "expose", "init", "stop_grace_period", "pull_policy"}
+SERVICE_KEYS = {
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "env_file",
+    "depends_on",
+    "volumes",
+    "ports",
+    "healthcheck",
+    "restart",
+    "deploy",
+    "profiles",
+    "user",
+    "working_dir",
+    "networks",
+    "labels",
+    "secrets",
+    "configs",
+    "expose",
+    "init",
+    "stop_grace_period",
+    "pull_policy",
+}
 DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
 def env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
-             if line.strip() and not line.lstrip().startswith("#"))
+    pairs = (
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
     return {key.strip(): value.strip() for key, value in pairs}
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
     """Compose's ${VAR}, ${VAR:-default}, ${VAR:?error} and $$ rules; an unset required variable fails."""
+
     def value(match: re.Match) -> str:
         if match["escaped"]:
             return "$"
@@ -138,6 +186,7 @@ def interpolate(text: str, env: dict[str, str]) -> str:
         if op == ":-" and not env.get(name):
             return arg
         return env.get(name, "")
+
     return INTERPOLATION.sub(value, text)
 
 
@@ -154,8 +203,11 @@ def command_text(service: dict[str, Any]) -> str:
 
 
 def test_every_variable_the_compose_file_reads_is_in_env_example():
-    used = {match["braced"] or match["named"] for match in INTERPOLATION.finditer((INFRA / "compose.yaml").read_text())
-            if not match["escaped"]}
+    used = {
+        match["braced"] or match["named"]
+        for match in INTERPOLATION.finditer((INFRA / "compose.yaml").read_text())
+        if not match["escaped"]
+    }
     assert used - set(env_file(INFRA / ".env.example")) == set()
 
 
@@ -196,8 +248,9 @@ def test_every_reference_in_the_compose_file_resolves(compose):
             dockerfile = (INFRA / build["context"] / build["dockerfile"]).resolve()
             assert dockerfile.exists(), f"{name}: {dockerfile} missing"
             if "target" in build:
-                assert re.search(rf"^FROM .+ AS {build['target']}$", dockerfile.read_text(), re.M), \
+                assert re.search(rf"^FROM .+ AS {build['target']}$", dockerfile.read_text(), re.M), (
                     f"{name}: no stage {build['target']} in {dockerfile.name}"
+                )
     assert used_volumes == set(volumes), f"declared but unused volumes: {set(volumes) - used_volumes}"
 
 
@@ -228,8 +281,10 @@ def test_a_cpu_and_a_gpu_worker_serve_their_pools_and_the_gpu_one_reserves_an_nv
     for worker in (cpu, gpu):
         assert worker["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
         assert worker["environment"]["PREFECT_API_URL"] == "http://prefect-server:4200/api"
-        assert worker["environment"]["MLFLOW_TRACKING_USERNAME"] != compose["services"]["mlflow"]["environment"][
-            "MLFLOW_AUTH_ADMIN_USERNAME"], "workers log in with their own account, not the admin's"
+        assert (
+            worker["environment"]["MLFLOW_TRACKING_USERNAME"]
+            != compose["services"]["mlflow"]["environment"]["MLFLOW_AUTH_ADMIN_USERNAME"]
+        ), "workers log in with their own account, not the admin's"
 
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile.cpu", "Dockerfile.gpu"])

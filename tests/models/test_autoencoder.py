@@ -25,8 +25,9 @@ def sine(n_points: int) -> np.ndarray:
 def trained_on_sine():
     keras.utils.set_random_seed(0)
     model = build_autoencoder(WINDOW, units=16, learning_rate=1e-2)
-    history = model.fit(sliding_windows(sine(400), WINDOW), sliding_windows(sine(400), WINDOW),
-                        epochs=8, batch_size=32, verbose=0)
+    history = model.fit(
+        sliding_windows(sine(400), WINDOW), sliding_windows(sine(400), WINDOW), epochs=8, batch_size=32, verbose=0
+    )
     return model, history.history["loss"]
 
 
@@ -58,8 +59,7 @@ def test_an_injected_spike_scores_higher_than_the_rest_of_the_signal(trained_on_
     signal = sine(200)
     signal[120] += 1.5
     windows = sliding_windows(signal, WINDOW)
-    scores = reconstruction_scores(windows, model.predict(windows, verbose=0), len(signal),
-                                   smoothing_window=1)
+    scores = reconstruction_scores(windows, model.predict(windows, verbose=0), len(signal), smoothing_window=1)
     far_from_spike = np.r_[scores[:100], scores[140:]]
     assert scores[120] > 3 * far_from_spike.max()
 
@@ -102,8 +102,7 @@ def test_area_error_integrates_the_difference_over_the_score_window():
     signal = sliding_windows(np.zeros(4), 2)
     reconstructed = signal.copy()
     reconstructed[0, 0] = 2.0  # differences [-2 0 0 0]; trapezoids over [i-1, i]
-    scores = reconstruction_scores(signal, reconstructed, 4, smoothing_window=1,
-                                   rec_error_type="area", score_window=2)
+    scores = reconstruction_scores(signal, reconstructed, 4, smoothing_window=1, rec_error_type="area", score_window=2)
     np.testing.assert_allclose(scores, [0, 1, 0, 0])  # a lone point has no area
 
 
@@ -113,10 +112,12 @@ def test_reconstruction_scores_match_a_point_by_point_reference():
     signal = sliding_windows(series, 20)
     reconstructed = signal + rng.normal(scale=0.5, size=signal.shape)
     # Reference: for each point, the median of every reconstruction of it, then pandas' rolling.
-    median = [np.median([reconstructed[t - j, j, 0] for j in range(20) if 0 <= t - j < len(signal)])
-              for t in range(300)]
-    expected = (pd.Series(np.abs(series - median))
-                .rolling(2, center=True, min_periods=1).mean().to_numpy())  # 1% of 281 windows
+    median = [
+        np.median([reconstructed[t - j, j, 0] for j in range(20) if 0 <= t - j < len(signal)]) for t in range(300)
+    ]
+    expected = (
+        pd.Series(np.abs(series - median)).rolling(2, center=True, min_periods=1).mean().to_numpy()
+    )  # 1% of 281 windows
     np.testing.assert_allclose(reconstruction_scores(signal, reconstructed, 300), expected)
 
 

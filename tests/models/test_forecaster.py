@@ -39,8 +39,7 @@ def test_lstm_layers_stay_cudnn_eligible():
 def test_a_tiny_model_fits_a_sine_and_beats_persistence():
     keras.utils.set_random_seed(0)
     x, y = sine_windows(300)
-    model = build_forecaster(WINDOW, 2, units=(8,), dropout=0.0, learning_rate=1e-2,
-                             horizon=HORIZON)
+    model = build_forecaster(WINDOW, 2, units=(8,), dropout=0.0, learning_rate=1e-2, horizon=HORIZON)
     losses = model.fit(x, y, epochs=10, batch_size=32, verbose=0).history["loss"]
     assert losses[-1] < losses[0] / 10
     persistence_mse = np.mean((y - x[:, -1:, 0]) ** 2)

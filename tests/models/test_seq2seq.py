@@ -26,11 +26,13 @@ luong_only = pytest.mark.parametrize("trained", ["luong"], indirect=True)
 @pytest.fixture(scope="module")
 def trained(request):
     keras.utils.set_random_seed(0)
-    seq2seq = build_seq2seq(WINDOW, 2, HORIZON, units=8, attention=request.param,
-                            learning_rate=1e-2, target_index=TARGET)
+    seq2seq = build_seq2seq(
+        WINDOW, 2, HORIZON, units=8, attention=request.param, learning_rate=1e-2, target_index=TARGET
+    )
     x, y = windows_and_targets(series(300))
-    history = seq2seq.training_model.fit(seq2seq.training_inputs(x, y), y[:, :, None],
-                                         epochs=8, batch_size=32, verbose=0)
+    history = seq2seq.training_model.fit(
+        seq2seq.training_inputs(x, y), y[:, :, None], epochs=8, batch_size=32, verbose=0
+    )
     return seq2seq, x, y, history.history["loss"]
 
 
@@ -56,8 +58,7 @@ def test_lstm_layers_stay_cudnn_eligible():
 @both_attentions
 def test_training_with_either_attention_reduces_the_loss(trained):
     seq2seq, x, y, losses = trained
-    assert seq2seq.training_model.predict(seq2seq.training_inputs(x[:3], y[:3]),
-                                          verbose=0).shape == (3, HORIZON, 1)
+    assert seq2seq.training_model.predict(seq2seq.training_inputs(x[:3], y[:3]), verbose=0).shape == (3, HORIZON, 1)
     assert losses[-1] < losses[0] / 20
 
 

@@ -17,9 +17,15 @@ WINDOW = 16
 
 @pytest.fixture(scope="module")
 def params(tiny_params, tmp_path_factory):
-    return tiny_params(tmp_path_factory.mktemp("data"), "autoencoder", **{
-        "windows.sensors.window": WINDOW, "train.epochs": 5, "train.batch_size": 32,
-    })
+    return tiny_params(
+        tmp_path_factory.mktemp("data"),
+        "autoencoder",
+        **{
+            "windows.sensors.window": WINDOW,
+            "train.epochs": 5,
+            "train.batch_size": 32,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +66,18 @@ def test_changing_the_test_part_does_not_move_the_scaler_or_the_threshold(traine
     # busy session differed by 3 % in the threshold), so the trained model is reused: everything the
     # threshold is computed from must be blind to the test rows.
     changed = raw.copy()
-    changed.loc[prepared.split.test.start:, "value"] *= 3.0
+    changed.loc[prepared.split.test.start :, "value"] *= 3.0
     changed_prepared = prepare_frame(changed, prepared.card, params, tmp_path)
     split = changed_prepared.split
 
     assert changed_prepared.scaler.to_dict() == prepared.scaler.to_dict()
-    train_scores = reconstruction_error_scores(trained.model, changed_prepared.scaler, trained.window,
-                                               SMOOTHING_WINDOW, changed_prepared.features.iloc[split.train])
+    train_scores = reconstruction_error_scores(
+        trained.model,
+        changed_prepared.scaler,
+        trained.window,
+        SMOOTHING_WINDOW,
+        changed_prepared.features.iloc[split.train],
+    )
     config = params.models.autoencoder
     assert fit_threshold(train_scores, config.threshold_rule, **threshold_options(config)) == trained.threshold
 
@@ -94,8 +105,8 @@ def test_scores_read_the_future_only_up_to_one_window_plus_the_smoothing(trained
     before = trained.predict_raw(raw)["score"].to_numpy()
     after = trained.predict_raw(changed)["score"].to_numpy()
     reach = WINDOW - 1 + SMOOTHING_WINDOW // 2  # windows covering t end at t + window - 1, then smoothing
-    np.testing.assert_allclose(after[:cut - reach], before[:cut - reach], rtol=1e-6)
-    assert not np.allclose(after[cut - reach:cut], before[cut - reach:cut])
+    np.testing.assert_allclose(after[: cut - reach], before[: cut - reach], rtol=1e-6)
+    assert not np.allclose(after[cut - reach : cut], before[cut - reach : cut])
 
 
 def test_save_and_load_give_identical_scores(trained, raw, tmp_path):
@@ -115,7 +126,7 @@ def test_the_input_example_is_raw_rows_that_predict_raw_accepts(trained):
 
 def test_too_short_input_names_the_window(trained, raw):
     with pytest.raises(ValueError, match=f"window = {WINDOW}"):
-        trained.predict_raw(raw.iloc[:WINDOW - 1])
+        trained.predict_raw(raw.iloc[: WINDOW - 1])
 
 
 def test_price_series_are_refused(prepared, params):

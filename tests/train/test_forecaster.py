@@ -19,11 +19,20 @@ def trained(tiny_params, demo_series, tmp_path_factory):
 
 def test_loss_falls_on_a_series_with_strong_momentum(tiny_params, demo_series, tmp_path):
     # momentum 0.9: 81% of the return variance is predictable from the previous return
-    params = tiny_params(tmp_path, "forecaster", **{
-        **SETTINGS, "prices.demo.n_days": 200, "prices.demo.momentum": 0.9, "windows.prices.window": 5,
-        "models.forecaster.dropout": 0.0, "models.forecaster.learning_rate": 0.01,
-        "train.epochs": 15, "train.patience": 15,
-    })
+    params = tiny_params(
+        tmp_path,
+        "forecaster",
+        **{
+            **SETTINGS,
+            "prices.demo.n_days": 200,
+            "prices.demo.momentum": 0.9,
+            "windows.prices.window": 5,
+            "models.forecaster.dropout": 0.0,
+            "models.forecaster.learning_rate": 0.01,
+            "train.epochs": 15,
+            "train.patience": 15,
+        },
+    )
     prepared = demo_series(params, "prices").prepared
 
     history = train_forecaster(prepared, params).history
@@ -53,8 +62,8 @@ def test_predict_raw_forecasts_every_bar_with_history_and_the_next_business_day(
 
     assert list(forecasts.columns) == ["date", "actual", "predicted_close", "lower", "upper"]
     # bar k is forecast from the features of bars k-WINDOW..k-1, and features need a previous bar
-    assert forecasts["date"].iloc[:-1].tolist() == last_bars["date"].iloc[WINDOW + 1:].tolist()
-    np.testing.assert_array_equal(forecasts["actual"].iloc[:-1], last_bars["close"].iloc[WINDOW + 1:])
+    assert forecasts["date"].iloc[:-1].tolist() == last_bars["date"].iloc[WINDOW + 1 :].tolist()
+    np.testing.assert_array_equal(forecasts["actual"].iloc[:-1], last_bars["close"].iloc[WINDOW + 1 :])
     future = forecasts.iloc[-1]
     assert future["date"] == last_bars["date"].iloc[-1] + pd.Timedelta(days=3) and np.isnan(future["actual"])
     assert (forecasts["lower"] < forecasts["predicted_close"]).all()

@@ -12,11 +12,18 @@ WINDOW, HORIZON = 12, 4
 
 @pytest.fixture(scope="module")
 def params(tiny_params, tmp_path_factory):
-    return tiny_params(tmp_path_factory.mktemp("data"), "seq2seq", **{
-        "models.seq2seq.window": WINDOW, "models.seq2seq.horizon": HORIZON,
-        "models.seq2seq.units": 8, "models.seq2seq.learning_rate": 1e-2,
-        "train.epochs": 5, "train.batch_size": 32,
-    })
+    return tiny_params(
+        tmp_path_factory.mktemp("data"),
+        "seq2seq",
+        **{
+            "models.seq2seq.window": WINDOW,
+            "models.seq2seq.horizon": HORIZON,
+            "models.seq2seq.units": 8,
+            "models.seq2seq.learning_rate": 1e-2,
+            "train.epochs": 5,
+            "train.batch_size": 32,
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +55,7 @@ def test_training_drives_the_loss_down_and_reports_the_device(trained):
 
 def test_predict_raw_forecasts_every_origin_with_a_full_window_including_the_last(trained, raw):
     predictions = trained.predict_raw(raw)
-    origins = raw["timestamp"].iloc[WINDOW - 1:].to_numpy()
+    origins = raw["timestamp"].iloc[WINDOW - 1 :].to_numpy()
     assert list(predictions.columns) == ["origin", "step", "timestamp", "forecast"]
     assert len(predictions) == len(origins) * HORIZON
     np.testing.assert_array_equal(predictions["origin"].unique(), origins)

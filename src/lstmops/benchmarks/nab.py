@@ -53,12 +53,18 @@ from lstmops.train.common import predict, set_seed
 
 # Overlapping-segment F1 of Orion 0.7.1 on NAB (docs: DESIGN.md "Reference numbers").
 ORION_LSTM_AE_F1 = {
-    "artificialWithAnomaly": 0.545, "realAWSCloudwatch": 0.750, "realAdExchange": 0.720,
-    "realTraffic": 0.533, "realTweets": 0.448,
+    "artificialWithAnomaly": 0.545,
+    "realAWSCloudwatch": 0.750,
+    "realAdExchange": 0.720,
+    "realTraffic": 0.533,
+    "realTweets": 0.448,
 }
 ORION_BEST_F1 = {
-    "artificialWithAnomaly": 0.750, "realAWSCloudwatch": 0.702, "realAdExchange": 0.733,
-    "realTraffic": 0.611, "realTweets": 0.606,
+    "artificialWithAnomaly": 0.750,
+    "realAWSCloudwatch": 0.702,
+    "realAdExchange": 0.733,
+    "realTraffic": 0.611,
+    "realTweets": 0.606,
 }
 
 
@@ -94,10 +100,12 @@ def aggregate(frame: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
     bins = ((times - first) // interval).to_numpy()
     means = frame["value"].groupby(bins).mean()
     values = means.reindex(np.arange(bins.max() + 1))
-    return pd.DataFrame({
-        "timestamp": first + interval * np.arange(len(values)),
-        "value": values.fillna(values.mean()).to_numpy(dtype=np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "timestamp": first + interval * np.arange(len(values)),
+            "value": values.fillna(values.mean()).to_numpy(dtype=np.float64),
+        }
+    )
 
 
 def series_interval(frame: pd.DataFrame, group: str, protocol: OrionProtocol) -> int:
@@ -128,18 +136,28 @@ def detect(
     set_seed(seed)
     model = build_autoencoder(protocol.window, 1, units=protocol.units, learning_rate=protocol.learning_rate)
     history = model.fit(
-        train, train, validation_data=(val, val), epochs=protocol.epochs, batch_size=protocol.batch_size,
-        shuffle=True, verbose=verbose,
-        callbacks=[keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=protocol.patience, min_delta=protocol.min_delta)],
+        train,
+        train,
+        validation_data=(val, val),
+        epochs=protocol.epochs,
+        batch_size=protocol.batch_size,
+        shuffle=True,
+        verbose=verbose,
+        callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=protocol.patience, min_delta=protocol.min_delta)
+        ],
     )
-    errors = reconstruction_scores(windows, predict(model, windows), len(values),
-                                   smoothing_window=protocol.smoothing_window)
+    errors = reconstruction_scores(
+        windows, predict(model, windows), len(values), smoothing_window=protocol.smoothing_window
+    )
     detections = anomalies.find_anomalies_orion(
-        errors, signal["timestamp"].to_numpy(),
+        errors,
+        signal["timestamp"].to_numpy(),
         window_size_portion=protocol.window_size_portion,
         window_step_size_portion=protocol.window_step_size_portion,
-        k=protocol.k, anomaly_padding=protocol.anomaly_padding, min_percent=protocol.min_percent,
+        k=protocol.k,
+        anomaly_padding=protocol.anomaly_padding,
+        min_percent=protocol.min_percent,
     )
     return detections, len(history.history["loss"])
 
@@ -155,8 +173,10 @@ def _group_series(root: Path, group: str) -> list[str]:
 def _labelled(root: Path, key: str) -> SensorSeries:
     series = read_nab(root, key)
     if series.windows is None:
-        raise ValueError(f"{root / 'labels' / 'combined_windows.json'}: no entry for {key}.csv; "
-                         "the benchmark scores every series against its labels")
+        raise ValueError(
+            f"{root / 'labels' / 'combined_windows.json'}: no entry for {key}.csv; "
+            "the benchmark scores every series against its labels"
+        )
     return series
 
 
@@ -185,18 +205,25 @@ def benchmark_nab(
         series = _labelled(root, key)
         signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
         # Keras' per-epoch lines would tear the progress bar apart.
-        detections, epochs = detect(signal, protocol, seed=params.train.seed,
-                                    verbose=0 if progress else params.train.verbose)
+        detections, epochs = detect(
+            signal, protocol, seed=params.train.seed, verbose=0 if progress else params.train.verbose
+        )
         scores = anomalies.overlapping_segment_scores(series.windows, [(start, end) for start, end, _ in detections])
         row = {
-            "name": key.rpartition("/")[2], "group": group, "f1": scores["f1"],
-            "tp": scores["tp"], "fp": scores["fp"], "fn": scores["fn"],
+            "name": key.rpartition("/")[2],
+            "group": group,
+            "f1": scores["f1"],
+            "tp": scores["tp"],
+            "fp": scores["fp"],
+            "fn": scores["fn"],
             "seconds": round(time.perf_counter() - started, 1),
         }
         per_series.append(row)
         if progress:
-            bar.write(f"{key}: {len(signal)} points, {epochs} epochs, tp {row['tp']} fp {row['fp']} "
-                      f"fn {row['fn']}, {row['seconds']:.0f} s")
+            bar.write(
+                f"{key}: {len(signal)} points, {epochs} epochs, tp {row['tp']} fp {row['fp']} "
+                f"fn {row['fn']}, {row['seconds']:.0f} s"
+            )
     result = {
         "groups": {
             group: _pooled([row for row in per_series if row["group"] == group]) for group in dict.fromkeys(groups)
@@ -215,11 +242,14 @@ def _pooled(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def format_table(result: dict[str, Any]) -> str:
     """Per-group scores beside Orion's LSTM-AE and Orion's best pipeline ('-' where Orion has none)."""
+
     def reference(table: dict[str, float], group: str) -> str:
         return f"{table[group]:.3f}" if group in table else "-"
 
-    header = f"{'group':24s} {'series':>6s} {'tp':>4s} {'fp':>4s} {'fn':>4s} {'prec':>6s} {'recall':>6s} " \
-             f"{'F1':>6s} {'Orion LSTM-AE':>14s} {'Orion best':>11s} {'seconds':>8s}"
+    header = (
+        f"{'group':24s} {'series':>6s} {'tp':>4s} {'fp':>4s} {'fn':>4s} {'prec':>6s} {'recall':>6s} "
+        f"{'F1':>6s} {'Orion LSTM-AE':>14s} {'Orion best':>11s} {'seconds':>8s}"
+    )
     lines = [header, "-" * len(header)]
     for group, scores in result["groups"].items():
         rows = [row for row in result["series"] if row["group"] == group]

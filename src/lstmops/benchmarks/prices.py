@@ -38,20 +38,32 @@ class BenchmarkInputError(ValueError):
 def prepare_csv(csv: Path, params: Params) -> PreparedSeries:
     """Read and validate a Yahoo-layout CSV and prepare it as `prepare.prepare_series` does, in memory."""
     frame = read_yahoo_csv(csv)
-    report = validate_prices(frame, source_file=csv,
-                             max_gap_business_days=params.prices.validation.max_gap_business_days)
+    report = validate_prices(
+        frame, source_file=csv, max_gap_business_days=params.prices.validation.max_gap_business_days
+    )
     if not report.success:
         raise BenchmarkInputError(report.message())
-    card = {"series": csv.stem, "kind": "prices", "source": "csv", "origin": str(csv),
-            "sha256": content_hash(frame), "rows": len(frame)}
+    card = {
+        "series": csv.stem,
+        "kind": "prices",
+        "source": "csv",
+        "origin": str(csv),
+        "sha256": content_hash(frame),
+        "rows": len(frame),
+    }
     return prepare_frame(frame, card, params, csv.parent)
 
 
 def _benchmark_series(csv: Path, params: Params) -> dict[str, Any]:
     started = time.perf_counter()
     folds = walk_forward(prepare_csv(csv, params), params)
-    reported = ("mase", "rmse", "rmse_persistence", "directional_accuracy",
-                coverage_key(params.models.forecaster.interval_alpha))
+    reported = (
+        "mase",
+        "rmse",
+        "rmse_persistence",
+        "directional_accuracy",
+        coverage_key(params.models.forecaster.interval_alpha),
+    )
     means = {key: float(np.mean([fold.metrics[key] for fold in folds])) for key in reported}
     return {"name": csv.stem, **means, "seconds": round(time.perf_counter() - started, 2)}
 

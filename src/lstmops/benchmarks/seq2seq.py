@@ -21,7 +21,12 @@ from lstmops.evaluate.seq2seq import evaluate_seq2seq, forecast_metrics, holdout
 from lstmops.train.seq2seq import train_seq2seq
 
 SUMMARY_METRICS = (
-    "mae", "rmse", "mae_seasonal", "mae_persistence", "rel_mae_seasonal", "rel_mae_persistence",
+    "mae",
+    "rmse",
+    "mae_seasonal",
+    "mae_persistence",
+    "rel_mae_seasonal",
+    "rel_mae_persistence",
 )
 
 
@@ -85,8 +90,12 @@ def benchmark_seq2seq(
         "val": {name: val[name] for name in SUMMARY_METRICS},
         "csv": str(csv),
         "rows": len(prepared.features),
-        "split_rows": {name: [part.start, part.stop] for name, part in zip(
-            ("train", "val", "test"), (prepared.split.train, prepared.split.val, prepared.split.test))},
+        "split_rows": {
+            name: [part.start, part.stop]
+            for name, part in zip(
+                ("train", "val", "test"), (prepared.split.train, prepared.split.val, prepared.split.test)
+            )
+        },
         "settings": {**model.model_dump(), "calendar": list(calendar), **params.train.model_dump()},
         "epochs_run": len(trained.history["loss"]),
         "device": trained.device,

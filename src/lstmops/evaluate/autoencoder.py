@@ -66,7 +66,7 @@ def zscore_flags(values: np.ndarray, trained: TrainedAutoencoder, train: slice) 
     """Rolling z-score of every row and its threshold, fitted like the model's on the training rows."""
     scores = rolling_zscore_scores(values, trained.window)
     # The first `window` rows have no full past and score 0 by convention: not evidence of normality.
-    train_scores = scores[trained.window:train.stop]
+    train_scores = scores[trained.window : train.stop]
     if len(train_scores) == 0:
         raise ValueError(f"the training part ({train.stop} rows) is no longer than the window {trained.window}")
     threshold = anomalies.fit_threshold(train_scores, trained.threshold_rule, **trained.threshold_options)
@@ -89,12 +89,14 @@ def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, 
     scores = trained.score_features(features)
     flags = scores > trained.threshold
     model_metrics, detected = detection_metrics(
-        held_times, scores[holdout], flags[holdout], held_windows, gap=trained.window)
+        held_times, scores[holdout], flags[holdout], held_windows, gap=trained.window
+    )
 
     values = features["value"].to_numpy(dtype=np.float64)
     z_scores, z_threshold = zscore_flags(values, trained, prepared.split.train)
     z_metrics, _ = detection_metrics(
-        held_times, z_scores[holdout], z_scores[holdout] > z_threshold, held_windows, gap=trained.window)
+        held_times, z_scores[holdout], z_scores[holdout] > z_threshold, held_windows, gap=trained.window
+    )
 
     metrics = {
         **model_metrics,
@@ -103,10 +105,15 @@ def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, 
         "labelled_windows": float(len(held_windows)),
     }
     figure = reconstruction_error_figure(
-        timestamps, features["value"], pd.Series(scores), trained.threshold,
-        true_windows=windows, detections=detected, holdout_start=held_times.iloc[0],
+        timestamps,
+        features["value"],
+        pd.Series(scores),
+        trained.threshold,
+        true_windows=windows,
+        detections=detected,
+        holdout_start=held_times.iloc[0],
         title=f"{prepared.series}: LSTM-AE reconstruction error (F1 {model_metrics['f1']:.2f}, "
-              f"z-score {z_metrics['f1']:.2f} on the hold-out)",
+        f"z-score {z_metrics['f1']:.2f} on the hold-out)",
     )
     return Evaluation(
         metrics=metrics,
@@ -116,7 +123,8 @@ def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, 
         figures={"reconstruction_error.png": figure},
         tables={
             "anomalies.csv": detected,
-            "scores.csv": pd.DataFrame({
-                "timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}),
+            "scores.csv": pd.DataFrame(
+                {"timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}
+            ),
         },
     )

@@ -41,8 +41,9 @@ def score_rows(trained: TrainedForecaster, table: pd.DataFrame, rows: slice) -> 
     # Drift extends the line through the closes of the model's own input window (t-window..t-1).
     close_windows = sliding_windows(table["close"].to_numpy(), trained.window)[t - trained.window]
     actual, predicted, previous = (points[name].to_numpy() for name in ("actual", "predicted", "persistence"))
-    metrics = forecast_report(actual, predicted, previous,
-                              {"persistence": previous, "drift": drift(close_windows)[:, 0]})
+    metrics = forecast_report(
+        actual, predicted, previous, {"persistence": previous, "drift": drift(close_windows)[:, 0]}
+    )
     lower, upper = points["lower"].to_numpy(), points["upper"].to_numpy()
     metrics[coverage_key(trained.interval_alpha)] = coverage(actual, lower, upper)
     metrics["interval_width"] = float(np.mean(upper - lower))
@@ -73,11 +74,14 @@ def walk_forward(prepared: PreparedSeries, params: Params) -> list[Fold]:
     if config.backtest_folds == 0:
         return []
     if region.stop - region.start < config.backtest_folds:
-        raise ValueError(f"{prepared.series}: {region.stop - region.start} test rows cannot make "
-                         f"{config.backtest_folds} walk-forward folds")
+        raise ValueError(
+            f"{prepared.series}: {region.stop - region.start} test rows cannot make "
+            f"{config.backtest_folds} walk-forward folds"
+        )
     bounds = np.linspace(region.start, region.stop, config.backtest_folds + 1).round().astype(int)
     fold_params = params.model_copy(
-        update={"train": params.train.model_copy(update={"epochs": config.backtest_epochs})})
+        update={"train": params.train.model_copy(update={"epochs": config.backtest_epochs})}
+    )
     folds = []
     for number, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]), start=1):
         fold = _fold_series(prepared, int(start), int(stop))
@@ -99,17 +103,23 @@ def evaluate_forecaster(trained: TrainedForecaster, prepared: PreparedSeries, pa
         raise ValueError(f"{prepared.series}: a forecaster is evaluated on price series, got {prepared.kind!r}")
     points, metrics = score_rows(trained, prepared.features, prepared.split.test)
     label = coverage_key(trained.interval_alpha).removeprefix("coverage_") + "%"
-    figures = {"forecast.png": forecast_figure(
-        points, title=f"{prepared.series}: hold-out close, LSTM vs persistence (MASE {metrics['mase']:.3f})",
-        coverage_label=label)}
+    figures = {
+        "forecast.png": forecast_figure(
+            points,
+            title=f"{prepared.series}: hold-out close, LSTM vs persistence (MASE {metrics['mase']:.3f})",
+            coverage_label=label,
+        )
+    }
 
     folds = walk_forward(prepared, params)
     if folds:
         metrics |= _backtest_metrics(folds)
         fold_points = pd.concat([fold.points.assign(fold=fold.number) for fold in folds], ignore_index=True)
         figures["backtest.png"] = backtest_figure(
-            fold_points, [fold.metrics["mase"] for fold in folds],
-            title=f"{prepared.series}: walk-forward backtest (mean MASE {metrics['backtest_mase_mean']:.3f})")
+            fold_points,
+            [fold.metrics["mase"] for fold in folds],
+            title=f"{prepared.series}: walk-forward backtest (mean MASE {metrics['backtest_mase_mean']:.3f})",
+        )
     return Evaluation(
         metrics=metrics,
         primary_metric="mae",

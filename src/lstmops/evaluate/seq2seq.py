@@ -59,9 +59,7 @@ def scored_origins(n_rows: int, part: slice, *, window: int, horizon: int, seaso
     return np.arange(first, last + 1)
 
 
-def holdout_forecasts(
-    trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, season: int
-) -> HoldoutForecasts:
+def holdout_forecasts(trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, season: int) -> HoldoutForecasts:
     """Forecast every scored origin of `part` (rows of `features`: timestamp, value) and its baselines."""
     values = features["value"].to_numpy(dtype="float64")
     horizon = trained.horizon
@@ -133,7 +131,8 @@ def evaluation_figures(forecasts: HoldoutForecasts, window: int) -> dict[str, Fi
     per_step = per_step_table(forecasts)
     return {
         "attention.png": attention_figure(
-            forecasts.attention.mean(axis=0), forecasts.attention[last],
+            forecasts.attention.mean(axis=0),
+            forecasts.attention[last],
             _time_label(forecasts.timestamps[forecasts.origins[last]]),
         ),
         "forecast.png": forecast_figure([_example(forecasts, i, window) for i in examples]),

@@ -35,17 +35,15 @@ def build_autoencoder(
     code = keras.layers.LSTM(units, name="encoder_lstm")(inputs)  # (n, units)
     repeated = keras.layers.RepeatVector(window, name="repeat_code")(code)  # (n, window, units)
     decoded = keras.layers.LSTM(units, return_sequences=True, name="decoder_lstm")(repeated)
-    outputs = keras.layers.TimeDistributed(
-        keras.layers.Dense(n_features), name="reconstruction"
-    )(decoded)  # (n, window, n_features)
+    outputs = keras.layers.TimeDistributed(keras.layers.Dense(n_features), name="reconstruction")(
+        decoded
+    )  # (n, window, n_features)
     model = keras.Model(inputs, outputs, name="lstm_autoencoder")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     return model
 
 
-def window_errors(
-    x: np.ndarray, x_hat: np.ndarray, kind: Literal["absolute", "squared"] = "absolute"
-) -> np.ndarray:
+def window_errors(x: np.ndarray, x_hat: np.ndarray, kind: Literal["absolute", "squared"] = "absolute") -> np.ndarray:
     """Per-window, per-step error averaged over features: (n_windows, window)."""
     x, x_hat = _as_windows(x, "x"), _as_windows(x_hat, "x_hat")
     if x.shape != x_hat.shape:
@@ -89,8 +87,7 @@ def reconstruction_scores(
     reconstructed = _as_windows(reconstructed_windows, "reconstructed_windows")
     if signal.shape != reconstructed.shape:
         raise ValueError(
-            f"signal_windows has shape {signal.shape} "
-            f"but reconstructed_windows has shape {reconstructed.shape}"
+            f"signal_windows has shape {signal.shape} but reconstructed_windows has shape {reconstructed.shape}"
         )
     # Every window covering a point holds the same signal value; the median just picks it.
     true = _nanmedian_by_point(_stack_by_point(signal, n_points, step))  # (n_points, n_features)
@@ -115,9 +112,7 @@ def _as_windows(windows: np.ndarray, name: str) -> np.ndarray:
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[0] == 0:
-        raise ValueError(
-            f"{name} must be non-empty (n_windows, window[, n_features]), got shape {array.shape}"
-        )
+        raise ValueError(f"{name} must be non-empty (n_windows, window[, n_features]), got shape {array.shape}")
     return array
 
 
@@ -126,14 +121,11 @@ def _stack_by_point(windows: np.ndarray, n_points: int, step: int) -> np.ndarray
     the window starting at t - j gives to point t, NaN where no window starts there."""
     n_windows, window = windows.shape[:2]
     if step < 1 or step > window:
-        raise ValueError(
-            f"step must be in 1..window ({window}) so every point is covered, got {step}"
-        )
+        raise ValueError(f"step must be in 1..window ({window}) so every point is covered, got {step}")
     expected = (n_windows - 1) * step + window
     if n_points != expected:
         raise ValueError(
-            f"{n_windows} windows of {window} points every {step} cover {expected} points, "
-            f"but n_points is {n_points}"
+            f"{n_windows} windows of {window} points every {step} cover {expected} points, but n_points is {n_points}"
         )
     stacked = np.full((window, n_points) + windows.shape[2:], np.nan)
     covered = slice(0, (n_windows - 1) * step + 1, step)  # window starts

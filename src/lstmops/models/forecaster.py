@@ -35,7 +35,5 @@ def build_forecaster(
             hidden = keras.layers.Dropout(dropout, name=f"dropout_{depth}")(hidden)
     outputs = keras.layers.Dense(horizon, name="forecast")(hidden)  # (n, horizon)
     model = keras.Model(inputs, outputs, name="lstm_forecaster")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["mae"]
-    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=["mae"])
     return model

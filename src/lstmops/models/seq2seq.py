@@ -59,14 +59,10 @@ class _DecoderLayers:
         """inputs (n, T, 1) -> prediction (n, T, 1), new state, attention (n, T, window)."""
         decoded, hidden, cell = self.lstm(inputs, initial_state=state)  # (n, T, units)
         if self.key_projection is None:
-            context, weights = self.attention(
-                [decoded, encoder_outputs], return_attention_scores=True
-            )
+            context, weights = self.attention([decoded, encoder_outputs], return_attention_scores=True)
         else:
             query, key = self.query_projection(decoded), self.key_projection(encoder_outputs)
-            context, weights = self.attention(
-                [query, encoder_outputs, key], return_attention_scores=True
-            )
+            context, weights = self.attention([query, encoder_outputs, key], return_attention_scores=True)
         combined = self.combine(self.join([decoded, context]))  # (n, T, units)
         return self.output(combined), [hidden, cell], weights
 
@@ -82,9 +78,7 @@ def _decoder_layers(units: int, attention: AttentionKind) -> _DecoderLayers:
     else:
         raise ValueError(f"attention must be 'luong' or 'bahdanau', got {attention!r}")
     return _DecoderLayers(
-        lstm=keras.layers.LSTM(
-            units, return_sequences=True, return_state=True, name="decoder_lstm"
-        ),
+        lstm=keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
         attention=scorer,
         query_projection=query_projection,
         key_projection=key_projection,
@@ -110,9 +104,7 @@ def build_seq2seq(
         raise ValueError(f"target_index {target_index} is not a column of {n_features} features")
     window_in = keras.Input(shape=(window, n_features), name="window")
     decoder_in = keras.Input(shape=(horizon, 1), name="decoder_inputs")
-    encoder = keras.layers.LSTM(
-        units, return_sequences=True, return_state=True, name="encoder_lstm"
-    )
+    encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm")
     encoder_outputs, hidden, cell = encoder(window_in)  # (n, window, units), 2 x (n, units)
     decode = _decoder_layers(units, attention)
 
@@ -129,9 +121,7 @@ def build_seq2seq(
     )  # (n, horizon)
     attention_weights = keras.layers.Concatenate(axis=1, name="attention_weights")(weights)
 
-    model = keras.Model(
-        [window_in, decoder_in], [teacher_forced, forecast, attention_weights], name="seq2seq"
-    )
+    model = keras.Model([window_in, decoder_in], [teacher_forced, forecast, attention_weights], name="seq2seq")
     return Seq2Seq(model, learning_rate=learning_rate)
 
 
@@ -143,15 +133,9 @@ class Seq2Seq:
         self.model = model
         window_in, decoder_in = model.inputs
         teacher_forced, forecast, attention_weights = model.outputs
-        self.training_model = keras.Model(
-            [window_in, decoder_in], teacher_forced, name="seq2seq_training"
-        )
-        self.training_model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"]
-        )
-        self.inference_model = keras.Model(
-            window_in, [forecast, attention_weights], name="seq2seq_inference"
-        )
+        self.training_model = keras.Model([window_in, decoder_in], teacher_forced, name="seq2seq_training")
+        self.training_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])
+        self.inference_model = keras.Model(window_in, [forecast, attention_weights], name="seq2seq_inference")
         self.target_index: int = model.get_layer("last_observed").target_index
         self.horizon: int = decoder_in.shape[1]
 
@@ -185,8 +169,5 @@ def teacher_forcing_inputs(y: np.ndarray, last_observed: np.ndarray) -> np.ndarr
         y = y[:, :, 0]
     last_observed = np.asarray(last_observed, dtype="float32").reshape(-1, 1)
     if y.ndim != 2 or len(last_observed) != len(y):
-        raise ValueError(
-            f"y must be (n, horizon) and last_observed (n,), "
-            f"got {y.shape} and {last_observed.shape}"
-        )
+        raise ValueError(f"y must be (n, horizon) and last_observed (n,), got {y.shape} and {last_observed.shape}")
     return np.concatenate([last_observed, y[:, :-1]], axis=1)[:, :, None]

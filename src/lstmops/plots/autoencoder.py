@@ -36,12 +36,24 @@ def reconstruction_error_figure(
             axes.axvspan(start, end, color="tab:green", alpha=0.2, label="true window" if index == 0 else None)
     bottom = values.min()
     for index, row in enumerate(detections.itertuples()):
-        signal_axes.plot([row.start, row.end], [bottom, bottom], color="tab:red", linewidth=5,
-                         solid_capstyle="butt", label="detected" if index == 0 else None)
+        signal_axes.plot(
+            [row.start, row.end],
+            [bottom, bottom],
+            color="tab:red",
+            linewidth=5,
+            solid_capstyle="butt",
+            label="detected" if index == 0 else None,
+        )
     for axes in (signal_axes, score_axes):
         axes.axvline(holdout_start, color="grey", linestyle=":", linewidth=1.0)
-    score_axes.annotate("hold-out ->", (holdout_start, threshold), textcoords="offset points", xytext=(4, 4),
-                        fontsize="small", color="grey")
+    score_axes.annotate(
+        "hold-out ->",
+        (holdout_start, threshold),
+        textcoords="offset points",
+        xytext=(4, 4),
+        fontsize="small",
+        color="grey",
+    )
 
     signal_axes.set(title=title, ylabel="value")
     score_axes.set(xlabel="time", ylabel="score")

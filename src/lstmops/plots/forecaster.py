@@ -15,12 +15,24 @@ def forecast_figure(points: pd.DataFrame, *, title: str, coverage_label: str) ->
     """
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     axes = figure.subplots()
-    axes.fill_between(points["date"], points["lower"], points["upper"], color="tab:blue", alpha=0.2,
-                      label=f"{coverage_label} conformal interval")
+    axes.fill_between(
+        points["date"],
+        points["lower"],
+        points["upper"],
+        color="tab:blue",
+        alpha=0.2,
+        label=f"{coverage_label} conformal interval",
+    )
     axes.plot(points["date"], points["actual"], color="black", linewidth=1.2, label="actual close")
     axes.plot(points["date"], points["predicted"], color="tab:blue", linewidth=1.0, label="LSTM forecast")
-    axes.plot(points["date"], points["persistence"], color="tab:orange", linewidth=0.8, linestyle="--",
-              label="persistence (previous close)")
+    axes.plot(
+        points["date"],
+        points["persistence"],
+        color="tab:orange",
+        linewidth=0.8,
+        linestyle="--",
+        label="persistence (previous close)",
+    )
     axes.set(title=title, xlabel="date", ylabel="close")
     axes.legend(loc="best", fontsize="small")
     return figure

@@ -32,7 +32,10 @@ def attention_figure(mean_weights: np.ndarray, example_weights: np.ndarray, exam
     ):
         horizon, window = weights.shape
         image = ax.imshow(
-            weights, aspect="auto", origin="lower", cmap="viridis",
+            weights,
+            aspect="auto",
+            origin="lower",
+            cmap="viridis",
             extent=(-window + 0.5, 0.5, 0.5, horizon + 0.5),  # x: 0 is the last observed row
         )
         ax.set(title=title, xlabel="window position (0 = last observed row)", ylabel="forecast step")
@@ -48,8 +51,7 @@ def forecast_figure(examples: Sequence[ForecastExample], unit: str = "value") ->
         ax.plot(example.history_time, example.history, color="0.4", label="history")
         ax.plot(example.future_time, example.actual, color="black", label="actual")
         ax.plot(example.future_time, example.forecast, color="tab:blue", marker=".", label="seq2seq")
-        ax.plot(example.future_time, example.seasonal_naive, color="tab:orange", linestyle="--",
-                label="seasonal naive")
+        ax.plot(example.future_time, example.seasonal_naive, color="tab:orange", linestyle="--", label="seasonal naive")
         ax.axvline(example.history_time[-1], color="0.7", linewidth=0.8)
         ax.set(title=f"origin {example.label}", ylabel=unit)
         ax.legend(loc="upper left", fontsize="small")

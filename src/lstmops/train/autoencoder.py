@@ -57,11 +57,13 @@ def segments_table(timestamps: pd.Series, scores: np.ndarray, flags: np.ndarray,
     """Flagged runs as rows (start, end, score = highest score inside), runs <= `gap` points apart merged."""
     runs = anomalies.merge_segments(anomalies.flagged_to_segments(flags), gap=gap)
     times = pd.Series(timestamps).reset_index(drop=True)
-    return pd.DataFrame({
-        "start": pd.to_datetime([times[start] for start, _ in runs]),
-        "end": pd.to_datetime([times[end] for _, end in runs]),
-        "score": [float(np.max(scores[start:end + 1])) for start, end in runs],
-    })
+    return pd.DataFrame(
+        {
+            "start": pd.to_datetime([times[start] for start, _ in runs]),
+            "end": pd.to_datetime([times[end] for _, end in runs]),
+            "score": [float(np.max(scores[start : end + 1])) for start, end in runs],
+        }
+    )
 
 
 def reconstruction_error_scores(
@@ -102,17 +104,20 @@ class TrainedAutoencoder:
         """
         features = sensor_features(frame)
         scores = self.score_features(features)
-        return pd.DataFrame({
-            "timestamp": features["timestamp"].to_numpy(),
-            "score": scores,
-            "is_anomaly": scores > self.threshold,
-        })
+        return pd.DataFrame(
+            {
+                "timestamp": features["timestamp"].to_numpy(),
+                "score": scores,
+                "is_anomaly": scores > self.threshold,
+            }
+        )
 
     def segments(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The anomalous segments of a raw frame: start, end (timestamps, inclusive), highest score."""
         points = self.predict_raw(frame)
-        return segments_table(points["timestamp"], points["score"].to_numpy(), points["is_anomaly"].to_numpy(),
-                              gap=self.window)
+        return segments_table(
+            points["timestamp"], points["score"].to_numpy(), points["is_anomaly"].to_numpy(), gap=self.window
+        )
 
     def input_example(self) -> pd.DataFrame:
         """A small raw frame predict_raw accepts: the first window of the training data."""
@@ -122,29 +127,35 @@ class TrainedAutoencoder:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save(folder / MODEL_FILE)
-        write_state(folder, self.kind, {
-            "window": self.window,
-            "scaler": self.scaler.to_dict(),
-            "smoothing_window": self.smoothing_window,
-            "threshold": self.threshold,
-            "threshold_rule": self.threshold_rule,
-            "threshold_options": self.threshold_options,
-            "example": {
-                "timestamp": self.example["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist(),
-                "value": self.example["value"].tolist(),
+        write_state(
+            folder,
+            self.kind,
+            {
+                "window": self.window,
+                "scaler": self.scaler.to_dict(),
+                "smoothing_window": self.smoothing_window,
+                "threshold": self.threshold,
+                "threshold_rule": self.threshold_rule,
+                "threshold_options": self.threshold_options,
+                "example": {
+                    "timestamp": self.example["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").tolist(),
+                    "value": self.example["value"].tolist(),
+                },
+                "history": self.history,
+                "device": self.device,
             },
-            "history": self.history,
-            "device": self.device,
-        })
+        )
 
     @classmethod
     def load(cls, folder: Path) -> TrainedAutoencoder:
         folder = Path(folder)
         state = read_state(folder, cls.kind)
-        example = pd.DataFrame({
-            "timestamp": pd.to_datetime(state["example"]["timestamp"]).astype(TIMESTAMP_DTYPE),
-            "value": np.asarray(state["example"]["value"], dtype=np.float64),
-        })
+        example = pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(state["example"]["timestamp"]).astype(TIMESTAMP_DTYPE),
+                "value": np.asarray(state["example"]["value"], dtype=np.float64),
+            }
+        )
         return cls(
             model=keras.saving.load_model(folder / MODEL_FILE, compile=False),
             scaler=MinMaxScaler.from_dict(state["scaler"]),
@@ -205,8 +216,10 @@ def train_autoencoder(prepared: PreparedSeries, params: Params) -> TrainedAutoen
         threshold=anomalies.fit_threshold(train_scores, config.threshold_rule, **options),
         threshold_rule=config.threshold_rule,
         threshold_options=options,
-        example=train_features[["timestamp", "value"]].iloc[:window].reset_index(drop=True).astype(
-            {"timestamp": TIMESTAMP_DTYPE}),
+        example=train_features[["timestamp", "value"]]
+        .iloc[:window]
+        .reset_index(drop=True)
+        .astype({"timestamp": TIMESTAMP_DTYPE}),
         history=history,
         device=device_report(),
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -73,8 +74,9 @@ class WindowBatches(keras.utils.PyDataset):
     reorders windows of this part only (the train part never sees val/test windows).
     """
 
-    def __init__(self, inputs: Any, targets: np.ndarray, *, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, **kwargs: Any):
+    def __init__(
+        self, inputs: Any, targets: np.ndarray, *, batch_size: int, shuffle: bool = False, seed: int = 0, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.inputs = inputs if isinstance(inputs, tuple) else (inputs,)
         self.targets = targets
@@ -89,7 +91,7 @@ class WindowBatches(keras.utils.PyDataset):
         return -(-len(self._order) // self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[Any, np.ndarray]:
-        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        rows = np.sort(self._order[index * self.batch_size : (index + 1) * self.batch_size])
         xs = tuple(np.asarray(part[rows], dtype=np.float32) for part in self.inputs)
         return (xs if len(xs) > 1 else xs[0]), np.asarray(self.targets[rows], dtype=np.float32)
 
@@ -115,8 +117,9 @@ def fit(
     monitor = "val_loss" if validation is not None else "loss"
     schedule = [
         keras.callbacks.EarlyStopping(monitor=monitor, patience=params.patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=params.lr_factor, patience=params.lr_patience,
-                                          min_lr=1e-5),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=params.lr_factor, patience=params.lr_patience, min_lr=1e-5
+        ),
     ]
     history = model.fit(
         train,
@@ -135,8 +138,9 @@ def predict(model: keras.Model, inputs: Any, *, batch_size: int = 1024) -> np.nd
     model: each new batch shape would be traced again (about 0.3 s each on TensorFlow; a run
     predicts validation, test and the input example, all of different lengths).
     """
-    batches = WindowBatches(inputs, np.zeros(len(inputs[0] if isinstance(inputs, tuple) else inputs)),
-                            batch_size=batch_size)
+    batches = WindowBatches(
+        inputs, np.zeros(len(inputs[0] if isinstance(inputs, tuple) else inputs)), batch_size=batch_size
+    )
     outputs = []
     for index in range(len(batches)):
         batch = batches[index][0]

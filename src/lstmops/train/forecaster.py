@@ -91,33 +91,37 @@ class TrainedForecaster:
         missing = [column for column in self.table_columns if column not in table.columns]
         if missing:
             raise ValueError(
-                f"feature table lacks columns {missing} that this forecaster reads (has {list(table.columns)})")
+                f"feature table lacks columns {missing} that this forecaster reads (has {list(table.columns)})"
+            )
         n = len(table)
         start = max(start, self.window)
         if not start < stop <= n + 1:
             raise ValueError(f"cannot forecast rows {start}..{stop} of a {n}-row table with window {self.window}")
         inputs = self.input_scaler.transform(table[self.features].to_numpy())
         # Window j covers rows j..j+window-1 and predicts row j+window (the last one: the next bar).
-        windows = sliding_windows(inputs, self.window)[start - self.window:stop - self.window]
+        windows = sliding_windows(inputs, self.window)[start - self.window : stop - self.window]
         predicted = self.target_scaler.inverse_transform(predict(self.model, windows)[:, 0])
         close = table["close"].to_numpy()
         halfwidth = self.interval_quantile * local_volatility(
-            close, self.window, np.arange(start, stop), log=self.target in LOG_TARGETS)
+            close, self.window, np.arange(start, stop), log=self.target in LOG_TARGETS
+        )
 
-        previous_close = close[start - 1:stop - 1]
+        previous_close = close[start - 1 : stop - 1]
         dates = table["date"].iloc[start:stop].tolist()
         actual = close[start:stop]
         if stop == n + 1:
             dates.append(table["date"].iloc[-1] + pd.offsets.BDay(1))
             actual = np.append(actual, np.nan)
-        return pd.DataFrame({
-            "date": pd.to_datetime(dates),
-            "actual": actual,
-            "predicted": _to_price(predicted, previous_close, self.target),
-            "lower": _to_price(predicted - halfwidth, previous_close, self.target),
-            "upper": _to_price(predicted + halfwidth, previous_close, self.target),
-            "persistence": previous_close,
-        })
+        return pd.DataFrame(
+            {
+                "date": pd.to_datetime(dates),
+                "actual": actual,
+                "predicted": _to_price(predicted, previous_close, self.target),
+                "lower": _to_price(predicted - halfwidth, previous_close, self.target),
+                "upper": _to_price(predicted + halfwidth, previous_close, self.target),
+                "persistence": previous_close,
+            }
+        )
 
     def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Raw canonical price bars (date, open, high, low, close, volume) -> one row per predictable bar.
@@ -142,17 +146,21 @@ class TrainedForecaster:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save(folder / MODEL_FILE)
-        write_state(folder, self.kind, {
-            "features": self.features,
-            "target": self.target,
-            "window": self.window,
-            "input_scaler": self.input_scaler.to_dict(),
-            "target_scaler": self.target_scaler.to_dict(),
-            "interval_alpha": self.interval_alpha,
-            "interval_quantile": self.interval_quantile,
-            "history": self.history,
-            "device": self.device,
-        })
+        write_state(
+            folder,
+            self.kind,
+            {
+                "features": self.features,
+                "target": self.target,
+                "window": self.window,
+                "input_scaler": self.input_scaler.to_dict(),
+                "target_scaler": self.target_scaler.to_dict(),
+                "interval_alpha": self.interval_alpha,
+                "interval_quantile": self.interval_quantile,
+                "history": self.history,
+                "device": self.device,
+            },
+        )
 
     @classmethod
     def load(cls, folder: Path) -> TrainedForecaster:
@@ -187,8 +195,10 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
     if prepared.kind != "prices":
         raise ValueError(f"{prepared.series}: the forecaster trains on price series, got {prepared.kind!r}")
     if prepared.window < 3:
-        raise ValueError(f"{prepared.series}: the forecaster needs windows.prices.window >= 3 (local "
-                         f"volatility is the std of the window's one-bar changes), got {prepared.window}")
+        raise ValueError(
+            f"{prepared.series}: the forecaster needs windows.prices.window >= 3 (local "
+            f"volatility is the std of the window's one-bar changes), got {prepared.window}"
+        )
     if prepared.target not in SUPPORTED_TARGETS:
         raise ValueError(
             f"{prepared.series}: forecaster target {prepared.target!r} has no price mapping; "
@@ -204,8 +214,13 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
 
     train = supervised_windows(inputs, scaled_target, prepared.window, split=prepared.split.train)
     val = _validation_windows(inputs, scaled_target, prepared)
-    model = build_forecaster(prepared.window, len(prepared.columns), units=config.units, dropout=config.dropout,
-                             learning_rate=config.learning_rate)
+    model = build_forecaster(
+        prepared.window,
+        len(prepared.columns),
+        units=config.units,
+        dropout=config.dropout,
+        learning_rate=config.learning_rate,
+    )
     train_params = params.train_params("forecaster")
     batch_size = train_params.batch_size
     history = fit(
@@ -216,8 +231,9 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
     )
     # Validation rows steered early stopping but never the weights' gradients: they calibrate.
     val_predicted = target_scaler.inverse_transform(predict(model, val.X)[:, 0])
-    val_sigma = local_volatility(prepared.features["close"].to_numpy(), prepared.window, val.t_index,
-                                 log=prepared.target in LOG_TARGETS)
+    val_sigma = local_volatility(
+        prepared.features["close"].to_numpy(), prepared.window, val.t_index, log=prepared.target in LOG_TARGETS
+    )
     quantile = conformal_interval((target[val.t_index] - val_predicted) / val_sigma, config.interval_alpha)
     if not math.isfinite(quantile):
         raise ValueError(

@@ -75,9 +75,7 @@ class TrainedSeq2Seq:
         """Forecasts (n, H) in the value's units for the given origin rows of `features`."""
         return np.concatenate([forecast for forecast, _ in self._decode(features, origins)])
 
-    def forecast_with_attention(
-        self, features: pd.DataFrame, origins: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def forecast_with_attention(self, features: pd.DataFrame, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Forecasts (n, H) in the value's units and attention weights (n, H, window)."""
         chunks = list(self._decode(features, origins))
         return np.concatenate([f for f, _ in chunks]), np.concatenate([a for _, a in chunks])
@@ -107,9 +105,7 @@ class TrainedSeq2Seq:
         """
         features = sensor_features(frame)
         if len(features) < self.window:
-            raise ValueError(
-                f"predict_raw needs at least window={self.window} observed rows, got {len(features)}"
-            )
+            raise ValueError(f"predict_raw needs at least window={self.window} observed rows, got {len(features)}")
         origins = np.arange(self.window - 1, len(features))
         forecast = self.forecast(features, origins)
         origin_times = features["timestamp"].to_numpy()[origins]
@@ -135,12 +131,16 @@ class TrainedSeq2Seq:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.seq2seq.save(folder / "model.keras")
-        write_state(folder, self.kind, {
-            "window": self.window,
-            "calendar": list(self.calendar),
-            "sampling_interval_seconds": self.sampling_interval.total_seconds(),
-            "scaler": self.scaler.to_dict(),
-        })
+        write_state(
+            folder,
+            self.kind,
+            {
+                "window": self.window,
+                "calendar": list(self.calendar),
+                "sampling_interval_seconds": self.sampling_interval.total_seconds(),
+                "scaler": self.scaler.to_dict(),
+            },
+        )
         training = {"history": self.history, "device": self.device}
         (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n")
 
@@ -160,9 +160,7 @@ class TrainedSeq2Seq:
         )
 
 
-def train_seq2seq(
-    prepared: PreparedSeries, params: Params, *, calendar: Sequence[str] | None = None
-) -> TrainedSeq2Seq:
+def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequence[str] | None = None) -> TrainedSeq2Seq:
     """Fit on the windows whose targets lie in the train part; early stopping on the val part.
 
     Teacher forcing in training (the decoder reads the true previous value), recursive decoding in
@@ -182,8 +180,13 @@ def train_seq2seq(
     timestamps = prepared.features["timestamp"]
     trained = TrainedSeq2Seq(
         seq2seq=build_seq2seq(
-            p.window, 1 + 2 * len(calendar), p.horizon,
-            units=p.units, attention=p.attention, learning_rate=p.learning_rate, target_index=0,
+            p.window,
+            1 + 2 * len(calendar),
+            p.horizon,
+            units=p.units,
+            attention=p.attention,
+            learning_rate=p.learning_rate,
+            target_index=0,
         ),
         scaler=prepared.scaler,
         window=p.window,
@@ -213,6 +216,9 @@ def _teacher_forced_batches(
     y = windows.y.reshape(len(windows.y), trained.horizon)
     x, decoder_inputs = trained.seq2seq.training_inputs(windows.X, y)
     return WindowBatches(
-        (x, decoder_inputs), y[:, :, None],
-        batch_size=params.train.batch_size, shuffle=shuffle, seed=params.train.seed,
+        (x, decoder_inputs),
+        y[:, :, None],
+        batch_size=params.train.batch_size,
+        shuffle=shuffle,
+        seed=params.train.seed,
     )

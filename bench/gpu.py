@@ -5,7 +5,7 @@ Run once per backend on the lent GPU machine (bench/README.md has the full devic
     KERAS_BACKEND=jax   python bench/gpu.py --out $OUT/gpu-jax.json
     KERAS_BACKEND=torch python bench/gpu.py --out $OUT/gpu-torch.json
 
-Each model is built by its `lstmops.models` builder at the reference shapes (batch 512, hidden 64;
+Each model is built by its task network builder (`lstmops.tasks.<task>.network`) at the reference shapes (batch 512, hidden 64;
 forecaster 60x5 -> 1, LSTM-AE 128x1 -> 128x1, seq2seq + Luong attention 60x5 -> 20 steps) and
 trained two ways, both reported:
   project         `lstmops.train.common.fit` over `WindowBatches` (the production training step:

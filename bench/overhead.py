@@ -3,7 +3,7 @@
     .venv/bin/python bench/overhead.py                 # demo forecaster, 5 timed runs of each
     .venv/bin/python bench/overhead.py --runs 5 --epochs 60
 
-(a) bare Keras: `lstmops.models.build_forecaster`, then `model.fit` on float32 arrays of the same
+(a) bare Keras: `lstmops.tasks.forecaster.network.build_forecaster`, then `model.fit` on float32 arrays of the same
     prepared train/val windows, with the same epochs, batch size, learning rate, seed and callbacks
     (early stopping, ReduceLROnPlateau): what a notebook would run on already prepared arrays.
 (b) the flow: `flows/retrain.py`'s `retrain` for the same ticker, run as `make run` runs it (no
@@ -92,7 +92,7 @@ def bare_keras_fit(params: Params, arrays: tuple[Any, ...]) -> tuple[float, int]
     """(a): seconds and epochs of a plain `model.fit` on the prepared arrays."""
     import keras
 
-    from lstmops.models.forecaster import build_forecaster
+    from lstmops.tasks.forecaster.network import build_forecaster
 
     x_train, y_train, x_val, y_val, window, n_features = arrays
     train = params.train_params("forecaster")

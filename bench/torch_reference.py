@@ -1,6 +1,6 @@
 """Plain PyTorch + cuDNN versions of the three models, the yardstick `bench/gpu.py` measures Keras against.
 
-Same shapes and layers as the `lstmops.models` builders (one LSTM of `hidden` units per encoder or
+Same shapes and layers as the task network builders (`lstmops.tasks.<task>.network`) (one LSTM of `hidden` units per encoder or
 decoder, Luong dot attention, Adam at 1e-3, MSE), trained by a bare loop on tensors already on the
 device: no data pipeline, no callbacks. Imported only where torch is installed.
 """

@@ -1,6 +1,6 @@
 """Training (samples/s) and batch-scoring (windows/s) throughput of the three models.
 
-Everything goes through the project's own code: the `lstmops.models` builders, window views from
+Everything goes through the project's own code: the task network builders (`lstmops.tasks.<task>.network`), window views from
 `lstmops.data.windows`, `lstmops.train.common.WindowBatches` + `fit` for training and
 `lstmops.train.common.predict` (forecaster, autoencoder) or `Seq2Seq.predict` (recursive decoding)
 for scoring. Inputs are synthetic series of the right shape: throughput does not depend on values.
@@ -29,7 +29,9 @@ import numpy as np
 
 from lstmops.config import Params, TrainParams, load_params
 from lstmops.data.windows import supervised_windows
-from lstmops.models import build_autoencoder, build_forecaster, build_seq2seq
+from lstmops.tasks.autoencoder.network import build_autoencoder
+from lstmops.tasks.forecaster.network import build_forecaster
+from lstmops.tasks.seq2seq.network import build_seq2seq
 from lstmops.train.common import WindowBatches, fit, predict, set_seed
 
 KINDS = ("forecaster", "autoencoder", "seq2seq")

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 
 @task(task_run_name="evaluate-{model_uri}", cache_policy=NO_CACHE)
 def evaluate_model(model_kind: str, model_uri: str, prepared: PreparedSeries, params: Params) -> Evaluation:
-    from lstmops import registry, tracking
+    from lstmops import experiment, tracking
 
     tracking.configure_tracking()
-    evaluation = registry.default_evaluator(model_kind, prepared, params)(model_uri)
+    evaluation = experiment.gate_evaluator(model_kind, prepared, params)(model_uri)
     title = f"{model_uri} on {prepared.series} up to {data_date(prepared)}"
     create_markdown_artifact(
         markdown=evaluation_markdown(

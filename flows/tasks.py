@@ -265,18 +265,16 @@ def data_date(prepared: PreparedSeries) -> str:
 
 
 def models_for(data_kind: str) -> list[str]:
-    """The models trained on a data kind: forecaster on prices; autoencoder and seq2seq on sensors."""
-    from lstmops.experiment import PIPELINES
+    """The model tasks trained on a data kind (the task registry says which)."""
+    from lstmops.tasks import tasks_for
 
-    return [kind for kind, (trains_on, _, _) in PIPELINES.items() if trains_on == data_kind]
+    return [task.name for task in tasks_for(data_kind)]
 
 
 def data_kind_of(model_kind: str) -> str:
-    from lstmops.experiment import KINDS, PIPELINES
+    from lstmops.tasks import get_task
 
-    if model_kind not in PIPELINES:
-        raise ValueError(f"unknown model kind {model_kind!r}; expected one of {', '.join(KINDS)}")
-    return PIPELINES[model_kind][0]
+    return get_task(model_kind).data_kind
 
 
 def params_and_series(
@@ -443,11 +441,11 @@ def report_evaluation(outcome: ExperimentOutcome) -> str:
 
 @task(task_run_name="gate-{outcome.kind}-{outcome.series}", cache_policy=NO_CACHE)
 def promote(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *, actor: str) -> Decision:
-    """Register the run's model and let the registry gate promote it or not (`registry.register_and_gate`)."""
-    from lstmops import registry, tracking
+    """Register the run's model and let the registry gate promote it or not (`experiment.gate`)."""
+    from lstmops import experiment, tracking
 
     tracking.configure_tracking()
-    decision = registry.register_and_gate(outcome, prepared, params, actor=actor, margin=params.registry.margin)
+    decision = experiment.gate(outcome, prepared, params, actor=actor)
     get_run_logger().info("%s", decision.summary())
     return decision
 

@@ -83,16 +83,6 @@ def gate_outcome() -> type[GateOutcome]:
 
 # ---------------------------------------------------------------- tiny params and demo data for model tests
 
-TINY = {  # small demo data and small models; each test module adds the window and training it relies on
-    "forecaster": {"prices.tickers": ["DEMOA"], "models.forecaster.units": [8], "models.forecaster.backtest_folds": 0},
-    "autoencoder": {
-        "sensors.demo.n_points": 600,
-        "models.autoencoder.units": 8,
-        "models.autoencoder.learning_rate": 1e-2,
-    },
-    "seq2seq": {"sensors.demo.n_points": 600},
-}
-
 
 @dataclass
 class DemoSeries:
@@ -102,9 +92,13 @@ class DemoSeries:
 
 
 def _tiny_params(root: Path, model_kind: str, **overrides: Any) -> Params:
+    """Each task's own tiny settings (small demo data, a small model); each test module adds the window
+    and training it relies on."""
     from lstmops.config import load_params
+    from lstmops.tasks import get_task
 
-    return load_params(overrides={"data.root": str(root), **TINY[model_kind], "train.verbose": 0, **overrides})
+    tiny = get_task(model_kind).tiny_overrides
+    return load_params(overrides={"data.root": str(root), **tiny, "train.verbose": 0, **overrides})
 
 
 def _demo_series(params: Params, data_kind: str) -> DemoSeries:

@@ -13,13 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops import experiment
+from lstmops import tasks
 from lstmops.config import Params, load_params
 from lstmops.data import ingest, prepare
 from lstmops.data.prepare import PreparedSeries
 from lstmops.evaluate.report import Evaluation
-from lstmops.experiment import pipeline, run_experiment
+from lstmops.experiment import run_experiment
 from lstmops.serving import load_trained
+from lstmops.tasks import get_task
+from lstmops.tasks.contract import LazyTask
 
 
 @dataclass
@@ -65,7 +67,9 @@ def train_mean_return(prepared: PreparedSeries, params: Params) -> MeanReturnFor
     return MeanReturnForecaster(float(np.mean(returns)), history={"loss": [1.0, 0.5]}, device={"backend": "numpy"})
 
 
-def evaluate_mean_return(trained: MeanReturnForecaster, prepared: PreparedSeries, params: Params) -> Evaluation:
+def evaluate_mean_return(
+    trained: MeanReturnForecaster, prepared: PreparedSeries, params: Params, *, gate: bool = False
+) -> Evaluation:
     close = prepared.features["close"].to_numpy()
     test = np.arange(prepared.split.test.start, prepared.split.test.stop)
     predicted = close[test - 1] * np.exp(trained.mean_return)
@@ -76,6 +80,21 @@ def evaluate_mean_return(trained: MeanReturnForecaster, prepared: PreparedSeries
     figure, axes = plt.subplots()
     axes.plot(close[test])
     return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, figures={"forecast.png": figure})
+
+
+# The stand-in as a model task, registered under the forecaster's name by the `mean_return_task` fixture.
+TASK = LazyTask(
+    name="forecaster",
+    data_kind="prices",
+    trainer=f"{__name__}:train_mean_return",
+    evaluator=f"{__name__}:evaluate_mean_return",
+    trained=f"{__name__}:MeanReturnForecaster",
+)
+
+
+@pytest.fixture
+def mean_return_task(monkeypatch):
+    monkeypatch.setitem(tasks.REGISTRY, "forecaster", __name__)
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +126,8 @@ def prepared(params, ingested) -> PreparedSeries:
 
 
 def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(
-    mlflow_store, prepared, params, monkeypatch, capsys
+    mlflow_store, prepared, params, mean_return_task, capsys
 ):
-    monkeypatch.setitem(
-        experiment.PIPELINES,
-        "forecaster",
-        ("prices", f"{__name__}:train_mean_return", f"{__name__}:evaluate_mean_return"),
-    )
-
     outcome = run_experiment("forecaster", prepared, params, tags={"trigger": "test"})
 
     e = outcome.evaluation
@@ -136,11 +149,11 @@ def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(
     )
 
 
-def test_unknown_kinds_and_mismatched_data_are_refused_by_name():
-    with pytest.raises(ValueError, match="unknown model kind 'lstm'.*forecaster, autoencoder, seq2seq"):
-        pipeline("lstm", "prices")
+def test_unknown_tasks_and_mismatched_data_are_refused_by_name(prepared, params):
+    with pytest.raises(ValueError, match="unknown model task 'lstm'.*forecaster, autoencoder, seq2seq"):
+        get_task("lstm")
     with pytest.raises(ValueError, match="'autoencoder' trains on sensors data, got a prepared prices series"):
-        pipeline("autoencoder", "prices")
+        get_task("autoencoder").train(prepared, params)
 
 
 def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(

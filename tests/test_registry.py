@@ -22,13 +22,13 @@ from lstmops.registry import (
     RegistryError,
     aliases_of,
     decide,
-    format_history,
     history,
     register_and_gate,
     registered_model_name,
     rollback,
 )
 from lstmops.registry_cli import registry_app
+from lstmops.reports.registry import format_history
 from lstmops.scoring import anomaly_segments, score
 from lstmops.tracking import ensure_experiment
 
@@ -87,9 +87,7 @@ def gate(log_toy_run):
     """`gate(slope, series, holdout)`: log a toy model predicting slope * x and put it through the registry gate."""
 
     def register(slope: float, series: str, holdout: Holdout, **options):
-        return register_and_gate(
-            log_toy_run({"slope": slope}, series), None, None, evaluate=holdout, actor="tester", **options
-        )
+        return register_and_gate(log_toy_run({"slope": slope}, series), holdout, actor="tester", **options)
 
     return register
 
@@ -271,7 +269,7 @@ def test_concurrent_promotions_leave_the_better_champion(gate, log_toy_run):
 
     def promote(outcome):
         try:
-            decisions.append(register_and_gate(outcome, None, None, evaluate=RacingHoldout(2.0), actor="racer"))
+            decisions.append(register_and_gate(outcome, RacingHoldout(2.0), actor="racer"))
         except Exception:  # surfaced below: a thread's exception would otherwise vanish
             failures.append(traceback.format_exc())
             both_evaluated_v1.abort()  # do not leave the other promoter waiting
@@ -315,7 +313,7 @@ def test_score_uses_the_champion_and_logs_a_scoring_run(gate, tmp_path):
 def test_score_of_an_anomaly_model_writes_segments_with_scores(log_toy_run, tmp_path):
     outcome = log_toy_run({"threshold": 3.0}, "sensor", kind="autoencoder")
     f1 = Evaluation({"f1": 0.8, "f1_zscore": 0.4}, "f1", "f1_zscore", higher_is_better=True)
-    register_and_gate(outcome, None, None, evaluate=lambda uri: f1, actor="tester")
+    register_and_gate(outcome, lambda uri: f1, actor="tester")
     values = [0.1, 5.0, 6.0, 0.2, 0.1, 4.0, 0.3]
     frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=7, freq="5min"), "value": values})
     result = score("autoencoder-sensor", frame, tmp_path)

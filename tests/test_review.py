@@ -69,9 +69,7 @@ def model(mlflow_store, gate_outcome):
     evaluate = crafted({"1": 0.3, "2": 0.4})
     for mae in (0.3, 0.4):
         run_id, model_uri = log_run_with_plots("demo/pump", mae)
-        register_and_gate(
-            gate_outcome("seq2seq", "demo/pump", run_id, model_uri), None, None, evaluate=evaluate, actor="reviewer"
-        )
+        register_and_gate(gate_outcome("seq2seq", "demo/pump", run_id, model_uri), evaluate, actor="reviewer")
     return "seq2seq-demo__pump"
 
 

@@ -64,9 +64,7 @@ def test_serving_the_champion_answers_raw_input(mlflow_store, gate_outcome, tmp_
     good = Evaluation({"mae": 0.1, "mae_persistence": 0.5}, "mae", "mae_persistence", higher_is_better=False)
     decision = register_and_gate(
         gate_outcome("forecaster", "SERVED", run.info.run_id, info.model_uri),
-        None,
-        None,
-        evaluate=lambda model_uri: good,
+        lambda model_uri: good,
         actor="tester",
     )
     assert decision.promoted

@@ -120,3 +120,9 @@ def test_a_model_whose_class_is_gone_fails_with_its_name():
     with pytest.raises(ImportError, match="lstmops.train.nowhere:TrainedNothing"):
         import_class("lstmops.train.nowhere:TrainedNothing")
     assert import_class("lstmops.serving:BundleModel") is BundleModel
+
+
+def test_versions_registered_before_tasks_became_packages_still_load():
+    from lstmops.tasks.autoencoder.train import TrainedAutoencoder
+
+    assert import_class("lstmops.train.autoencoder:TrainedAutoencoder") is TrainedAutoencoder

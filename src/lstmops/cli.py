@@ -11,6 +11,7 @@ import typer
 
 from lstmops.config import ConfigError, Params, load_params
 from lstmops.registry_cli import registry_app, score
+from lstmops.tasks import task_names
 
 app = typer.Typer(
     help="MLOps for LSTM sequence models: ingest, validate, window, train, evaluate, register.",
@@ -144,10 +145,8 @@ def features(
         typer.echo(prepared.summary())
 
 
-class ModelKind(str, Enum):
-    forecaster = "forecaster"
-    autoencoder = "autoencoder"
-    seq2seq = "seq2seq"
+# The model tasks' names, from the task registry: a new task is a new choice here.
+ModelKind = Enum("ModelKind", {name: name for name in task_names()}, type=str)
 
 
 def _write_dvc_outputs(outcomes, metrics_out: Path | None, plots_dir: Path | None) -> None:
@@ -180,11 +179,12 @@ def train(
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Train, evaluate (baselines beside the model), log to MLflow and gate into the registry."""
-    from lstmops import experiment, registry, tracking
+    from lstmops import experiment, tracking
     from lstmops.data import prepare
+    from lstmops.tasks import get_task
 
     params = _params(params_file, **{"train.epochs": epochs})
-    data_kind = experiment.PIPELINES[kind.value][0]
+    data_kind = get_task(kind.value).data_kind
     source = source or getattr(params, data_kind).source
     prepared_all = _guarded(lambda: prepare.prepare_all(params, data_kind, source))
     chosen = [p for p in prepared_all if not series or p.series in series]
@@ -198,7 +198,7 @@ def train(
     for prepared in chosen:
         outcome = experiment.run_experiment(kind.value, prepared, params)
         if register:
-            typer.echo(registry.register_and_gate(outcome, prepared, params, margin=params.registry.margin).summary())
+            typer.echo(experiment.gate(outcome, prepared, params).summary())
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
 

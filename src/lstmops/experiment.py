@@ -1,4 +1,5 @@
-"""One experiment = train -> evaluate on the hold-out -> log to MLflow, for any model kind.
+"""One experiment = train -> evaluate on the hold-out -> log to MLflow, for any model task; and the
+registry gate's view of the same task (its evaluator, applied to registered versions).
 
 Each phase is timed and the seconds are logged with the run (`seconds/train`, `seconds/evaluate`,
 `seconds/log`), so MLflow shows where a run's time went and benchmarks can read it back.
@@ -6,32 +7,18 @@ Each phase is timed and the seconds are logged with the run (`seconds/train`, `s
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
 from lstmops.evaluate.report import Evaluation
+from lstmops.tasks import get_task
 from lstmops.tracking import log_phase_seconds, log_training_run
 
-# kind -> (data kind it trains on, "module:train function", "module:evaluate function").
-# Imported on use: a run of one kind should not pay for building the others.
-PIPELINES: dict[str, tuple[str, str, str]] = {
-    "forecaster": (
-        "prices",
-        "lstmops.train.forecaster:train_forecaster",
-        "lstmops.evaluate.forecaster:evaluate_forecaster",
-    ),
-    "autoencoder": (
-        "sensors",
-        "lstmops.train.autoencoder:train_autoencoder",
-        "lstmops.evaluate.autoencoder:evaluate_autoencoder",
-    ),
-    "seq2seq": ("sensors", "lstmops.train.seq2seq:train_seq2seq", "lstmops.evaluate.seq2seq:evaluate_seq2seq"),
-}
-KINDS = tuple(PIPELINES)
+if TYPE_CHECKING:
+    from lstmops.registry import Decision, Evaluate
 
 
 @dataclass
@@ -54,21 +41,6 @@ class ExperimentOutcome:
         )
 
 
-def _function(path: str) -> Callable:
-    module_name, _, name = path.partition(":")
-    return getattr(importlib.import_module(module_name), name)
-
-
-def pipeline(kind: str, data_kind: str) -> tuple[Callable, Callable]:
-    """The (train, evaluate) functions of `kind`, checked against the data it is given."""
-    if kind not in PIPELINES:
-        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
-    expected_data, train_path, evaluate_path = PIPELINES[kind]
-    if data_kind != expected_data:
-        raise ValueError(f"model kind {kind!r} trains on {expected_data} data, got a prepared {data_kind} series")
-    return _function(train_path), _function(evaluate_path)
-
-
 def run_experiment(
     kind: str,
     prepared: PreparedSeries,
@@ -77,12 +49,12 @@ def run_experiment(
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> ExperimentOutcome:
-    """Train `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line."""
+    """Train task `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line."""
+    task = get_task(kind)
     started = time.perf_counter()
-    train, evaluate = pipeline(kind, prepared.kind)
-    trained = train(prepared, params)
+    trained = task.train(prepared, params)
     trained_at = time.perf_counter()
-    evaluation = evaluate(trained, prepared, params)
+    evaluation = task.evaluate(trained, prepared, params)
     evaluated_at = time.perf_counter()
     logged = log_training_run(
         trained, evaluation, prepared, params, run_name=run_name or f"{kind}-{prepared.series}", tags=tags
@@ -102,3 +74,28 @@ def run_experiment(
     )
     print(outcome.summary())
     return outcome
+
+
+def gate_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Evaluate:
+    """Model URI -> the registered version's evaluation on `prepared`'s hold-out, in the task's gate mode."""
+    from lstmops.serving import load_trained
+
+    task = get_task(kind)
+
+    def evaluate(model_uri: str) -> Evaluation:
+        return task.evaluate(load_trained(model_uri), prepared, params, gate=True)
+
+    return evaluate
+
+
+def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *, actor: str | None = None) -> Decision:
+    """Register the outcome's model and let the registry gate judge it against @champion on `prepared`'s hold-out."""
+    from lstmops import registry
+
+    return registry.register_and_gate(
+        outcome,
+        gate_evaluator(outcome.kind, prepared, params),
+        holdout=prepared.card.get("sha256"),
+        actor=actor,
+        margin=params.registry.margin,
+    )

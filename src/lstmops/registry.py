@@ -43,19 +43,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import matplotlib.pyplot as plt
 import mlflow
 from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 
-from lstmops.config import Params
-from lstmops.data.prepare import PreparedSeries
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
-from lstmops.experiment import KINDS, pipeline
-from lstmops.serving import load_trained
+from lstmops.reports.registry import model_card
+from lstmops.tasks import task_names
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 AUDIT_PREFIX = "audit."
@@ -116,8 +113,8 @@ class Decision:
 
 def registered_model_name(kind: str, series: str) -> str:
     """`<kind>-<series>`, path separators made safe: ('autoencoder', 'demo/m_a') -> 'autoencoder-demo__m_a'."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind not in task_names():
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {', '.join(task_names())}")
     return f"{kind}-{series_slug(series)}"
 
 
@@ -159,35 +156,6 @@ def version_tags(run: Run) -> dict[str, str]:
     return {**lineage, **metrics}
 
 
-def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | None = None) -> str:
-    """A version's description: a short model card in Markdown (the MLflow UI renders it)."""
-    tags = run.data.tags
-    registered = datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
-    validation = ", ".join(
-        f"{key.removeprefix('data.validation.')} {value}"
-        for key, value in sorted(tags.items())
-        if key.startswith("data.validation.")
-    )
-    lines = [
-        f"**{tags.get('kind', name)}** for series **{tags.get('series', '?')}** — version {version.version}, "
-        f"registered {registered:%Y-%m-%d %H:%M} UTC from run `{run.info.run_id}`.",
-        "",
-        f"- Data: {tags.get('data.kind', '?')} from {tags.get('data.source', '?')}, sha256 "
-        f"`{tags.get('data.sha256', '?')[:16]}`, snapshot `{tags.get('data.raw_snapshot', '?')}`",
-        f"- Validation: {validation or 'not recorded'}",
-        f"- Code: git `{tags.get('git.commit', '?')[:12]}` (dirty: {tags.get('git.dirty', '?')}), "
-        f"params hash `{tags.get('params.hash', '?')[:12]}`",
-    ]
-    if decision is not None:
-        c = decision.challenger
-        versus = f"; champion v{decision.champion.version} {decision.champion.score:.4g}" if decision.champion else ""
-        lines += [
-            f"- Gate (same newest hold-out): {decision.metric} {c.score:.4g} vs naive baseline {c.baseline:.4g}{versus}",
-            f"- Decision: **{decision.action}** — {decision.reason}",
-        ]
-    return "\n".join(lines)
-
-
 def register_version(run: RunToRegister) -> ModelVersion:
     """Register the run's model as a new version of `<kind>-<series>`, tagged with its lineage and metrics."""
     client = MlflowClient()
@@ -209,25 +177,6 @@ def register_version(run: RunToRegister) -> ModelVersion:
 
 
 # ---------------------------------------------------------------- the gate
-
-
-def default_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Evaluate:
-    """Load a registered version as its Trained<Kind> and evaluate it on `prepared`'s hold-out.
-
-    The walk-forward backtest retrains from scratch, so it says nothing about the two versions being
-    compared: the gate evaluates the versions themselves, without it.
-    """
-    gate_params = params.model_copy(deep=True)
-    gate_params.models.forecaster.backtest_folds = 0
-
-    def evaluate(model_uri: str) -> Evaluation:
-        _, evaluate_kind = pipeline(kind, prepared.kind)
-        evaluation = evaluate_kind(load_trained(model_uri), prepared, gate_params)
-        for figure in evaluation.figures.values():  # the gate needs numbers only
-            plt.close(figure)
-        return evaluation
-
-    return evaluate
 
 
 def _side(version: str, evaluation: Evaluation) -> Side:
@@ -282,24 +231,20 @@ def decide(
 
 def register_and_gate(
     outcome: RunToRegister,
-    prepared: PreparedSeries | None,
-    params: Params | None,
+    evaluate: Evaluate,
     *,
+    holdout: str | None = None,
     actor: str | None = None,
     margin: float = 0.0,
-    evaluate: Evaluate | None = None,
 ) -> Decision:
-    """Register the run's model, make it @challenger, re-evaluate it and @champion on `prepared`'s
-    hold-out (or with `evaluate`), promote or reject, record the move. Returns the decision.
+    """Register the run's model, make it @challenger, re-evaluate it and @champion with `evaluate`
+    (both on the same hold-out, whose sha256 `holdout` names in the audit trail), promote or reject,
+    record the move. Returns the decision. `experiment.gate` supplies the model task's evaluator.
 
     If an evaluation raises, no decision is taken: the version keeps @challenger and nothing else moves.
     """
     if margin < 0:
         raise ValueError(f"margin must be >= 0 (a relative improvement), got {margin}")
-    if evaluate is None:
-        if prepared is None or params is None:
-            raise ValueError("register_and_gate needs `prepared` and `params`, or an `evaluate` function")
-        evaluate = default_evaluator(outcome.kind, prepared, params)
     client = MlflowClient()
     name = registered_model_name(outcome.kind, outcome.series)
     # Every write to the model happens under its lock: SQLite gives up on a write that waits > 5 s.
@@ -318,7 +263,7 @@ def register_and_gate(
             champion_version = current
             champion = evaluate(version_uri(name, current)) if current else None
         decision = decide(name, number, challenger, (champion_version, champion) if champion else None, margin)
-        _apply(decision, actor_name(actor), holdout=prepared.card.get("sha256") if prepared else None)
+        _apply(decision, actor_name(actor), holdout=holdout)
         client.update_model_version(
             name, number, description=model_card(name, version, client.get_run(outcome.run_id), decision)
         )
@@ -456,41 +401,6 @@ def history(name: str) -> list[dict[str, Any]]:
     """Every alias move of `name`, oldest first."""
     tags = MlflowClient().get_registered_model(name).tags
     return [json.loads(tags[key]) for key in sorted(tags) if key.startswith(AUDIT_PREFIX)]
-
-
-def format_history(entries: list[dict[str, Any]]) -> str:
-    """A table: one line per alias move, with both sides' scores on the gate's metric."""
-    header = ("time (UTC)", "action", "version", "champion", "metric", "score", "vs", "baseline", "actor", "reason")
-    rows = [header]
-    for entry in entries:
-        mine, theirs = entry.get("candidate") or {}, entry.get("incumbent") or {}
-        before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
-        rows.append(
-            (
-                entry["time"][:19].replace("T", " "),
-                entry["action"],
-                f"v{entry['version']}",
-                f"{before} -> {after}" if before != after else f"{after} (kept)",
-                entry.get("metric") or "-",
-                _number(mine.get("score")),
-                f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "-",
-                _number(mine.get("baseline")),
-                entry["actor"],
-                entry["reason"],
-            )
-        )
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + "  " + str(row[-1]) for row in rows
-    )
-
-
-def _labelled(version: str | None) -> str:
-    return f"v{version}" if version else "none"
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
 
 
 # ---------------------------------------------------------------- concurrency

@@ -67,8 +67,8 @@ def list_models() -> None:
 @registry_app.command()
 def history(model: ModelArgument) -> None:
     """The audit trail: every promotion, rejection and rollback, oldest first."""
-    from lstmops.registry import format_history
     from lstmops.registry import history as read_history
+    from lstmops.reports.registry import format_history
 
     _connect()
     entries = _guarded(lambda: read_history(model))

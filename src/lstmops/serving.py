@@ -62,8 +62,15 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+# Versions registered before each model task became a package store their class under the old module.
+MOVED_MODULES = {
+    f"lstmops.train.{task}": f"lstmops.tasks.{task}.train" for task in ("forecaster", "autoencoder", "seq2seq")
+}
+
+
 def import_class(path: str) -> type:
     module_name, _, qualname = path.partition(":")
+    module_name = MOVED_MODULES.get(module_name, module_name)
     try:
         found: Any = importlib.import_module(module_name)
         for attribute in qualname.split("."):

@@ -4,8 +4,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from lstmops.data.prepare import prepare_frame
-from lstmops.evaluate.autoencoder import MissingLabelsError, clip_windows, evaluate_autoencoder
-from lstmops.train.autoencoder import train_autoencoder
+from lstmops.tasks.autoencoder.evaluate import MissingLabelsError, clip_windows, evaluate_autoencoder
+from lstmops.tasks.autoencoder.train import train_autoencoder
 
 WINDOW = 16
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from lstmops.data import prepare
-from lstmops.evaluate.forecaster import evaluate_forecaster, walk_forward
-from lstmops.train.forecaster import train_forecaster
+from lstmops.tasks.forecaster.evaluate import evaluate_forecaster, walk_forward
+from lstmops.tasks.forecaster.train import train_forecaster
 
 SETTINGS = {"prices.demo.n_days": 600, "windows.prices.window": 8, "train.epochs": 3, "train.batch_size": 64}
 

@@ -7,8 +7,8 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import chronological_split
-from lstmops.evaluate.seq2seq import evaluate_seq2seq, scored_origins
-from lstmops.train.seq2seq import train_seq2seq
+from lstmops.tasks.seq2seq.evaluate import evaluate_seq2seq, scored_origins
+from lstmops.tasks.seq2seq.train import train_seq2seq
 
 WINDOW, HORIZON, PERIOD = 12, 4, 8
 

@@ -1,7 +1,7 @@
 """The Prefect flows in-process, under Prefect's test harness, on tiny demo data.
 
 Training is replaced by a fake `experiment.run_experiment` (and the registry gate by a fake
-`register_and_gate`): these tests are about orchestration - what runs, in which order, what is
+`experiment.gate`): these tests are about orchestration - what runs, in which order, what is
 skipped, retried, limited or stopped - not about models, which tests/train and tests/evaluate cover.
 The real training path through a Prefect worker is tests/flows/test_worker_integration.py.
 """
@@ -113,14 +113,14 @@ def training(monkeypatch):
 def gate(monkeypatch):
     decisions = []
 
-    def register_and_gate(outcome, prepared, params, *, actor, margin):
+    def register_and_gate(outcome, prepared, params, *, actor):
         name = registry.registered_model_name(outcome.kind, outcome.series)
         side = registry.Side("1", outcome.evaluation.score, outcome.evaluation.baseline_score, {})
         decision = registry.Decision(name, "1", True, f"first version (by {actor})", "mae", side, None)
         decisions.append((outcome, prepared, decision))
         return decision
 
-    monkeypatch.setattr(registry, "register_and_gate", register_and_gate)
+    monkeypatch.setattr(experiment, "gate", register_and_gate)
     return decisions
 
 
@@ -416,7 +416,7 @@ def test_evaluate_scores_the_champion_on_the_newest_data_with_the_gates_evaluato
 
         return evaluate
 
-    monkeypatch.setattr(registry, "default_evaluator", evaluator)
+    monkeypatch.setattr(experiment, "gate_evaluator", evaluator)
 
     metrics = evaluate_flow.evaluate("forecaster", "DEMOA", params_file=params_file)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.models.autoencoder import (
+from lstmops.tasks.autoencoder.network import (
     build_autoencoder,
     point_scores,
     reconstruction_scores,

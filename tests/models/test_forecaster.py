@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from lstmops.models.forecaster import build_forecaster
+from lstmops.tasks.forecaster.network import build_forecaster
 
 WINDOW, HORIZON = 12, 3
 

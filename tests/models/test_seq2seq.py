@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from lstmops.models.seq2seq import Seq2Seq, build_seq2seq, teacher_forcing_inputs
+from lstmops.tasks.seq2seq.network import Seq2Seq, build_seq2seq, teacher_forcing_inputs
 
 WINDOW, HORIZON = 12, 4
 TARGET = 1  # the target is the second column, so a decoder reading column 0 would be caught

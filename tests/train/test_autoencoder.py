@@ -4,7 +4,7 @@ import pytest
 
 from lstmops.anomalies import fit_threshold
 from lstmops.data.prepare import prepare_frame
-from lstmops.train.autoencoder import (
+from lstmops.tasks.autoencoder.train import (
     SMOOTHING_WINDOW,
     TrainedAutoencoder,
     reconstruction_error_scores,

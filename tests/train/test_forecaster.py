@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.train.forecaster import TrainedForecaster, train_forecaster
+from lstmops.tasks.forecaster.train import TrainedForecaster, train_forecaster
 
 WINDOW = 8
 SETTINGS = {"prices.demo.n_days": 260, "windows.prices.window": WINDOW, "train.epochs": 3, "train.batch_size": 32}

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.train import seq2seq as seq2seq_training
-from lstmops.train.seq2seq import TrainedSeq2Seq, calendar_features, train_seq2seq
+from lstmops.tasks.seq2seq import train as seq2seq_training
+from lstmops.tasks.seq2seq.train import TrainedSeq2Seq, calendar_features, train_seq2seq
 
 WINDOW, HORIZON = 12, 4
 

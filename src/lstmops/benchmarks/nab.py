@@ -48,7 +48,7 @@ from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import SensorSeries, read_nab
 from lstmops.data.windows import sliding_windows
-from lstmops.models.autoencoder import build_autoencoder, reconstruction_scores
+from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
 from lstmops.train.common import predict, set_seed
 
 # Overlapping-segment F1 of Orion 0.7.1 on NAB (docs: DESIGN.md "Reference numbers").

@@ -28,7 +28,7 @@ from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.prices import read_yahoo_csv
 from lstmops.data.snapshots import content_hash
 from lstmops.data.validation import validate_prices
-from lstmops.evaluate.forecaster import coverage_key, walk_forward
+from lstmops.tasks.forecaster.evaluate import coverage_key, walk_forward
 
 
 class BenchmarkInputError(ValueError):

@@ -17,8 +17,8 @@ from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.sensors import merge_duplicate_timestamps, read_sensor_csv
 from lstmops.data.validation import validate_sensors
-from lstmops.evaluate.seq2seq import evaluate_seq2seq, forecast_metrics, holdout_forecasts
-from lstmops.train.seq2seq import train_seq2seq
+from lstmops.tasks.seq2seq.evaluate import evaluate_seq2seq, forecast_metrics, holdout_forecasts
+from lstmops.tasks.seq2seq.train import train_seq2seq
 
 SUMMARY_METRICS = (
     "mae",

@@ -33,7 +33,7 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import StandardScaler
 from lstmops.data.windows import SupervisedWindows, sliding_windows, supervised_windows
 from lstmops.metrics import conformal_interval
-from lstmops.models.forecaster import build_forecaster
+from lstmops.tasks.forecaster.network import build_forecaster
 from lstmops.train.common import WindowBatches, device_report, fit, predict, read_state, set_seed, write_state
 
 # How each supported target maps back to a closing price, given the previous close.

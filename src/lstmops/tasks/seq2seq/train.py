@@ -24,7 +24,7 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import sliding_windows, supervised_windows
-from lstmops.models.seq2seq import Seq2Seq, build_seq2seq
+from lstmops.tasks.seq2seq.network import Seq2Seq, build_seq2seq
 from lstmops.train.common import WindowBatches, device_report, fit, read_state, set_seed, write_state
 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}

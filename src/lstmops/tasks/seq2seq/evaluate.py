@@ -22,8 +22,8 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.windows import sliding_windows
 from lstmops.evaluate.report import Evaluation
 from lstmops.models import baselines
-from lstmops.plots.seq2seq import ForecastExample, attention_figure, forecast_figure, per_step_figure
-from lstmops.train.seq2seq import TrainedSeq2Seq
+from lstmops.tasks.seq2seq.plots import ForecastExample, attention_figure, forecast_figure, per_step_figure
+from lstmops.tasks.seq2seq.train import TrainedSeq2Seq
 
 FORECAST_EXAMPLES = 3  # origins drawn in forecast.png, evenly spread over the part
 
@@ -147,11 +147,14 @@ def evaluation_figures(forecasts: HoldoutForecasts, window: int) -> dict[str, Fi
     }
 
 
-def evaluate_seq2seq(trained: TrainedSeq2Seq, prepared: PreparedSeries, params: Params) -> Evaluation:
+def evaluate_seq2seq(
+    trained: TrainedSeq2Seq, prepared: PreparedSeries, params: Params, *, gate: bool = False
+) -> Evaluation:
     """Score on the test part of `prepared` with the TRAINED model's own scaler and window.
 
     Works for any trained seq2seq on any prepared sensor series, so the registry can score champion
-    and challenger on the same newest hold-out. Gate: mae, against seasonal naive's mae.
+    and challenger on the same newest hold-out (`gate=True`: no figures). Gate: mae, against
+    seasonal naive's mae.
     """
     season = params.models.seq2seq.season
     forecasts = holdout_forecasts(trained, prepared.features, prepared.split.test, season)
@@ -161,7 +164,7 @@ def evaluate_seq2seq(trained: TrainedSeq2Seq, prepared: PreparedSeries, params: 
         primary_metric="mae",
         baseline_metric="mae_seasonal",
         higher_is_better=False,
-        figures=evaluation_figures(forecasts, trained.window),
+        figures={} if gate else evaluation_figures(forecasts, trained.window),
         tables={"per_step.csv": per_step_table(forecasts), "predictions.csv": predictions_table(forecasts)},
     )
 

@@ -34,7 +34,7 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import TIMESTAMP_DTYPE
 from lstmops.data.windows import sliding_windows
-from lstmops.models.autoencoder import build_autoencoder, reconstruction_scores
+from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
 from lstmops.train.common import WindowBatches, device_report, fit, predict, read_state, set_seed, write_state
 
 MODEL_FILE = "model.keras"

@@ -26,8 +26,8 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.sensors import Window, windows_to_point_labels
 from lstmops.evaluate.report import Evaluation
 from lstmops.models.baselines import rolling_zscore_scores
-from lstmops.plots.autoencoder import reconstruction_error_figure
-from lstmops.train.autoencoder import TrainedAutoencoder, segments_table
+from lstmops.tasks.autoencoder.plots import reconstruction_error_figure
+from lstmops.tasks.autoencoder.train import TrainedAutoencoder, segments_table
 
 
 class MissingLabelsError(ValueError):
@@ -73,11 +73,14 @@ def zscore_flags(values: np.ndarray, trained: TrainedAutoencoder, train: slice) 
     return scores, threshold
 
 
-def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, params: Params) -> Evaluation:
+def evaluate_autoencoder(
+    trained: TrainedAutoencoder, prepared: PreparedSeries, params: Params, *, gate: bool = False
+) -> Evaluation:
     """Overlapping-segment F1 on the hold-out rows, with the rolling z-score's beside it.
 
     `params` is not read: window, threshold and rule are the trained model's own, so any model can
-    be re-evaluated on any prepared series (the registry's champion/challenger check).
+    be re-evaluated on any prepared series (the registry's champion/challenger check, `gate=True`:
+    no figure).
     """
     windows = labelled_windows(prepared)
     features = prepared.features
@@ -104,7 +107,21 @@ def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, 
         "threshold": trained.threshold,
         "labelled_windows": float(len(held_windows)),
     }
-    figure = reconstruction_error_figure(
+    evaluation = Evaluation(
+        metrics=metrics,
+        primary_metric="f1",
+        baseline_metric="f1_zscore",
+        higher_is_better=True,
+        tables={
+            "anomalies.csv": detected,
+            "scores.csv": pd.DataFrame(
+                {"timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}
+            ),
+        },
+    )
+    if gate:
+        return evaluation
+    evaluation.figures["reconstruction_error.png"] = reconstruction_error_figure(
         timestamps,
         features["value"],
         pd.Series(scores),
@@ -115,16 +132,4 @@ def evaluate_autoencoder(trained: TrainedAutoencoder, prepared: PreparedSeries, 
         title=f"{prepared.series}: LSTM-AE reconstruction error (F1 {model_metrics['f1']:.2f}, "
         f"z-score {z_metrics['f1']:.2f} on the hold-out)",
     )
-    return Evaluation(
-        metrics=metrics,
-        primary_metric="f1",
-        baseline_metric="f1_zscore",
-        higher_is_better=True,
-        figures={"reconstruction_error.png": figure},
-        tables={
-            "anomalies.csv": detected,
-            "scores.csv": pd.DataFrame(
-                {"timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}
-            ),
-        },
-    )
+    return evaluation

@@ -24,8 +24,8 @@ from lstmops.data.windows import SplitIndex, sliding_windows
 from lstmops.evaluate.report import Evaluation
 from lstmops.metrics import coverage, forecast_report
 from lstmops.models.baselines import drift
-from lstmops.plots.forecaster import backtest_figure, forecast_figure
-from lstmops.train.forecaster import TrainedForecaster, train_forecaster
+from lstmops.tasks.forecaster.plots import backtest_figure, forecast_figure
+from lstmops.tasks.forecaster.train import TrainedForecaster, train_forecaster
 
 FOLD_VALIDATION_FRACTION = 0.15  # of each walk-forward fold's training rows (its latest ones)
 
@@ -97,34 +97,40 @@ def _backtest_metrics(folds: list[Fold]) -> dict[str, float]:
     return metrics
 
 
-def evaluate_forecaster(trained: TrainedForecaster, prepared: PreparedSeries, params: Params) -> Evaluation:
-    """Score `trained` on the test part of `prepared` with the model's own preprocessing (any dataset)."""
+def evaluate_forecaster(
+    trained: TrainedForecaster, prepared: PreparedSeries, params: Params, *, gate: bool = False
+) -> Evaluation:
+    """Score `trained` on the test part of `prepared` with the model's own preprocessing (any dataset).
+
+    `gate=True` (the registry gate comparing two versions): no figures and no walk-forward backtest,
+    which retrains from scratch and so says nothing about the versions themselves.
+    """
     if prepared.kind != "prices":
         raise ValueError(f"{prepared.series}: a forecaster is evaluated on price series, got {prepared.kind!r}")
     points, metrics = score_rows(trained, prepared.features, prepared.split.test)
-    label = coverage_key(trained.interval_alpha).removeprefix("coverage_") + "%"
-    figures = {
-        "forecast.png": forecast_figure(
-            points,
-            title=f"{prepared.series}: hold-out close, LSTM vs persistence (MASE {metrics['mase']:.3f})",
-            coverage_label=label,
-        )
-    }
-
-    folds = walk_forward(prepared, params)
-    if folds:
-        metrics |= _backtest_metrics(folds)
-        fold_points = pd.concat([fold.points.assign(fold=fold.number) for fold in folds], ignore_index=True)
-        figures["backtest.png"] = backtest_figure(
-            fold_points,
-            [fold.metrics["mase"] for fold in folds],
-            title=f"{prepared.series}: walk-forward backtest (mean MASE {metrics['backtest_mase_mean']:.3f})",
-        )
-    return Evaluation(
+    evaluation = Evaluation(
         metrics=metrics,
         primary_metric="mae",
         baseline_metric="mae_persistence",
         higher_is_better=False,
-        figures=figures,
         tables={"predictions.csv": points},
     )
+    if gate:
+        return evaluation
+    label = coverage_key(trained.interval_alpha).removeprefix("coverage_") + "%"
+    evaluation.figures["forecast.png"] = forecast_figure(
+        points,
+        title=f"{prepared.series}: hold-out close, LSTM vs persistence (MASE {metrics['mase']:.3f})",
+        coverage_label=label,
+    )
+
+    folds = walk_forward(prepared, params)
+    if folds:
+        evaluation.metrics |= _backtest_metrics(folds)
+        fold_points = pd.concat([fold.points.assign(fold=fold.number) for fold in folds], ignore_index=True)
+        evaluation.figures["backtest.png"] = backtest_figure(
+            fold_points,
+            [fold.metrics["mase"] for fold in folds],
+            title=f"{prepared.series}: walk-forward backtest (mean MASE {metrics['backtest_mase_mean']:.3f})",
+        )
+    return evaluation

@@ -1,0 +1,1 @@
+"""Reports a person reads: evaluation tables, model cards, registry history."""

@@ -1,0 +1,41 @@
+"""The registry of model tasks: one line per task. The CLI's choices, the flows' "which models
+for this data", the registry gate's evaluator, tracking and the contract tests derive from it.
+
+A new task is a package here whose `__init__` defines `TASK` (see `contract.ModelTask`), one
+line below, and its params class in `lstmops.config.ModelParams`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from lstmops.tasks.contract import ModelTask
+
+# name -> the package that defines TASK. Imported on use: the CLI lists names without loading any.
+REGISTRY: dict[str, str] = {
+    "forecaster": "lstmops.tasks.forecaster",
+    "autoencoder": "lstmops.tasks.autoencoder",
+    "seq2seq": "lstmops.tasks.seq2seq",
+}
+
+
+class UnknownTaskError(ValueError):
+    pass
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(REGISTRY)
+
+
+def get_task(name: str) -> ModelTask:
+    if name not in REGISTRY:
+        raise UnknownTaskError(f"unknown model task {name!r}; expected one of {', '.join(REGISTRY)}")
+    return importlib.import_module(REGISTRY[name]).TASK
+
+
+def tasks_for(data_kind: str) -> list[ModelTask]:
+    """The tasks that train on a data kind, in registry order."""
+    return [task for task in map(get_task, REGISTRY) if task.data_kind == data_kind]
+
+
+__all__ = ["REGISTRY", "ModelTask", "UnknownTaskError", "get_task", "task_names", "tasks_for"]

@@ -1,0 +1,17 @@
+"""Anomaly detector: an LSTM autoencoder reconstructs windows of a sensor signal; the smoothed
+reconstruction error above a threshold fitted on training errors flags anomalies."""
+
+from lstmops.tasks.contract import LazyTask
+
+TASK = LazyTask(
+    name="autoencoder",
+    data_kind="sensors",
+    trainer="lstmops.tasks.autoencoder.train:train_autoencoder",
+    evaluator="lstmops.tasks.autoencoder.evaluate:evaluate_autoencoder",
+    trained="lstmops.tasks.autoencoder.train:TrainedAutoencoder",
+    tiny_overrides={
+        "sensors.demo.n_points": 600,
+        "models.autoencoder.units": 8,
+        "models.autoencoder.learning_rate": 1e-2,
+    },
+)

@@ -1,0 +1,72 @@
+"""What every model task offers the rest of the project: the CLI, the flows, the registry gate,
+tracking and the tests all go through this contract, never through a task's modules directly.
+
+A task's package declares one `ModelTask` in its `__init__`; the heavy modules (Keras, plots)
+load only when the task trains or evaluates.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from lstmops.config import Params
+    from lstmops.data.prepare import PreparedSeries
+    from lstmops.evaluate.report import Evaluation
+    from lstmops.serving import Trained
+
+
+class ModelTask(Protocol):
+    name: str  # also the `models.<name>` params section and the registered model's prefix
+    data_kind: str  # the data kind it trains on (prices, sensors)
+    tiny_overrides: Mapping[str, Any]  # dotted params for a model small enough for the test suite
+
+    def train(self, prepared: PreparedSeries, params: Params) -> Trained:
+        """Fit on the train part (early stopping on val)."""
+        ...
+
+    def evaluate(self, trained: Trained, prepared: PreparedSeries, params: Params, *, gate: bool = False) -> Evaluation:
+        """Metrics on the hold-out with the baselines beside them, and plots. `gate=True` is the
+        registry gate's view: numbers only, no figures and nothing that retrains."""
+        ...
+
+    def trained_class(self) -> type[Trained]: ...
+
+
+def _resolve(path: str) -> Any:
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+@dataclass(frozen=True)
+class LazyTask:
+    """A `ModelTask` whose functions are named as "module:attribute" and imported on first use."""
+
+    name: str
+    data_kind: str
+    trainer: str  # "module:function(prepared, params) -> Trained"
+    evaluator: str  # "module:function(trained, prepared, params, *, gate) -> Evaluation"
+    trained: str  # "module:Class" saved with the model (serving loads it back)
+    tiny_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def train(self, prepared: PreparedSeries, params: Params) -> Trained:
+        self._check_data(prepared)
+        train: Callable[..., Trained] = _resolve(self.trainer)
+        return train(prepared, params)
+
+    def evaluate(self, trained: Trained, prepared: PreparedSeries, params: Params, *, gate: bool = False) -> Evaluation:
+        self._check_data(prepared)
+        evaluate: Callable[..., Evaluation] = _resolve(self.evaluator)
+        return evaluate(trained, prepared, params, gate=gate)
+
+    def trained_class(self) -> type[Trained]:
+        return _resolve(self.trained)
+
+    def _check_data(self, prepared: PreparedSeries) -> None:
+        if prepared.kind != self.data_kind:
+            raise ValueError(
+                f"model task {self.name!r} trains on {self.data_kind} data, got a prepared {prepared.kind} series"
+            )

@@ -64,7 +64,8 @@ class MeanReturnForecaster:
 
 def train_mean_return(prepared: PreparedSeries, params: Params) -> MeanReturnForecaster:
     returns = prepared.features["log_return"].to_numpy()[prepared.split.train]
-    return MeanReturnForecaster(float(np.mean(returns)), history={"loss": [1.0, 0.5]}, device={"backend": "numpy"})
+    history = {"loss": [1.0, 0.5], "batch_size": [float(params.train.batch_size)]}
+    return MeanReturnForecaster(float(np.mean(returns)), history=history, device={"backend": "numpy"})
 
 
 def evaluate_mean_return(
@@ -147,6 +148,19 @@ def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(
     assert restored.mean_return == pytest.approx(
         np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train])
     )
+
+
+def test_the_task_trains_with_its_own_train_overrides_and_the_run_logs_them(
+    mlflow_store, prepared, params, mean_return_task
+):
+    overridden = params.model_copy(deep=True)
+    overridden.models.forecaster.train.batch_size = 16
+
+    outcome = run_experiment("forecaster", prepared, overridden)
+
+    run = mlflow.get_run(outcome.run_id)
+    assert run.data.metrics["epoch/batch_size"] == 16.0  # what the trainer was given
+    assert run.data.params["train.batch_size"] == "16"
 
 
 def test_unknown_tasks_and_mismatched_data_are_refused_by_name(prepared, params):

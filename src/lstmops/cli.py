@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lstmops.config import ConfigError, Params, load_params
+from lstmops.config import ConfigError, Params, load_params, parse_assignments
 from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
 
@@ -28,6 +28,14 @@ app.add_typer(benchmark_app, name="benchmark")
 app.command("score")(score)
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="The params file.")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a params.yaml value for this run: KEY=VALUE with a dotted key, VALUE read as YAML "
+        "(repeatable), e.g. --set models.autoencoder.train.batch_size=16",
+    ),
+]
 
 
 class Kind(str, Enum):
@@ -40,11 +48,12 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _params(path: Path, **overrides) -> Params:
+def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Params:
+    """params.yaml with the `--set KEY=VALUE` assignments, then the named options, applied on top."""
     try:
-        return load_params(path, overrides)
+        return load_params(path, {**parse_assignments(assignments or []), **overrides})
     except ConfigError as err:
-        _fail(str(err), code=2)
+        _fail(f"ERROR: {err}", code=2)
 
 
 def _report(results) -> None:
@@ -176,6 +185,7 @@ def train(
     metrics_out: Annotated[Path | None, typer.Option(help="Write metrics JSON here (for dvc metrics)")] = None,
     plots_dir: Annotated[Path | None, typer.Option(help="Write evaluation tables as CSV here (for dvc plots)")] = None,
     register: Annotated[bool, typer.Option(help="Register the model and run the champion/challenger gate")] = True,
+    assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Train, evaluate (baselines beside the model), log to MLflow and gate into the registry."""
@@ -183,7 +193,7 @@ def train(
     from lstmops.data import prepare
     from lstmops.tasks import get_task
 
-    params = _params(params_file, **{"train.epochs": epochs})
+    params = _params(params_file, assignments, **{"train.epochs": epochs})
     data_kind = get_task(kind.value).data_kind
     source = source or getattr(params, data_kind).source
     prepared_all = _guarded(lambda: prepare.prepare_all(params, data_kind, source))
@@ -208,12 +218,13 @@ def benchmark_nab(
     root: Annotated[Path, typer.Option(help="Folder in NAB's layout (data/<group>/*.csv, labels/)")],
     groups: Annotated[str, typer.Option(help="Comma-separated groups, e.g. artificialWithAnomaly,realKnownCause")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
+    assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """LSTM-AE the way Orion benchmarks it; overlapping-segment F1 per group beside Orion's numbers."""
     from lstmops.benchmarks import nab
 
-    params = _params(params_file)
+    params = _params(params_file, assignments)
     result = _guarded(lambda: nab.benchmark_nab(root, [g for g in groups.split(",") if g], params, out))
     typer.echo(nab.format_table(result))
 
@@ -222,12 +233,13 @@ def benchmark_nab(
 def benchmark_prices(
     csv: Annotated[list[Path], typer.Option(help="Yahoo-layout CSV (repeatable); series name = file stem")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
+    assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Walk-forward evaluation of the forecaster against persistence on each CSV."""
     from lstmops.benchmarks import prices
 
-    params = _params(params_file)
+    params = _params(params_file, assignments)
     result = _guarded(lambda: prices.benchmark_prices(csv, params, out))
     typer.echo(f"{'series':20s} {'MASE':>7s} {'RMSE':>10s} {'RMSE pers.':>10s} {'dir.acc':>7s} {'cov90':>6s} {'s':>6s}")
     for row in result["series"]:
@@ -244,12 +256,13 @@ def benchmark_seq2seq(
     horizon: Annotated[int, typer.Option(help="Forecast horizon in samples")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
     window: Annotated[int | None, typer.Option(help="Override models.seq2seq.window (input length)")] = None,
+    assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Attention seq2seq against seasonal naive and persistence on the test part of one series."""
     from lstmops.benchmarks import seq2seq
 
-    params = _params(params_file, **{"models.seq2seq.window": window})
+    params = _params(params_file, assignments, **{"models.seq2seq.window": window})
     result = _guarded(lambda: seq2seq.benchmark_seq2seq(csv, season, horizon, params, out))
     typer.echo(
         f"MAE {result['mae']:.4g}  relative to seasonal naive {result['rel_mae_seasonal']:.3f}, "

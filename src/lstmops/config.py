@@ -172,6 +172,10 @@ class Params(Strict):
         overrides = getattr(self.models, kind).train.model_dump(exclude_none=True)
         return self.train.model_copy(update=overrides)
 
+    def for_task(self, kind: str) -> Params:
+        """These params as model task `kind` trains with them: `train` holds its effective values."""
+        return self.model_copy(update={"train": self.train_params(kind)})
+
 
 class ConfigError(ValueError):
     """params.yaml (or an override) does not describe a valid configuration."""
@@ -204,4 +208,29 @@ def load_params(path: Path | str | None = None, overrides: dict[str, Any] | None
     try:
         return Params.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{path}: invalid parameters\n{err}") from err
+        raise ConfigError(f"{path}: invalid parameters: {describe(err)}") from err
+
+
+def describe(err: ValidationError) -> str:
+    """One line naming each offending key, what is wrong and the value given."""
+    problems = []
+    for error in err.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        given = "" if error["type"] == "missing" else f" (got {error['input']!r})"
+        problems.append(f"{key}: {error['msg']}{given}")
+    return "; ".join(problems)
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings (dotted keys into params.yaml) -> overrides; values are read as YAML, so
+    `train.epochs=2` is an int and `models.forecaster.units=[8,4]` a list, as in `dvc exp run -S`."""
+    overrides: dict[str, Any] = {}
+    for assignment in assignments:
+        key, separator, text = assignment.partition("=")
+        if not separator or not key.strip():
+            raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE with a dotted params.yaml key")
+        try:
+            overrides[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--set {assignment!r}: the value is not valid YAML ({err.problem})") from err
+    return overrides

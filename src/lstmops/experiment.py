@@ -51,6 +51,7 @@ def run_experiment(
 ) -> ExperimentOutcome:
     """Train task `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line."""
     task = get_task(kind)
+    params = params.for_task(kind)  # the run logs the training values the task really used
     started = time.perf_counter()
     trained = task.train(prepared, params)
     trained_at = time.perf_counter()

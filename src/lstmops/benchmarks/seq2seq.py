@@ -70,6 +70,7 @@ def benchmark_seq2seq(
     csv, out = Path(csv), Path(out)
     model = params.models.seq2seq.model_copy(update={"season": season, "horizon": horizon})
     params = params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": model})})
+    params = params.for_task("seq2seq")
     prepared = prepare_csv(csv, params, model.window)
 
     calendar = params.models.seq2seq.calendar if calendar is None else calendar

@@ -25,7 +25,7 @@ class ModelTask(Protocol):
     tiny_overrides: Mapping[str, Any]  # dotted params for a model small enough for the test suite
 
     def train(self, prepared: PreparedSeries, params: Params) -> Trained:
-        """Fit on the train part (early stopping on val)."""
+        """Fit on the train part (early stopping on val), with `models.<name>.train` applied to `train`."""
         ...
 
     def evaluate(self, trained: Trained, prepared: PreparedSeries, params: Params, *, gate: bool = False) -> Evaluation:
@@ -55,12 +55,12 @@ class LazyTask:
     def train(self, prepared: PreparedSeries, params: Params) -> Trained:
         self._check_data(prepared)
         train: Callable[..., Trained] = _resolve(self.trainer)
-        return train(prepared, params)
+        return train(prepared, params.for_task(self.name))
 
     def evaluate(self, trained: Trained, prepared: PreparedSeries, params: Params, *, gate: bool = False) -> Evaluation:
         self._check_data(prepared)
         evaluate: Callable[..., Evaluation] = _resolve(self.evaluator)
-        return evaluate(trained, prepared, params, gate=gate)
+        return evaluate(trained, prepared, params.for_task(self.name), gate=gate)
 
     def trained_class(self) -> type[Trained]:
         return _resolve(self.trained)

@@ -221,13 +221,12 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
         dropout=config.dropout,
         learning_rate=config.learning_rate,
     )
-    train_params = params.train_params("forecaster")
-    batch_size = train_params.batch_size
+    batch_size = params.train.batch_size
     history = fit(
         model,
         WindowBatches(train.X, train.y, batch_size=batch_size, shuffle=True, seed=params.train.seed),
         validation=WindowBatches(val.X, val.y, batch_size=batch_size),
-        params=train_params,
+        params=params.train,
     )
     # Validation rows steered early stopping but never the weights' gradients: they calibrate.
     val_predicted = target_scaler.inverse_transform(predict(model, val.X)[:, 0])

@@ -116,7 +116,11 @@ class TrainOverrides(Strict):
     patience: int | None = Field(None, ge=1)
 
 
+RecurrentNetwork = Literal["lstm", "gru"]  # the recurrent layer a task's network is built from
+
+
 class ForecasterParams(Strict):
+    network: RecurrentNetwork = "lstm"
     units: list[int] = [32, 16]
     dropout: float = Field(0.1, ge=0, lt=1)
     learning_rate: float = Field(1e-3, gt=0)
@@ -127,6 +131,7 @@ class ForecasterParams(Strict):
 
 
 class AutoencoderParams(Strict):
+    network: RecurrentNetwork = "lstm"
     units: int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"

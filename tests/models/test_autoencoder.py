@@ -3,7 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstmops.config import AutoencoderParams
 from lstmops.tasks.autoencoder.network import (
+    NETWORKS,
     build_autoencoder,
     point_scores,
     reconstruction_scores,
@@ -39,6 +41,17 @@ def test_reconstructs_windows_of_the_input_shape():
     x = np.zeros((5, WINDOW, 3), dtype="float32")
     assert keras.ops.convert_to_numpy(model(x)).shape == (5, WINDOW, 3)
     assert model.input.name == "window"
+
+
+def test_the_gru_variant_encodes_and_decodes_with_gru_layers():
+    model = build_autoencoder(WINDOW, 3, network="gru", units=8)
+    x = np.zeros((5, WINDOW, 3), dtype="float32")
+    assert keras.ops.convert_to_numpy(model(x)).shape == (5, WINDOW, 3)
+    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.GRU)] == [
+        "encoder_gru",
+        "decoder_gru",
+    ]
+    assert set(AutoencoderParams.model_fields["network"].annotation.__args__) == set(NETWORKS)
 
 
 def test_lstm_layers_stay_cudnn_eligible():

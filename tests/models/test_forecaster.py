@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from lstmops.tasks.forecaster.network import build_forecaster
+from lstmops.config import ForecasterParams
+from lstmops.tasks.forecaster.network import NETWORKS, build_forecaster
 
 WINDOW, HORIZON = 12, 3
 
@@ -28,6 +29,21 @@ def test_forecasts_one_value_per_horizon_step():
     ]
 
 
+def test_the_gru_variant_stacks_gru_layers_with_the_same_shapes():
+    model = build_forecaster(WINDOW, 2, network="gru", units=(8, 4), horizon=HORIZON)
+    x, _ = sine_windows(5)
+    assert keras.ops.convert_to_numpy(model(x)).shape == (5, HORIZON)
+    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.GRU)] == ["gru_1", "gru_2"]
+    assert not any(isinstance(layer, keras.layers.LSTM) for layer in model.layers)
+
+
+def test_params_offer_exactly_the_networks_the_builder_has():
+    choices = ForecasterParams.model_fields["network"].annotation.__args__
+    assert set(choices) == set(NETWORKS)
+    with pytest.raises(ValueError, match="unknown forecaster network 'tcn'"):
+        build_forecaster(WINDOW, 2, network="tcn")
+
+
 def test_lstm_layers_stay_cudnn_eligible():
     for layer in build_forecaster(WINDOW, 2, units=(8, 4)).layers:
         if isinstance(layer, keras.layers.LSTM):
@@ -47,5 +63,5 @@ def test_a_tiny_model_fits_a_sine_and_beats_persistence():
 
 
 def test_an_empty_stack_is_rejected():
-    with pytest.raises(ValueError, match="at least one LSTM layer"):
+    with pytest.raises(ValueError, match="at least one recurrent layer"):
         build_forecaster(WINDOW, 2, units=())

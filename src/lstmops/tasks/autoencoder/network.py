@@ -18,27 +18,34 @@ import numpy as np
 
 # Orion caps the smoothing window at 200 points whatever the series length.
 MAX_SMOOTHING_WINDOW = 200
+# The recurrent layers `models.autoencoder.network` chooses from.
+NETWORKS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
 def build_autoencoder(
     window: int,
     n_features: int = 1,
     *,
+    network: str = "lstm",
     units: int = 64,
     learning_rate: float = 1e-3,
 ) -> keras.Model:
-    """Encoder LSTM -> RepeatVector -> decoder LSTM -> per-step Dense, compiled with MSE.
+    """Encoder RNN -> RepeatVector -> decoder RNN -> per-step Dense, compiled with MSE; the RNNs
+    are LSTM or GRU layers (`network`).
 
     The encoder's last hidden state (`units` wide) is the bottleneck.
     """
+    if network not in NETWORKS:
+        raise ValueError(f"unknown autoencoder network {network!r}; expected one of {', '.join(NETWORKS)}")
+    recurrent = NETWORKS[network]
     inputs = keras.Input(shape=(window, n_features), name="window")  # (n, window, n_features)
-    code = keras.layers.LSTM(units, name="encoder_lstm")(inputs)  # (n, units)
+    code = recurrent(units, name=f"encoder_{network}")(inputs)  # (n, units)
     repeated = keras.layers.RepeatVector(window, name="repeat_code")(code)  # (n, window, units)
-    decoded = keras.layers.LSTM(units, return_sequences=True, name="decoder_lstm")(repeated)
+    decoded = recurrent(units, return_sequences=True, name=f"decoder_{network}")(repeated)
     outputs = keras.layers.TimeDistributed(keras.layers.Dense(n_features), name="reconstruction")(
         decoded
     )  # (n, window, n_features)
-    model = keras.Model(inputs, outputs, name="lstm_autoencoder")
+    model = keras.Model(inputs, outputs, name=f"{network}_autoencoder")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     return model
 

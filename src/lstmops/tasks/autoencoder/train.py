@@ -195,7 +195,7 @@ def train_autoencoder(prepared: PreparedSeries, params: Params) -> TrainedAutoen
     val = _windows_of(scaled, split.val, window)
 
     set_seed(params.train.seed)
-    model = build_autoencoder(window, 1, units=config.units, learning_rate=config.learning_rate)
+    model = build_autoencoder(window, 1, network=config.network, units=config.units, learning_rate=config.learning_rate)
     batch_size = params.train.batch_size
     history = fit(
         model,

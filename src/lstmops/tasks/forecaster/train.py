@@ -217,6 +217,7 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
     model = build_forecaster(
         prepared.window,
         len(prepared.columns),
+        network=config.network,
         units=config.units,
         dropout=config.dropout,
         learning_rate=config.learning_rate,

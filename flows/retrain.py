@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ingest import DataKind, ingest
+from ingest import ingest
 from prefect import flow, runtime
 from prefect.task_runners import ThreadPoolTaskRunner
 from tasks import (
@@ -28,10 +28,11 @@ from tasks import (
 )
 
 from lstmops.config import load_params
+from lstmops.data.kinds import DATA_KINDS, DataKindName
 
 
 def _run_name() -> str:
-    kinds = runtime.flow_run.parameters.get("data_kinds") or ["prices", "sensors"]
+    kinds = runtime.flow_run.parameters.get("data_kinds") or list(DATA_KINDS)
     return "retrain-" + "+".join(kinds)
 
 
@@ -39,7 +40,7 @@ def _run_name() -> str:
 def retrain(
     params_file: str = "params.yaml",
     overrides: dict[str, Any] | None = None,
-    data_kinds: list[DataKind] | None = None,
+    data_kinds: list[DataKindName] | None = None,
     price_csv_paths: list[str] | None = None,
     sensor_csv_paths: list[str] | None = None,
     nab_root: str | None = None,
@@ -56,7 +57,7 @@ def retrain(
     random state, so only sequential runs reproduce a model bit for bit.
     """
     params = load_params(params_file, overrides)
-    data_kinds = data_kinds or ["prices", "sensors"]
+    data_kinds = data_kinds or list(DATA_KINDS)
     csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
     prepared = [
         series

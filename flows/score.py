@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest import DataKind, snapshot_and_validate
+from ingest import snapshot_and_validate
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from tasks import artifact_key, models_for, started_from_a_shell
 
 from lstmops.config import Params, load_params
+from lstmops.data.kinds import DataKindName
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -51,7 +52,7 @@ def _run_name() -> str:
 
 @flow(name="score", flow_run_name=_run_name, log_prints=True)
 def score(
-    data_kind: DataKind = "sensors",
+    data_kind: DataKindName = "sensors",
     model_kinds: list[str] | None = None,
     params_file: str = "params.yaml",
     overrides: dict[str, Any] | None = None,

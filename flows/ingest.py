@@ -9,44 +9,47 @@ validation message; nothing downstream runs.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from ingest_tasks import prepare_features, snapshot_task_for, validate_batch
 from prefect import flow, runtime
-from tasks import (
-    features_on_disk,
-    prepare_features,
-    snapshot_task_for,
-    started_from_a_shell,
-    validate_batch,
-    validated_on_disk,
-)
+from tasks import started_from_a_shell
 
 from lstmops.config import Params, load_params
+from lstmops.data.ingest import validated_on_disk
+from lstmops.data.kinds import DataKindName, data_kind
+from lstmops.data.prepare import features_on_disk
+from lstmops.tasks import get_task
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
     from lstmops.data.prepare import PreparedSeries
 
-DataKind = Literal["prices", "sensors"]
-
 
 def snapshot_and_validate(
-    kind: DataKind, params: Params, *, csv_paths: list[str] | None = None, nab_root: str | None = None
+    kind: DataKindName, params: Params, *, csv_paths: list[str] | None = None, nab_root: str | None = None
 ) -> list[IngestResult]:
     """Snapshot each configured series (side by side), then pass them all through the validation gate."""
     snapshot = snapshot_task_for(kind, params)
     if csv_paths:
         fetches = [snapshot.submit(kind, params, csv_path=path) for path in csv_paths]
     else:
-        names = params.prices.tickers if kind == "prices" else params.sensors.series
+        names = data_kind(kind).configured_series(params)
         fetches = [snapshot.submit(kind, params, series=name, nab_root=nab_root) for name in names]
     results = [fetch.result() for fetch in fetches]  # the first failed fetch fails the flow
     return validate_batch.with_options(refresh_cache=not validated_on_disk(results, params))(kind, results, params)
 
 
-def one_series(kind: DataKind, series: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """`overrides` narrowed to one ticker or sensor series."""
-    return {**(overrides or {}), "prices.tickers" if kind == "prices" else "sensors.series": [series]}
+def params_and_series(
+    model_kind: str, series: str, params_file: str, overrides: dict[str, Any] | None
+) -> tuple[Params, PreparedSeries]:
+    """What a flow about one model on one series starts from: the params narrowed to that series,
+    and the series ingested (snapshot, validation gate, features) for the model's data kind."""
+    data_kind_name = get_task(model_kind).data_kind
+    only_this = data_kind(data_kind_name).one_series(series, overrides)
+    params = load_params(params_file, only_this)
+    (prepared,) = ingest(data_kind_name, params_file, only_this)
+    return params, prepared
 
 
 def _run_name() -> str:
@@ -55,7 +58,7 @@ def _run_name() -> str:
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=True)
 def ingest(
-    kind: DataKind,
+    kind: DataKindName,
     params_file: str = "params.yaml",
     overrides: dict[str, Any] | None = None,
     csv_paths: list[str] | None = None,

@@ -14,13 +14,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ingest import DataKind, ingest
+from ingest import ingest
 from prefect import flow, runtime
 from prefect.task_runners import ThreadPoolTaskRunner
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
-    models_for,
     promote,
     report_evaluation,
     started_from_a_shell,
@@ -28,10 +27,12 @@ from tasks import (
 )
 
 from lstmops.config import load_params
+from lstmops.data.kinds import DATA_KINDS, DataKindName
+from lstmops.tasks import tasks_for
 
 
 def _run_name() -> str:
-    kinds = runtime.flow_run.parameters.get("data_kinds") or ["prices", "sensors"]
+    kinds = runtime.flow_run.parameters.get("data_kinds") or list(DATA_KINDS)
     return "retrain-" + "+".join(kinds)
 
 
@@ -39,7 +40,7 @@ def _run_name() -> str:
 def retrain(
     params_file: str = "params.yaml",
     overrides: dict[str, Any] | None = None,
-    data_kinds: list[DataKind] | None = None,
+    data_kinds: list[DataKindName] | None = None,
     price_csv_paths: list[str] | None = None,
     sensor_csv_paths: list[str] | None = None,
     nab_root: str | None = None,
@@ -56,7 +57,7 @@ def retrain(
     random state, so only sequential runs reproduce a model bit for bit.
     """
     params = load_params(params_file, overrides)
-    data_kinds = data_kinds or ["prices", "sensors"]
+    data_kinds = data_kinds or list(DATA_KINDS)
     csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
     prepared = [
         series
@@ -67,7 +68,7 @@ def retrain(
     train = training_task(training_timeout_s, training_limit)
     trainings = []
     for series in prepared:
-        for model_kind in models_for(series.kind):
+        for model_kind in [task.name for task in tasks_for(series.kind)]:
             training = train.submit(model_kind, series, params)
             if not parallel_training:
                 training.wait()

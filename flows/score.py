@@ -14,13 +14,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest import DataKind, snapshot_and_validate
+from ingest import snapshot_and_validate
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from tasks import artifact_key, models_for, started_from_a_shell
+from tasks import artifact_key, started_from_a_shell
 
 from lstmops.config import Params, load_params
+from lstmops.data.kinds import DataKindName
+from lstmops.tasks import tasks_for
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -51,7 +53,7 @@ def _run_name() -> str:
 
 @flow(name="score", flow_run_name=_run_name, log_prints=True)
 def score(
-    data_kind: DataKind = "sensors",
+    data_kind: DataKindName = "sensors",
     model_kinds: list[str] | None = None,
     params_file: str = "params.yaml",
     overrides: dict[str, Any] | None = None,
@@ -64,7 +66,7 @@ def score(
     scorings = [
         score_series.submit(kind, result, params)
         for result in validated
-        for kind in model_kinds or models_for(data_kind)
+        for kind in model_kinds or [task.name for task in tasks_for(data_kind)]
     ]
     scored = [scoring.result() for scoring in scorings]
     table = ["| model | version | rows | predictions | MLflow scoring run |", "|---|---|---|---|---|"]

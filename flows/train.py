@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ingest import params_and_series
 from prefect import flow, runtime
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
-    params_and_series,
     promote,
     report_evaluation,
     started_from_a_shell,

@@ -104,8 +104,7 @@ def _tiny_params(root: Path, model_kind: str, **overrides: Any) -> Params:
 def _demo_series(params: Params, data_kind: str) -> DemoSeries:
     from lstmops.data import ingest, prepare
 
-    snapshot = ingest.snapshot_prices if data_kind == "prices" else ingest.snapshot_sensors
-    validated = ingest.validate_all(snapshot(params, source="demo"), params)[0].validated_path
+    validated = ingest.validate_all(ingest.snapshot(data_kind, params, source="demo"), params)[0].validated_path
     return DemoSeries(validated, ingest.load_validated(validated)[0], prepare.prepare_series(validated, params))
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from lstmops.config import ConfigError, Params, load_params, parse_assignments
+from lstmops.data.kinds import DATA_KINDS, DataKind, data_kind
 from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
 
@@ -38,9 +39,7 @@ SetOption = Annotated[
 ]
 
 
-class Kind(str, Enum):
-    prices = "prices"
-    sensors = "sensors"
+Kind = Enum("Kind", {name: name for name in DATA_KINDS}, type=str)  # the data kinds, as CLI choices
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -90,9 +89,7 @@ def ingest_prices(
     from lstmops.data import ingest
 
     params = _params(params_file, **{"prices.source": source, "prices.start": start, "prices.end": end})
-    results = _guarded(
-        lambda: ingest.snapshot_prices(params, source=params.prices.source, tickers=ticker or (), csv_paths=path or ())
-    )
+    results = _guarded(lambda: ingest.snapshot("prices", params, series=ticker or (), csv_paths=path or ()))
     if validate:
         results = _guarded(lambda: ingest.validate_all(results, params))
     _report(results)
@@ -116,9 +113,7 @@ def ingest_sensors(
 
     params = _params(params_file, **{"sensors.source": source})
     results = _guarded(
-        lambda: ingest.snapshot_sensors(
-            params, source=params.sensors.source, series=series or (), csv_paths=path or (), nab_root=root
-        )
+        lambda: ingest.snapshot("sensors", params, series=series or (), csv_paths=path or (), nab_root=root)
     )
     if validate:
         results = _guarded(lambda: ingest.validate_all(results, params))
@@ -135,7 +130,7 @@ def validate(
     from lstmops.data import ingest
 
     params = _params(params_file)
-    source = source or getattr(params, kind.value).source
+    source = source or data_kind(kind.value).source(params)
     _report(_guarded(lambda: ingest.validate_latest(params, kind.value, source)))
 
 
@@ -149,7 +144,7 @@ def features(
     from lstmops.data import prepare
 
     params = _params(params_file)
-    source = source or getattr(params, kind.value).source
+    source = source or data_kind(kind.value).source(params)
     for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, source)):
         typer.echo(prepared.summary())
 
@@ -194,13 +189,13 @@ def train(
     from lstmops.tasks import get_task
 
     params = _params(params_file, assignments, **{"train.epochs": epochs})
-    data_kind = get_task(kind.value).data_kind
-    source = source or getattr(params, data_kind).source
-    prepared_all = _guarded(lambda: prepare.prepare_all(params, data_kind, source))
+    trains_on = data_kind(get_task(kind.value).data_kind)
+    source = source or trains_on.source(params)
+    prepared_all = _guarded(lambda: prepare.prepare_all(params, trains_on.name, source))
     chosen = [p for p in prepared_all if not series or p.series in series]
     if not chosen:
         _fail(
-            f"ERROR: none of {series} among the validated {data_kind} series "
+            f"ERROR: none of {series} among the validated {trains_on.name} series "
             f"{[p.series for p in prepared_all]} from source {source!r}"
         )
     typer.echo(f"tracking: {tracking.configure_tracking()}")
@@ -275,19 +270,18 @@ def run(params_file: ParamsOption = Path("params.yaml")) -> None:
     """The main job on the configured sources: ingest -> validate -> features for prices and sensors."""
     params = _params(params_file)
     typer.secho(f"data root: {params.data.root.resolve()}", bold=True)
-    for kind in Kind:
+    for kind in DATA_KINDS.values():
         _run_kind(params, kind)
 
 
-def _run_kind(params: Params, kind: Kind) -> None:
+def _run_kind(params: Params, kind: DataKind) -> None:
     from lstmops.data import ingest, prepare
 
-    cfg = getattr(params, kind.value)
-    typer.secho(f"\n== {kind.value}: ingest ({cfg.source}) -> validate -> features", bold=True)
-    snapshot = ingest.snapshot_prices if kind is Kind.prices else ingest.snapshot_sensors
-    results = _guarded(lambda: snapshot(params, source=cfg.source))
+    source = kind.source(params)
+    typer.secho(f"\n== {kind.name}: ingest ({source}) -> validate -> features", bold=True)
+    results = _guarded(lambda: ingest.snapshot(kind.name, params, source=source))
     _report(_guarded(lambda: ingest.validate_all(results, params)))
-    for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, cfg.source)):
+    for prepared in _guarded(lambda: prepare.prepare_all(params, kind.name, source)):
         typer.echo(prepared.summary())
 
 

@@ -95,6 +95,16 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri[len(SQLITE_PREFIX) :])
 
 
+def run_link(run_id: str) -> tuple[str, str | None]:
+    """Markdown text for the run, and its UI URL when the tracking server is an HTTP one."""
+    uri = configure_tracking()
+    if uri.startswith(("http://", "https://")):
+        run = mlflow.get_run(run_id)
+        url = f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+        return f"[{run_id}]({url})", url
+    return f"`{run_id}` (browse with `mlflow ui --backend-store-uri {uri}`)", None
+
+
 def experiment_name(kind: str) -> str:
     return f"{EXPERIMENT_PREFIX}{kind}"
 

@@ -20,13 +20,19 @@ OFFLINE_LOG = [  # what yfinance 1.7 logs on its third offline download in one p
 ]
 
 
-def yahoo_bars(start: str = "2020-01-02", end: str = "2020-02-28", *, adj_close: bool = False,
-               tz: str | None = None) -> pd.DataFrame:
+def yahoo_bars(
+    start: str = "2020-01-02", end: str = "2020-02-28", *, adj_close: bool = False, tz: str | None = None
+) -> pd.DataFrame:
     """A successful single-ticker `yf.download(..., multi_level_index=False)`: business-day bars."""
     dates = pd.bdate_range(start, end, tz=tz, name="Date")
     close = 100.0 + np.arange(len(dates))
-    columns = {"Close": close, "High": close + 2, "Low": close - 2, "Open": close - 1,
-               "Volume": np.full(len(dates), 1_000_000, dtype=np.int64)}
+    columns = {
+        "Close": close,
+        "High": close + 2,
+        "Low": close - 2,
+        "Open": close - 1,
+        "Volume": np.full(len(dates), 1_000_000, dtype=np.int64),
+    }
     if adj_close:
         columns = {"Adj Close": close * 0.99, **columns}
     return pd.DataFrame(columns, index=dates)
@@ -41,8 +47,11 @@ def with_ticker_level(flat: pd.DataFrame, ticker: str, *, ticker_first: bool = F
 
 def failed_download_frame(ticker: str) -> pd.DataFrame:
     """What yf.download returns when the download failed: empty, with an 'Adj Close' column."""
-    flat = pd.DataFrame(columns=["Adj Close", "Close", "High", "Low", "Open", "Volume"],
-                        index=pd.DatetimeIndex([], name="Date"), dtype=float)
+    flat = pd.DataFrame(
+        columns=["Adj Close", "Close", "High", "Low", "Open", "Volume"],
+        index=pd.DatetimeIndex([], name="Date"),
+        dtype=float,
+    )
     return with_ticker_level(flat, ticker)
 
 
@@ -68,6 +77,7 @@ def logs_like_yfinance(lines: list[str], frame: pd.DataFrame):
         for line in lines:
             logging.getLogger("yfinance").error(line)
         return frame
+
     return failing_download
 
 
@@ -137,8 +147,10 @@ def test_bars_without_a_single_price_count_as_empty():
 
 @pytest.mark.parametrize(
     ("first", "last", "gap"),
-    [("2020-01-20", "2020-02-28", "first bar 2020-01-20 is 19 days after start"),
-     ("2020-01-02", "2020-01-31", "last bar 2020-01-31 is 30 days before end")],
+    [
+        ("2020-01-20", "2020-02-28", "first bar 2020-01-20 is 19 days after start"),
+        ("2020-01-02", "2020-01-31", "last bar 2020-01-31 is 30 days before end"),
+    ],
 )
 def test_a_download_missing_part_of_the_range_is_refused_unless_allowed(first, last, gap):
     partial = yahoo_bars(first, last)
@@ -171,11 +183,11 @@ def test_download_passes_the_range_and_normalizes_the_result():
 
 def test_network_errors_are_retried_with_doubling_backoff():
     sleeps: list[float] = []
-    downloader = ScriptedDownloader(DNSError("Could not resolve host"), ReadTimeout("read timed out"),
-                                    yahoo_bars())
+    downloader = ScriptedDownloader(DNSError("Could not resolve host"), ReadTimeout("read timed out"), yahoo_bars())
 
-    bars = download_yahoo("NVDA", START, END, downloader=downloader, retries=3, backoff_seconds=0.5,
-                          sleep=sleeps.append)
+    bars = download_yahoo(
+        "NVDA", START, END, downloader=downloader, retries=3, backoff_seconds=0.5, sleep=sleeps.append
+    )
 
     assert len(downloader.calls) == 3
     assert sleeps == [0.5, 1.0]
@@ -188,8 +200,7 @@ def test_network_errors_on_every_attempt_end_in_a_clear_error():
 
     expected = r"network failure downloading NVDA after 4 attempts: DNSError: Could not resolve host"
     with pytest.raises(IngestError, match=expected):
-        download_yahoo("NVDA", START, END, downloader=downloader, retries=4, backoff_seconds=1.0,
-                       sleep=sleeps.append)
+        download_yahoo("NVDA", START, END, downloader=downloader, retries=4, backoff_seconds=1.0, sleep=sleeps.append)
     assert sleeps == [1.0, 2.0, 4.0]
 
 
@@ -205,9 +216,7 @@ def test_an_offline_yfinance_download_is_a_network_failure_even_when_it_says_del
 
 def test_an_unknown_ticker_fails_at_once_with_yfinances_reason():
     sleeps: list[float] = []
-    unknown = logs_like_yfinance(
-        ["['NOPE']: possibly delisted; no timezone found"], failed_download_frame("NOPE")
-    )
+    unknown = logs_like_yfinance(["['NOPE']: possibly delisted; no timezone found"], failed_download_frame("NOPE"))
     downloader = ScriptedDownloader(unknown)
 
     with pytest.raises(IngestError, match=r"no data for NOPE .*\(yfinance: \['NOPE'\]: possibly delisted"):
@@ -282,9 +291,7 @@ def test_a_csv_missing_columns_names_the_file_and_the_columns(tmp_path):
 
 def test_values_that_are_not_numbers_are_named_by_file_line(tmp_path):
     path = tmp_path / "typo.csv"
-    path.write_text(
-        "Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n2020-01-03,1,2,O.5,1.5,100\n"
-    )
+    path.write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,100\n2020-01-03,1,2,O.5,1.5,100\n")
 
     with pytest.raises(IngestError, match=r"typo\.csv: non-numeric Low on lines 3 \(1 rows\): 'O\.5'"):
         read_yahoo_csv(path)

@@ -141,9 +141,7 @@ SENSOR_CASES: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], dict, set[
 ]
 
 
-@pytest.mark.parametrize(
-    ("case", "breakage", "options", "expected"), SENSOR_CASES, ids=[c[0] for c in SENSOR_CASES]
-)
+@pytest.mark.parametrize(("case", "breakage", "options", "expected"), SENSOR_CASES, ids=[c[0] for c in SENSOR_CASES])
 def test_each_sensor_rule_is_caught_and_named(case, breakage, options, expected):
     report = validate_sensors(breakage(clean_sensors()), source_file="sensors.csv", **options)
 
@@ -276,4 +274,3 @@ def test_frame_index_does_not_change_line_numbers():
     failure = validate_prices(prices, source_file="p.csv").failures[0]
 
     assert failure.examples[0]["line"] == 4
-

@@ -28,6 +28,7 @@ from lstmops import experiment, registry
 from lstmops.data import demo_prices
 from lstmops.evaluate.report import Evaluation
 from lstmops.experiment import ExperimentOutcome
+from lstmops.reports.evaluation import evaluation_markdown
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 sys.path.insert(0, str(FLOWS))  # the flows are scripts that import their siblings by name
@@ -184,7 +185,7 @@ def test_the_metrics_table_puts_each_baseline_beside_its_metric():
         higher_is_better=True,
     )
 
-    markdown = tasks.evaluation_markdown("autoencoder", evaluation, "footer")
+    markdown = evaluation_markdown("autoencoder", evaluation, "footer")
 
     assert "| metric | model | threshold_max |" in markdown
     assert "| f1 | 0.6 | 0.4 |" in markdown and "| recall | 0.75 |  |" in markdown

@@ -81,9 +81,7 @@ def generate_demo_sensor(
     return DemoSensor(series=SensorSeries(name=name, frame=frame, windows=windows), clean=clean, kinds=kinds)
 
 
-def _inject(
-    kind: str, values: np.ndarray, first: int, stop: int, scale: float, rng: np.random.Generator
-) -> None:
+def _inject(kind: str, values: np.ndarray, first: int, stop: int, scale: float, rng: np.random.Generator) -> None:
     """Overwrite values[first:stop] in place with an anomaly of `kind`, sized relative to `scale`."""
     sign = rng.choice([-1.0, 1.0])
     segment = slice(first, stop)

@@ -1,8 +1,9 @@
 """Ingest = fetch -> immutable raw snapshot -> validation gate -> validated dataset.
 
-One function per data kind, shared by the CLI, the DVC stages and the Prefect flows. A batch that
-fails validation is quarantined with its report (see `validation.gate`) and never reaches
-`data/validated/`; the raw snapshot stays where it is.
+The same functions for every data kind (what differs is asked of its `lstmops.data.kinds.DataKind`),
+shared by the CLI, the DVC stages and the Prefect flows. A batch that fails validation is quarantined
+with its report (see `validation.gate`) and never reaches `data/validated/`; the raw snapshot stays
+where it is.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import pandas as pd
 
 from lstmops.config import Params
-from lstmops.data import demo_prices, demo_sensors, prices, sensors, validation
+from lstmops.data import validation
+from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.snapshots import read_snapshot_meta, series_slug, write_snapshot
 
 LATEST_SUFFIX = ".latest.json"
@@ -25,7 +27,7 @@ LATEST_SUFFIX = ".latest.json"
 
 @dataclass
 class IngestResult:
-    kind: str
+    kind: DataKindName
     source: str
     series: str
     raw_path: Path
@@ -40,6 +42,10 @@ class IngestResult:
         line = f"{self.kind:7s} {self.series:45s} {self.rows:7d} rows  sha256:{self.sha256[:12]}  -> {where}"
         labels = f"\n        labels: {len(self.labels)} anomaly windows" if self.labels else ""
         return line + labels + "".join(f"\n        repaired: {repair}" for repair in self.repairs)
+
+    def identity(self) -> list[str]:
+        """What names this batch's content: kind, source, series and the raw snapshot's sha256."""
+        return [self.kind, self.source, self.series, self.sha256]
 
 
 class BatchRejected(RuntimeError):
@@ -83,6 +89,34 @@ def _snapshot(frame: pd.DataFrame, *, kind: str, source: str, series: str, data_
 
 # ---------------------------------------------------------------- fetch + snapshot
 
+
+def snapshot(
+    kind_name: DataKindName,
+    params: Params,
+    *,
+    source: str | None = None,
+    series: Sequence[str] = (),
+    csv_paths: Sequence[Path] = (),
+    nab_root: Path | None = None,
+    downloader: Callable | None = None,
+) -> list[IngestResult]:
+    """Fetch series of one data kind from `source` (default: params.yaml's) and store each as a raw snapshot.
+
+    `series` narrows the configured series; see `DataKind.fetch` for the other arguments.
+    """
+    kind = data_kind(kind_name)
+    source = source or kind.source(params)
+    fetched = kind.fetch(
+        params, source=source, series=series, csv_paths=csv_paths, nab_root=nab_root, downloader=downloader
+    )
+    return [
+        _snapshot(
+            item.frame, kind=kind.name, source=source, series=item.series, data_root=params.data.root, meta=item.meta
+        )
+        for item in fetched
+    ]
+
+
 def snapshot_prices(
     params: Params,
     *,
@@ -91,30 +125,7 @@ def snapshot_prices(
     csv_paths: Sequence[Path] = (),
     downloader: Callable | None = None,
 ) -> list[IngestResult]:
-    p, root = params.prices, params.data.root
-    results = []
-    if source == "csv":
-        if not csv_paths:
-            raise ValueError("--source csv needs at least one --path FILE")
-        for path in map(Path, csv_paths):
-            frame = prices.read_yahoo_csv(path)
-            results.append(_snapshot(frame, kind="prices", source="csv", series=path.stem, data_root=root,
-                                     meta={"origin": str(path)}))
-    elif source == "yahoo":
-        for ticker in tickers or p.tickers:
-            frame = prices.download_yahoo(ticker, p.start, p.end, downloader=downloader,
-                                          retries=p.yahoo.retries, backoff_seconds=p.yahoo.backoff_seconds)
-            results.append(_snapshot(frame, kind="prices", source="yahoo", series=ticker, data_root=root,
-                                     meta={"origin": "yfinance", "start": p.start, "end": p.end}))
-    elif source == "demo":
-        for ticker in tickers or p.tickers:
-            frame = demo_prices.demo_prices(ticker, n_days=p.demo.n_days, start=p.start, seed=p.demo.seed,
-                                            momentum=p.demo.momentum)
-            results.append(_snapshot(frame, kind="prices", source="demo", series=ticker, data_root=root,
-                                     meta={"origin": "demo", **p.demo.model_dump()}))
-    else:
-        raise ValueError(f"unknown price source {source!r}: use yahoo, csv or demo")
-    return results
+    return snapshot("prices", params, source=source, series=tickers, csv_paths=csv_paths, downloader=downloader)
 
 
 def snapshot_sensors(
@@ -125,48 +136,27 @@ def snapshot_sensors(
     csv_paths: Sequence[Path] = (),
     nab_root: Path | None = None,
 ) -> list[IngestResult]:
-    s, root = params.sensors, params.data.root
-    loaded: list[tuple[sensors.SensorSeries, dict]] = []
-    if source == "csv":
-        if not csv_paths:
-            raise ValueError("--source csv needs at least one --path FILE")
-        loaded = [(sensors.read_sensor_csv(Path(p)), {"origin": str(p)}) for p in csv_paths]
-    elif source == "nab":
-        if nab_root is None:
-            raise ValueError("--source nab needs --root DIR (a folder in NAB's layout)")
-        loaded = [(sensors.read_nab(Path(nab_root), name), {"origin": str(nab_root)}) for name in series or s.series]
-    elif source == "demo":
-        for name in series or s.series:
-            generated = demo_sensors.demo_sensor(name, n_points=s.demo.n_points, freq=s.demo.freq, seed=s.demo.seed)
-            loaded.append((generated, {"origin": "demo", **s.demo.model_dump()}))
-    else:
-        raise ValueError(f"unknown sensor source {source!r}: use csv, nab or demo")
-    results = []
-    for item, meta in loaded:
-        if item.windows is not None:
-            meta["labels"] = [[str(a), str(b)] for a, b in item.windows]
-        results.append(_snapshot(item.frame, kind="sensors", source=source, series=item.name, data_root=root, meta=meta))
-    return results
+    return snapshot("sensors", params, source=source, series=series, csv_paths=csv_paths, nab_root=nab_root)
 
 
 # ---------------------------------------------------------------- validation gate
 
-def _read_raw(raw_path: Path, kind: str) -> pd.DataFrame:
-    time_column = "date" if kind == "prices" else "timestamp"
-    return pd.read_csv(raw_path, parse_dates=[time_column])
-
-
-def _validate_frame(frame: pd.DataFrame, kind: str, source_file: str, params: Params) -> validation.ValidationReport:
-    if kind == "prices":
-        return validation.validate_prices(
-            frame, source_file=source_file, max_gap_business_days=params.prices.validation.max_gap_business_days)
-    v = params.sensors.validation
-    return validation.validate_sensors(
-        frame, source_file=source_file, interval_tolerance=v.interval_tolerance, max_null_fraction=v.max_null_fraction)
-
 
 def validated_dir(data_root: Path, kind: str, source: str) -> Path:
     return Path(data_root) / "validated" / kind / source
+
+
+def validated_on_disk(results: Sequence[IngestResult], params: Params) -> bool:
+    """True when data/validated/ still holds what validating these snapshots wrote.
+
+    A cached validation returns the earlier results but does not rewrite files, so a caller that
+    caches must validate again when another snapshot has been validated since (or the files were deleted).
+    """
+    for result in results:
+        card = validated_dir(params.data.root, result.kind, result.source) / f"{series_slug(result.series)}.json"
+        if not card.exists() or json.loads(card.read_text()).get("sha256") != result.sha256:
+            return False
+    return True
 
 
 def _expectations_passed(report: validation.ValidationReport) -> int:
@@ -179,17 +169,13 @@ def validate_snapshot(result: IngestResult, params: Params) -> IngestResult:
 
     On failure the snapshot is quarantined with its report and `ValidationFailed` is raised.
     """
+    kind = data_kind(result.kind)
     meta = read_snapshot_meta(result.raw_path)
-    frame = _read_raw(result.raw_path, result.kind)
+    frame = kind.read_raw(result.raw_path)
     origin = meta.get("origin")
     source_file = f"{result.raw_path}" + (f" (ingested from {origin})" if origin and origin != "demo" else "")
-    repairs = []
-    if result.kind == "sensors" and params.sensors.duplicate_timestamps == "mean":
-        frame, merged = sensors.merge_duplicate_timestamps(frame)
-        if merged:
-            repairs.append(f"merged {merged} rows with repeated timestamps by mean and sorted by time "
-                           "(sensors.duplicate_timestamps: mean)")
-    report = _validate_frame(frame, result.kind, source_file, params)
+    frame, repairs = kind.repair(frame, params)
+    report = kind.validate(frame, source_file, params)
     validation.gate(report, result.raw_path, params.data.root)
     result.repairs, result.rows = repairs, len(frame)
 
@@ -198,8 +184,12 @@ def validate_snapshot(result: IngestResult, params: Params) -> IngestResult:
     out = out_dir / f"{series_slug(result.series)}.parquet"
     frame.to_parquet(out, index=False)
     card = {
-        "series": result.series, "kind": result.kind, "source": result.source,
-        "raw_snapshot": str(result.raw_path), "sha256": result.sha256, "rows": len(frame),
+        "series": result.series,
+        "kind": result.kind,
+        "source": result.source,
+        "raw_snapshot": str(result.raw_path),
+        "sha256": result.sha256,
+        "rows": len(frame),
         "validation": {"success": report.success, "expectations_passed": _expectations_passed(report)},
         "repairs": repairs,
         "labels": meta.get("labels"),
@@ -238,6 +228,16 @@ def load_validated(path: Path) -> tuple[pd.DataFrame, dict]:
 
 
 __all__ = [
-    "IngestResult", "BatchRejected", "snapshot_prices", "snapshot_sensors", "validate_snapshot",
-    "validate_all", "validate_latest", "latest_snapshots", "load_validated", "validated_dir",
+    "IngestResult",
+    "BatchRejected",
+    "snapshot",
+    "snapshot_prices",
+    "snapshot_sensors",
+    "validate_snapshot",
+    "validate_all",
+    "validate_latest",
+    "validated_on_disk",
+    "latest_snapshots",
+    "load_validated",
+    "validated_dir",
 ]

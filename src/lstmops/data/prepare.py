@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lstmops.config import Params
-from lstmops.data import features as feature_builders
-from lstmops.data.ingest import load_validated, validated_dir
+from lstmops.data.ingest import IngestResult, load_validated, validated_dir
+from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.scaling import MinMaxScaler, StandardScaler
 from lstmops.data.snapshots import series_slug
 from lstmops.data.windows import SplitIndex, chronological_split, supervised_windows
@@ -24,7 +24,7 @@ from lstmops.data.windows import SplitIndex, chronological_split, supervised_win
 
 @dataclass
 class PreparedSeries:
-    kind: str
+    kind: DataKindName
     series: str
     folder: Path
     features: pd.DataFrame
@@ -60,28 +60,36 @@ def features_dir(data_root: Path, kind: str, source: str, series: str) -> Path:
     return Path(data_root) / "features" / kind / source / series_slug(series)
 
 
+def features_on_disk(result: IngestResult, params: Params) -> bool:
+    """True when data/features/ still holds the features prepared from this snapshot.
+
+    A cached preparation returns the earlier result but does not rewrite files (see `ingest.validated_on_disk`).
+    """
+    folder = features_dir(params.data.root, result.kind, result.source, result.series)
+    card = folder / "card.json"
+    return (
+        (folder / "features.parquet").exists()
+        and card.exists()
+        and json.loads(card.read_text()).get("sha256") == result.sha256
+    )
+
+
 def prepare_frame(frame: pd.DataFrame, card: dict, params: Params, folder: Path) -> PreparedSeries:
     """Features, chronological split and train-only scaler of one validated frame, in memory.
 
     Writes nothing (`prepare_series` does); `folder` is where the result belongs. `card` must hold
-    'kind' ('prices' or 'sensors') and 'series'. Price tables also carry `close` beside the model
-    inputs: forecasts are scored and served in price space.
+    'kind' (a registered data kind) and 'series'; the kind decides the features, window and scaler
+    (`DataKind.features`, `DataKind.scaler`).
     """
-    kind = card["kind"]
+    kind = data_kind(card["kind"])
     split_params = params.windows.split
-    if kind == "prices":
-        columns, target, window = list(params.windows.prices.features), params.windows.prices.target, params.windows.prices.window
-        table = feature_builders.price_features(frame, list(dict.fromkeys([*columns, target, "close"])))
-        split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
-        scaler = StandardScaler().fit(table[columns].to_numpy()[split.train])
-    else:
-        table = feature_builders.sensor_features(frame)
-        columns, target, window = ["value"], "value", params.windows.sensors.window
-        split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
-        # Orion's preprocessing: MinMax to [-1, 1], fitted on the training part only.
-        scaler = MinMaxScaler((-1.0, 1.0)).fit(table[columns].to_numpy()[split.train])
+    table, columns, target, window = kind.features(frame, params)
+    split = chronological_split(len(table), split_params.train, split_params.val, split_params.test)
+    scaler = kind.scaler().fit(table[columns].to_numpy()[split.train])
     feature_card = {**card, "columns": columns, "target": target, "window": window}
-    return PreparedSeries(kind, card["series"], Path(folder), table, columns, target, split, scaler, window, feature_card)
+    return PreparedSeries(
+        kind.name, card["series"], Path(folder), table, columns, target, split, scaler, window, feature_card
+    )
 
 
 def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
@@ -96,9 +104,11 @@ def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
     return prepared
 
 
-def prepare_all(params: Params, kind: str, source: str) -> list[PreparedSeries]:
+def prepare_all(params: Params, kind: DataKindName, source: str) -> list[PreparedSeries]:
     folder = validated_dir(params.data.root, kind, source)
     paths = sorted(folder.glob("*.parquet"))
     if not paths:
-        raise FileNotFoundError(f"{folder}: no validated {kind} data from source {source!r}; run `lstmops ingest {kind}` first")
+        raise FileNotFoundError(
+            f"{folder}: no validated {kind} data from source {source!r}; run `lstmops ingest {kind}` first"
+        )
     return [prepare_series(path, params) for path in paths]

@@ -103,9 +103,7 @@ def read_yahoo_csv(path: Path | str) -> pd.DataFrame:
         values = pd.to_numeric(raw[yahoo_name], errors="coerce")
         not_numbers = values.isna() & raw[yahoo_name].notna()
         if not_numbers.any():
-            raise IngestError(
-                f"{path}: non-numeric {yahoo_name} on {_describe_rows(raw, not_numbers, yahoo_name)}"
-            )
+            raise IngestError(f"{path}: non-numeric {yahoo_name} on {_describe_rows(raw, not_numbers, yahoo_name)}")
         frame[name] = values
     return _canonical(frame)
 
@@ -180,8 +178,7 @@ def _single_ticker_columns(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
         return frame
     price_names = set(YAHOO_COLUMNS)
     price_levels = [
-        level for level in range(frame.columns.nlevels)
-        if price_names & set(frame.columns.get_level_values(level))
+        level for level in range(frame.columns.nlevels) if price_names & set(frame.columns.get_level_values(level))
     ]
     if len(price_levels) != 1 or frame.columns.nlevels != 2:
         raise IngestError(f"{ticker}: unexpected download column layout {list(frame.columns)[:8]}")

@@ -74,8 +74,7 @@ def read_sensor_csv(path: Path | str, name: str | None = None) -> SensorSeries:
     bad_time = timestamps.isna()
     if bad_time.any():
         raise IngestError(
-            f"{path}: missing or unparseable (not ISO 8601) timestamp on "
-            f"{_describe_rows(raw, bad_time, 'timestamp')}"
+            f"{path}: missing or unparseable (not ISO 8601) timestamp on {_describe_rows(raw, bad_time, 'timestamp')}"
         )
     values = pd.to_numeric(raw["value"], errors="coerce")
     bad_value = values.isna() & raw["value"].notna()
@@ -144,14 +143,10 @@ def _read_nab_windows(labels_path: Path, key: str) -> list[Window] | None:
     try:
         windows = [(pd.Timestamp(start), pd.Timestamp(end)) for start, end in labels[key]]
     except (TypeError, ValueError) as err:
-        raise IngestError(
-            f"{labels_path}: entry {key!r} is not a list of [start, end] timestamps: {err}"
-        ) from err
+        raise IngestError(f"{labels_path}: entry {key!r} is not a list of [start, end] timestamps: {err}") from err
     backwards = [window for window in windows if window[0] > window[1]]
     if backwards:
-        raise IngestError(
-            f"{labels_path}: entry {key!r} has windows ending before they start: {backwards}"
-        )
+        raise IngestError(f"{labels_path}: entry {key!r} has windows ending before they start: {backwards}")
     return windows
 
 

@@ -180,9 +180,7 @@ def gate(report: ValidationReport, raw_file: Path, data_root: Path) -> None:
 # --------------------------------------------------------------------------- suites, one per kind
 
 
-def _schema_rules(
-    frame: pd.DataFrame, required: dict[str, list[str]], optional: dict[str, list[str]]
-) -> list[Rule]:
+def _schema_rules(frame: pd.DataFrame, required: dict[str, list[str]], optional: dict[str, list[str]]) -> list[Rule]:
     rules = [
         # An empty or one-row batch would pass every row rule vacuously.
         Rule(
@@ -225,9 +223,7 @@ def _price_rules(max_gap_business_days: int) -> list[Rule]:
         Rule(
             "date_gap",
             f"at most {max_gap_business_days} business days missing between consecutive dates",
-            gxe.ExpectColumnValuesToBeBetween(
-                column="gap_business_days", min_value=0, max_value=max_gap_business_days
-            ),
+            gxe.ExpectColumnValuesToBeBetween(column="gap_business_days", min_value=0, max_value=max_gap_business_days),
             shows=("gap_business_days",),
         ),
     ]
@@ -297,18 +293,14 @@ def _sensor_rules(
             "interval_regular",
             f"each interval is a whole multiple of the median interval {median_interval}"
             f" within +-{interval_tolerance:g} of it",
-            gxe.ExpectColumnValuesToBeBetween(
-                column="interval_offgrid", min_value=0, max_value=interval_tolerance
-            ),
+            gxe.ExpectColumnValuesToBeBetween(column="interval_offgrid", min_value=0, max_value=interval_tolerance),
             shows=("interval_ratio",),
         ),
         # inf breaks scaling and losses; NaN is counted by the null-fraction rule instead.
         Rule(
             "value_finite",
             "value is finite",
-            gxe.ExpectColumnValuesToBeBetween(
-                column="value", min_value=-LARGEST_FLOAT, max_value=LARGEST_FLOAT
-            ),
+            gxe.ExpectColumnValuesToBeBetween(column="value", min_value=-LARGEST_FLOAT, max_value=LARGEST_FLOAT),
             shows=("value",),
         ),
         # A few missing readings can be imputed; many mean a broken sensor or export.
@@ -406,9 +398,7 @@ def _evaluate(batches: Any, frame: pd.DataFrame, suite_name: str, rules: list[Ru
         rule.expectation.meta = {"rule": rule.id}
         rule.expectation.description = rule.description
         suite.add_expectation(rule.expectation)
-    result = batch.validate(
-        suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES}
-    )
+    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES})
     failures = [
         _failure(by_id[outcome.expectation_config.meta["rule"]], outcome, frame)
         for outcome in result.results

@@ -1,12 +1,10 @@
 import numpy as np
-import pandas as pd
 import pytest
 
 from lstmops.anomalies import fit_threshold
 from lstmops.data.prepare import prepare_frame
 from lstmops.tasks.autoencoder.train import (
     SMOOTHING_WINDOW,
-    TrainedAutoencoder,
     reconstruction_error_scores,
     threshold_options,
     train_autoencoder,
@@ -107,15 +105,6 @@ def test_scores_read_the_future_only_up_to_one_window_plus_the_smoothing(trained
     reach = WINDOW - 1 + SMOOTHING_WINDOW // 2  # windows covering t end at t + window - 1, then smoothing
     np.testing.assert_allclose(after[: cut - reach], before[: cut - reach], rtol=1e-6)
     assert not np.allclose(after[cut - reach : cut], before[cut - reach : cut])
-
-
-def test_save_and_load_give_identical_scores(trained, raw, tmp_path):
-    trained.save(tmp_path / "model")
-    loaded = TrainedAutoencoder.load(tmp_path / "model")
-    assert (loaded.window, loaded.threshold, loaded.threshold_rule) == (WINDOW, trained.threshold, "mean_std")
-    assert loaded.history == trained.history
-    pd.testing.assert_frame_equal(loaded.input_example(), trained.input_example())
-    pd.testing.assert_frame_equal(loaded.predict_raw(raw), trained.predict_raw(raw))
 
 
 def test_the_input_example_is_raw_rows_that_predict_raw_accepts(trained):

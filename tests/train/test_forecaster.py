@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.tasks.forecaster.train import TrainedForecaster, train_forecaster
+from lstmops.tasks.forecaster.train import train_forecaster
 
 WINDOW = 8
 SETTINGS = {"prices.demo.n_days": 260, "windows.prices.window": WINDOW, "train.epochs": 3, "train.batch_size": 32}
@@ -99,17 +99,6 @@ def test_changing_later_bars_never_changes_earlier_forecasts(trained):
     pd.testing.assert_frame_equal(before.loc[known, columns], after.loc[known, columns])
     first_affected = before.index[~known][0]
     assert before.loc[first_affected, "predicted_close"] != after.loc[first_affected, "predicted_close"]
-
-
-def test_save_and_load_give_identical_forecasts(trained, tmp_path):
-    model, _, frame = trained
-
-    model.save(tmp_path / "forecaster")
-    loaded = TrainedForecaster.load(tmp_path / "forecaster")
-
-    assert sorted(p.name for p in (tmp_path / "forecaster").iterdir()) == ["model.keras", "preprocessing.json"]
-    pd.testing.assert_frame_equal(loaded.predict_raw(frame), model.predict_raw(frame))
-    assert loaded.interval_quantile == model.interval_quantile and loaded.history == model.history
 
 
 def test_input_example_is_accepted_by_predict_raw(trained):

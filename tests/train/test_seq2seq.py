@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -86,22 +87,6 @@ def test_forecasts_decoded_in_chunks_match_one_pass(trained, raw, monkeypatch):
     np.testing.assert_allclose(trained.predict_raw(raw)["forecast"], one_pass["forecast"], rtol=1e-6)
 
 
-def test_save_and_load_give_identical_forecasts(trained, raw, tmp_path):
-    trained.save(tmp_path / "model")
-    loaded = TrainedSeq2Seq.load(tmp_path / "model")
-    assert (loaded.window, loaded.horizon, loaded.calendar) == (WINDOW, HORIZON, trained.calendar)
-    assert loaded.history == trained.history
-    pd.testing.assert_frame_equal(loaded.predict_raw(raw), trained.predict_raw(raw))
-
-
-def test_loading_another_kinds_folder_is_refused(trained, tmp_path):
-    trained.save(tmp_path)
-    preprocessing = tmp_path / "preprocessing.json"
-    preprocessing.write_text(preprocessing.read_text().replace('"seq2seq"', '"autoencoder"'))
-    with pytest.raises(ValueError, match="'autoencoder' model, not a 'seq2seq'"):
-        TrainedSeq2Seq.load(tmp_path)
-
-
 def test_the_input_example_is_one_window_that_predict_raw_accepts(trained):
     example = trained.input_example()
     assert list(example.columns) == ["timestamp", "value"] and len(example) == WINDOW
@@ -127,3 +112,15 @@ def test_calendar_features_encode_the_phase_of_day_and_week():
     assert calendar_features(times, []).shape == (3, 0)
     with pytest.raises(ValueError, match="unknown calendar features \\['month'\\]"):
         calendar_features(times, ["month"])
+
+
+def test_a_model_saved_with_its_history_in_training_json_still_loads(trained, tmp_path):
+    """The layout of versions registered before history moved into preprocessing.json."""
+    trained.save(tmp_path)
+    state = json.loads((tmp_path / "preprocessing.json").read_text())
+    (tmp_path / "training.json").write_text(
+        json.dumps({"history": state.pop("history"), "device": state.pop("device")})
+    )
+    (tmp_path / "preprocessing.json").write_text(json.dumps(state))
+
+    assert TrainedSeq2Seq.load(tmp_path).history == trained.history

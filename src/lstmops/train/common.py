@@ -15,6 +15,7 @@ import numpy as np
 
 from lstmops.config import TrainParams
 
+MODEL_FILE = "model.keras"  # the Keras network beside the preprocessing state
 PREPROCESSING_FILE = "preprocessing.json"
 
 

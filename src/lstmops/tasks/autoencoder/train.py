@@ -35,9 +35,17 @@ from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import TIMESTAMP_DTYPE
 from lstmops.data.windows import sliding_windows
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
-from lstmops.train.common import WindowBatches, device_report, fit, predict, read_state, set_seed, write_state
+from lstmops.train.common import (
+    MODEL_FILE,
+    WindowBatches,
+    device_report,
+    fit,
+    predict,
+    read_state,
+    set_seed,
+    write_state,
+)
 
-MODEL_FILE = "model.keras"
 # Points in the centred rolling mean of the errors: enough to calm single-point noise, short enough
 # that a one-point spike keeps a fifth of its error. Orion's 1 % would be 27 points on the demo
 # series, and there demo/machine_a's hold-out F1 fell from 1.0 (5 points) to 0.5.

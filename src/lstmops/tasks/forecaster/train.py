@@ -34,13 +34,21 @@ from lstmops.data.scaling import StandardScaler
 from lstmops.data.windows import SupervisedWindows, sliding_windows, supervised_windows
 from lstmops.metrics import conformal_interval
 from lstmops.tasks.forecaster.network import build_forecaster
-from lstmops.train.common import WindowBatches, device_report, fit, predict, read_state, set_seed, write_state
+from lstmops.train.common import (
+    MODEL_FILE,
+    WindowBatches,
+    device_report,
+    fit,
+    predict,
+    read_state,
+    set_seed,
+    write_state,
+)
 
 # How each supported target maps back to a closing price, given the previous close.
 SUPPORTED_TARGETS = ("log_return", "log_close", "close")
 LOG_TARGETS = ("log_return", "log_close")  # residuals in log units: volatility of log changes
 VOLATILITY_FLOOR = 1e-12  # a flat window would otherwise give a zero-width interval (and 0/0 scores)
-MODEL_FILE = "model.keras"
 
 
 def _to_price(values: np.ndarray, previous_close: np.ndarray, target: str) -> np.ndarray:

@@ -25,7 +25,7 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import sliding_windows, supervised_windows
 from lstmops.tasks.seq2seq.network import Seq2Seq, build_seq2seq
-from lstmops.train.common import WindowBatches, device_report, fit, read_state, set_seed, write_state
+from lstmops.train.common import MODEL_FILE, WindowBatches, device_report, fit, read_state, set_seed, write_state
 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
 # A Monday at midnight: week phase 0 is Monday 00:00 and day phase 0 is midnight.
@@ -127,10 +127,10 @@ class TrainedSeq2Seq:
         return pd.DataFrame({"timestamp": timestamps.astype("datetime64[ns]"), "value": middle})
 
     def save(self, folder: Path) -> None:
-        """folder/model.keras (weights and architecture) + preprocessing.json + training.json."""
+        """folder/model.keras (weights and architecture) + preprocessing.json (state, history, device)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.seq2seq.save(folder / "model.keras")
+        self.seq2seq.save(folder / MODEL_FILE)
         write_state(
             folder,
             self.kind,
@@ -139,18 +139,19 @@ class TrainedSeq2Seq:
                 "calendar": list(self.calendar),
                 "sampling_interval_seconds": self.sampling_interval.total_seconds(),
                 "scaler": self.scaler.to_dict(),
+                "history": self.history,
+                "device": self.device,
             },
         )
-        training = {"history": self.history, "device": self.device}
-        (folder / "training.json").write_text(json.dumps(training, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> TrainedSeq2Seq:
         folder = Path(folder)
         preprocessing = read_state(folder, cls.kind)
-        training = json.loads((folder / "training.json").read_text())
+        legacy = folder / "training.json"  # where versions saved before history moved kept it
+        training = json.loads(legacy.read_text()) if legacy.exists() else preprocessing
         return cls(
-            seq2seq=Seq2Seq.load(folder / "model.keras"),
+            seq2seq=Seq2Seq.load(folder / MODEL_FILE),
             scaler=MinMaxScaler.from_dict(preprocessing["scaler"]),
             window=int(preprocessing["window"]),
             calendar=tuple(preprocessing["calendar"]),

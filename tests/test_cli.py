@@ -78,3 +78,29 @@ def test_run_ingests_validates_and_prepares_both_kinds(workdir):
     assert result.exit_code == 0, result.output
     assert "windows of 30" in result.output and "windows of 64" in result.output
     assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()
+
+
+def test_set_overrides_reach_the_params_and_a_bad_key_or_value_stops_before_any_work(workdir):
+    for assignment, named in [
+        ("train.epochs=-1", "train.epochs"),
+        ("nope.x=1", "nope"),
+        ("models.forecaster.network=tcn", "models.forecaster.network"),
+        ("epochs", "KEY=VALUE"),
+    ]:
+        result = runner.invoke(app, ["train", "forecaster", "--set", assignment])
+
+        assert result.exit_code == 2, (assignment, result.output)
+        assert named in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (workdir / "mlruns").exists()  # nothing was trained or tracked
+
+
+def test_an_unset_option_does_not_undo_a_set_override(workdir):
+    from pathlib import Path
+
+    from lstmops.cli import _params
+
+    params = _params(
+        Path("params.yaml"), ["train.epochs=2", "models.forecaster.units=[8, 4]"], **{"train.epochs": None}
+    )
+
+    assert params.train.epochs == 2 and params.models.forecaster.units == [8, 4]

@@ -50,7 +50,8 @@ def _fail(message: str, code: int = 1) -> None:
 def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Params:
     """params.yaml with the `--set KEY=VALUE` assignments, then the named options, applied on top."""
     try:
-        return load_params(path, {**parse_assignments(assignments or []), **overrides})
+        options = {key: value for key, value in overrides.items() if value is not None}  # unset options
+        return load_params(path, {**parse_assignments(assignments or []), **options})
     except ConfigError as err:
         _fail(f"ERROR: {err}", code=2)
 

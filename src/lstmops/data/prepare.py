@@ -51,9 +51,9 @@ class PreparedSeries:
         return counts
 
     def summary(self) -> str:
-        counts = self.window_counts()
-        parts = ", ".join(f"{name} {count}" for name, count in counts.items())
-        return f"{self.kind:7s} {self.series:45s} windows of {self.window}: {parts}  -> {self.folder}"
+        """Rows per part: the windows depend on the model task (seq2seq has its own window), the rows do not."""
+        parts = ", ".join(f"{name} {stop - start}" for name, (start, stop) in self.split.to_dict().items())
+        return f"{self.kind:7s} {self.series:45s} rows: {parts}  -> {self.folder}"
 
 
 def features_dir(data_root: Path, kind: str, source: str, series: str) -> Path:

@@ -122,6 +122,7 @@ def through_the_flow(overrides: dict[str, Any]) -> dict[str, Any]:
     """(b): seconds of `retrain`, and where they went (Prefect task runs, the MLflow run's phases)."""
     import mlflow
     from flow_breakdown import phase_seconds, seconds_per_step, task_runs_since
+
     from retrain import retrain
     from tasks import started_from_a_shell
 

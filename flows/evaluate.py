@@ -11,14 +11,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ingest import params_and_series
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from tasks import artifact_key, data_date, started_from_a_shell
 
+from ingest import params_and_series
 from lstmops.config import Params
 from lstmops.reports.evaluation import evaluation_markdown
+from tasks import artifact_key, data_date, started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries

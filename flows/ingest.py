@@ -11,15 +11,15 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ingest_tasks import prepare_features, snapshot_task_for, validate_batch
 from prefect import flow, runtime
-from tasks import started_from_a_shell
 
+from ingest_tasks import prepare_features, snapshot_task_for, validate_batch
 from lstmops.config import Params, load_params
 from lstmops.data.ingest import validated_on_disk
 from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.prepare import features_on_disk
 from lstmops.tasks import get_task
+from tasks import started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult

@@ -15,12 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from caching import prepare_cache_key, validation_cache_key
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 from prefect.tasks import Task, exponential_backoff
 
+from caching import prepare_cache_key, validation_cache_key
 from lstmops.config import Params
 from lstmops.data.kinds import DataKindName, data_kind
 

@@ -3,10 +3,12 @@
     python flows/retrain.py [PARAMS_FILE]         # default: params.yaml in the working directory
 
 Prices train a forecaster per ticker; sensors an autoencoder and a seq2seq per series. The trainings
-are submitted to a thread pool, so they run side by side (on a CPU host TensorFlow's own threads
-share the cores; on a GPU deployment `training_limit` names a task concurrency limit that lets
-one training per GPU run at a time). A model whose training fails is reported and the flow fails
-after the others have been gated.
+are submitted to the task runner `orchestration` in params.yaml names (flows/runners.py): a thread
+pool in this process by default (on a CPU host TensorFlow's own threads share the cores), or a Dask
+cluster whose workers each hold one GPU per training. On a GPU deployment without Dask,
+`training_limit` names a task concurrency limit that lets one training per GPU run at a time. Reports
+and registry gates run here, in the flow's process, one model at a time. A model whose training
+fails is reported and the flow fails after the others have been gated.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ingest import ingest
 from prefect import flow, runtime
-from prefect.task_runners import ThreadPoolTaskRunner
+
+from ingest import ingest
+from lstmops import tracking
+from lstmops.config import load_params
+from lstmops.data.kinds import DATA_KINDS, DataKindName
+from lstmops.tasks import tasks_for
+from runners import training_resources, training_runner
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
@@ -26,17 +33,13 @@ from tasks import (
     training_task,
 )
 
-from lstmops.config import load_params
-from lstmops.data.kinds import DATA_KINDS, DataKindName
-from lstmops.tasks import tasks_for
-
 
 def _run_name() -> str:
     kinds = runtime.flow_run.parameters.get("data_kinds") or list(DATA_KINDS)
     return "retrain-" + "+".join(kinds)
 
 
-@flow(name="retrain", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=3), log_prints=True)
+@flow(name="retrain", flow_run_name=_run_name, log_prints=True)
 def retrain(
     params_file: str = "params.yaml",
     overrides: dict[str, Any] | None = None,
@@ -57,6 +60,8 @@ def retrain(
     random state, so only sequential runs reproduce a model bit for bit.
     """
     params = load_params(params_file, overrides)
+    tracking_uri = tracking.configure_tracking()
+    runner = training_runner(params, tracking_uri)  # refuses a runner the store cannot serve, before any work
     data_kinds = data_kinds or list(DATA_KINDS)
     csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
     prepared = [
@@ -67,12 +72,22 @@ def retrain(
 
     train = training_task(training_timeout_s, training_limit)
     trainings = []
-    for series in prepared:
-        for model_kind in [task.name for task in tasks_for(series.kind)]:
-            training = train.submit(model_kind, series, params)
-            if not parallel_training:
-                training.wait()
-            trainings.append((model_kind, series, training))
+    with runner:
+        for series in prepared:
+            for model_kind in [task.name for task in tasks_for(series.kind)]:
+                arguments = {
+                    "model_kind": model_kind,
+                    "prepared": series,
+                    "params": params,
+                    "tracking_uri": tracking_uri,
+                }
+                with training_resources(params):
+                    training = runner.submit(train, arguments)
+                if not parallel_training:
+                    training.wait()
+                trainings.append((model_kind, series, training))
+        for _, _, training in trainings:
+            training.wait()  # before the runner shuts down (a temporary Dask cluster goes with it)
 
     summary, failures = [], []
     for model_kind, series, training in trainings:

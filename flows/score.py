@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest import snapshot_and_validate
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from tasks import artifact_key, started_from_a_shell
 
+from ingest import snapshot_and_validate
 from lstmops.config import Params, load_params
 from lstmops.data.kinds import DataKindName
 from lstmops.tasks import tasks_for
+from tasks import artifact_key, started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult

@@ -10,6 +10,8 @@ Heavy imports (GX, TensorFlow, MLflow) happen inside the tasks, so loading a flo
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,9 +83,11 @@ def _devices() -> dict[str, Any]:
         return _device_report
 
 
-def _prefect_tags() -> dict[str, str]:
-    """Tags that lead from the MLflow run back to the Prefect run that made it."""
+def _run_tags() -> dict[str, str]:
+    """Tags that lead from the MLflow run back to the Prefect run and the process that made it."""
     tags = {
+        "worker.host": socket.gethostname(),
+        "worker.pid": str(os.getpid()),
         "prefect.flow_run_id": str(runtime.flow_run.id or ""),
         "prefect.flow_run_name": runtime.flow_run.name or "",
         "prefect.task_run_id": str(runtime.task_run.id or ""),
@@ -94,14 +98,20 @@ def _prefect_tags() -> dict[str, str]:
 
 
 @task(task_run_name=_train_name, cache_policy=NO_CACHE, timeout_seconds=DEFAULT_TRAINING_TIMEOUT_S)
-def train_model(model_kind: str, prepared: PreparedSeries, params: Params) -> ExperimentOutcome:
-    """Train, evaluate and log one model to MLflow (`experiment.run_experiment`)."""
+def train_model(
+    model_kind: str, prepared: PreparedSeries, params: Params, tracking_uri: str | None = None
+) -> ExperimentOutcome:
+    """Train, evaluate and log one model to MLflow (`experiment.run_experiment`).
+
+    `tracking_uri`: the flow's store, so a training on another process or host (a Dask worker) logs
+    where the flow gates; default: this process's MLFLOW_TRACKING_URI or the embedded store.
+    """
     from lstmops import experiment, tracking
 
-    get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.configure_tracking())
+    get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.configure_tracking(tracking_uri))
     # run_experiment prints its one-line summary; log_prints on the flows sends it to the run log.
     return experiment.run_experiment(
-        model_kind, prepared, params, run_name=training_run_name(model_kind, prepared), tags=_prefect_tags()
+        model_kind, prepared, params, run_name=training_run_name(model_kind, prepared), tags=_run_tags()
     )
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ingest import params_and_series
 from prefect import flow, runtime
+
+from ingest import params_and_series
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,

@@ -158,6 +158,19 @@ class ModelParams(Strict):
     seq2seq: Seq2SeqParams = Seq2SeqParams()
 
 
+class OrchestrationParams(Strict):
+    """Where the trainings of one retrain run: threads of the flow's process, or a Dask cluster."""
+
+    task_runner: Literal["threads", "dask"] = "threads"
+    threads: int = Field(3, ge=1)  # trainings side by side in the flow's process (task_runner: threads)
+    # task_runner dask: the scheduler's address (tcp://host:8786); None starts a temporary local cluster
+    dask_address: str | None = None
+    dask_local_workers: int = Field(2, ge=1)  # worker processes of that temporary cluster
+    # Dask worker resource "GPU" each training holds: workers started with `--resources GPU=N`
+    # run at most N trainings at a time, one per GPU; 0 leaves trainings unconstrained (CPU workers).
+    gpus_per_training: int = Field(0, ge=0)
+
+
 class RegistryParams(Strict):
     # A challenger must beat the champion's primary metric by this relative margin (0.02 = 2 %).
     margin: float = Field(0.0, ge=0)
@@ -170,6 +183,7 @@ class Params(Strict):
     windows: WindowParams = WindowParams()
     train: TrainParams = TrainParams()
     models: ModelParams = ModelParams()
+    orchestration: OrchestrationParams = OrchestrationParams()
     registry: RegistryParams = RegistryParams()
 
     def train_params(self, kind: str) -> TrainParams:

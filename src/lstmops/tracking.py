@@ -89,6 +89,21 @@ def configure_tracking(uri: str | None = None) -> str:
     return resolved
 
 
+class SharedStoreRequired(RuntimeError):
+    """Several processes would write to a store that only one process may write to."""
+
+
+def require_tracking_server(uri: str, why: str) -> None:
+    """Refuse a SQLite or file store when several processes write runs (a SQLite file shared over
+    processes or hosts corrupts or locks; a file store on one host is invisible to the others)."""
+    if uri.startswith(("http://", "https://", "databricks")):
+        return
+    raise SharedStoreRequired(
+        f"{why} needs an MLflow tracking server, but MLflow points at {uri}: start one (docs/team-setup.md) "
+        "and set MLFLOW_TRACKING_URI=http://HOST:5000, or set orchestration.task_runner: threads"
+    )
+
+
 def _sqlite_path(uri: str) -> Path | None:
     if not uri.startswith(SQLITE_PREFIX) or uri.endswith(":memory:"):
         return None

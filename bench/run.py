@@ -103,6 +103,11 @@ def prefect_overhead(runs: int) -> dict[str, Any]:
     return run_bench_script("prefect_overhead.py", ["--runs", str(runs)], timeout=1800)
 
 
+def scaleout(series: int, epochs: int) -> dict[str, Any]:
+    """bench/scaleout.py: one retrain's trainings on threads and on a 2-worker Dask cluster."""
+    return run_bench_script("scaleout.py", ["--series", str(series), "--epochs", str(epochs)], timeout=3600)
+
+
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
     """Wall time of what `make run` runs (`python flows/retrain.py`) on the demo, in a temp folder with its
     own data root, MLflow store and Prefect home, and where it went (bench/flow_breakdown.py on that folder)."""
@@ -326,6 +331,26 @@ def report(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    if "scaleout" in results:
+        tables.append(
+            format_table(
+                "trainings of one retrain on threads vs a Dask cluster (2 at a time either way; forecasters on demo "
+                "tickers); engine-added = Prefect train task seconds minus the MLflow run's own seconds",
+                ["runner", "series", "wall s", "training s (mean)", "engine-added s (mean)", "(max)", "processes"],
+                [
+                    [
+                        r["runner"],
+                        r["series"],
+                        r["wall_s"],
+                        r["training_s_mean"],
+                        r["engine_added_s_mean"],
+                        r["engine_added_s_max"],
+                        len(r["workers"]),
+                    ]
+                    for r in results["scaleout"]["rows"]
+                ],
+            )
+        )
     if "make_run" in results:
         r = results["make_run"]
         tables.append(
@@ -389,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="+",
         default=[],
-        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "make_run"),
+        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "scaleout", "make_run"),
     )
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -403,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
     }
     if not args.quick:
+        benchmarks["scaleout"] = lambda: scaleout(8, 5)
         benchmarks["make_run"] = make_run_wall_time
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     errors: dict[str, str] = {}

@@ -233,6 +233,19 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
             "unchanged_rerun_median_s": 1.0,
             "first_flow_call_s": 15.0,
         },
+        "scaleout": {
+            "rows": [
+                {
+                    "runner": "dask",
+                    "series": 8,
+                    "wall_s": 120.0,
+                    "training_s_mean": 20.0,
+                    "engine_added_s_mean": 1.5,
+                    "engine_added_s_max": 2.5,
+                    "workers": ["11", "12"],
+                }
+            ]
+        },
         "make_run": {
             "command": "make run",
             "wall_s": 200.0,
@@ -245,6 +258,7 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
     assert "task gate" in text and "train task: log" in text
     assert "Prefect on short tasks" in text and "200.0 s wall" in text
     assert "train-autoencoder-demo/machine_a" in text and "autoencoder  demo/machine_a" in text
+    assert "threads vs a Dask cluster" in text and "dask" in text
 
 
 def test_format_table_right_aligns_numbers_and_left_aligns_text():

@@ -10,7 +10,7 @@ runner = CliRunner()
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume\n"
 
 
-def _bars(n=30):
+def _bars(n=60):  # enough for the default window (30) within the train part
     import pandas as pd
 
     rows = []

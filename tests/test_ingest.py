@@ -17,6 +17,11 @@ def params(tmp_path):
             "prices.tickers": ["DEMOA"],
             "prices.demo.n_days": 300,
             "sensors.demo.n_points": 600,
+            # Short windows: the hand-written files below need only a dozen rows to be long enough.
+            "windows.prices.window": 5,
+            "windows.sensors.window": 4,
+            "models.seq2seq.window": 4,
+            "models.seq2seq.horizon": 2,
         }
     )
 
@@ -60,12 +65,10 @@ def test_demo_sensor_labels_travel_with_the_validated_data(params):
 
 def test_a_bad_csv_is_quarantined_with_its_report_and_never_validated(params, tmp_path):
     bad = tmp_path / "BAD.csv"
-    bad.write_text(
-        "Date,Open,High,Low,Close,Adj Close,Volume\n"
-        "2024-01-02,10,11,9,10.5,10.5,100\n"
-        "2024-01-03,10.5,9,11,10,10,100\n"  # high < low
-        "2024-01-04,10,11,9,10.5,10.5,100\n"
-    )
+    days = pd.bdate_range("2024-01-02", periods=12)
+    bars = [f"{day.date()},10,11,9,10.5,10.5,100\n" for day in days]
+    bars[1] = f"{days[1].date()},10.5,9,11,10,10,100\n"  # high < low
+    bad.write_text("Date,Open,High,Low,Close,Adj Close,Volume\n" + "".join(bars))
     snapshots = ingest.snapshot_prices(params, source="csv", csv_paths=[bad])
 
     with pytest.raises(ingest.BatchRejected) as rejected:
@@ -86,6 +89,7 @@ REPEATED_HOUR_CSV = (
     "2024-01-01 00:00:00,3.0\n"  # the recorder replays a stretch, as NAB's machine_temperature does
     "2024-01-01 00:05:00,4.0\n"
     "2024-01-01 00:10:00,5.0\n"
+    + "".join(f"2024-01-01 00:{minute:02d}:00,{minute / 5:.1f}\n" for minute in range(15, 60, 5))
 )
 
 
@@ -96,10 +100,10 @@ def test_repeated_sensor_timestamps_are_averaged_and_the_repair_is_recorded(para
     (result,) = ingest.validate_all(ingest.snapshot_sensors(params, source="csv", csv_paths=[replayed]), params)
 
     frame, card = ingest.load_validated(result.validated_path)
-    assert frame["value"].tolist() == [2.0, 3.0, 5.0]
+    assert frame["value"].tolist()[:3] == [2.0, 3.0, 5.0] and len(frame) == 12
     assert "merged 2 rows" in card["repairs"][0]
     assert "repaired" in result.summary()
-    assert result.raw_path.read_text().count("\n") == 6, "the raw snapshot keeps every original row"
+    assert result.raw_path.read_text().count("\n") == 15, "the raw snapshot keeps every original row"
 
 
 def test_with_the_reject_policy_repeated_timestamps_fail_validation(params, tmp_path):

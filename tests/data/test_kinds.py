@@ -40,6 +40,7 @@ def test_each_kind_answers_from_its_own_params_section(name):
     assert kind.configured_series(narrowed) == ["only-this"] and str(narrowed.data.root) == "elsewhere"
     assert kind.validation_settings(params) == {
         **kind.section(params).validation.model_dump(mode="json"),
+        "min_rows": list(kind.min_rows(params)),
         **({"duplicate_timestamps": "mean"} if name == "sensors" else {}),
     }
     assert kind.network_retries(params) is None  # the demo source downloads nothing

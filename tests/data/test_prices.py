@@ -300,3 +300,19 @@ def test_values_that_are_not_numbers_are_named_by_file_line(tmp_path):
 def test_a_missing_file_is_an_ingest_error(tmp_path):
     with pytest.raises(IngestError, match=r"absent\.csv: cannot read as CSV"):
         read_yahoo_csv(tmp_path / "absent.csv")
+
+
+def test_dates_with_a_utc_offset_keep_their_trading_day(tmp_path):
+    from lstmops.data.prices import read_yahoo_csv
+
+    path = tmp_path / "OFFSET.csv"
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume\n"
+        "2024-01-02 00:00:00-05:00,10,11,9,10.5,100\n"
+        "2024-01-03 00:00:00-05:00,10.5,11.5,10,11,120\n"
+    )
+
+    frame = read_yahoo_csv(path)
+
+    assert frame["date"].dt.tz is None
+    assert [str(day.date()) for day in frame["date"]] == ["2024-01-02", "2024-01-03"]

@@ -77,6 +77,8 @@ def test_adj_close_and_holiday_weekends_are_fine():
     assert validate_prices(prices, source_file="p.csv").success
 
 
+PRICES_NOT_POSITIVE = {f"{column}_positive_finite" for column in ("open", "high", "low", "close")}
+
 # Each case breaks one rule; where the data cannot break it alone (a duplicate date is also a
 # non-increasing step; high < low puts open or close outside [low, high]) the companions are listed.
 PRICE_CASES: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], set[str]]] = [
@@ -104,6 +106,13 @@ PRICE_CASES: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], set[str]]] 
     ("open below low", lambda f: with_value(f, 7, open=8.0, high=11.0, low=9.0, close=10.0), {"open_ge_low"}),
     ("close below low", lambda f: with_value(f, 7, open=10.0, high=11.0, low=9.0, close=8.0), {"close_ge_low"}),
     ("negative volume", lambda f: with_value(f, 7, volume=-1.0), {"volume_non_negative"}),
+    ("zero prices", lambda f: with_value(f, 7, open=0.0, high=0.0, low=0.0, close=0.0), PRICES_NOT_POSITIVE),
+    (
+        "negative prices",
+        lambda f: with_value(f, 7, open=-2.0, high=-1.0, low=-3.0, close=-2.0),
+        PRICES_NOT_POSITIVE,
+    ),
+    ("an infinite high", lambda f: with_value(f, 7, high=np.inf), {"high_positive_finite"}),
 ]
 
 
@@ -274,3 +283,16 @@ def test_frame_index_does_not_change_line_numbers():
     failure = validate_prices(prices, source_file="p.csv").failures[0]
 
     assert failure.examples[0]["line"] == 4
+
+
+def test_a_series_shorter_than_the_models_need_is_rejected_with_the_numbers():
+    from lstmops.config import load_params
+    from lstmops.data.kinds import data_kind
+
+    params = load_params(overrides={"windows.prices.window": 10})
+    report = data_kind("prices").validate(clean_prices(12), "NVDA.csv", params)
+
+    assert failed_rules(report) == {"enough_rows"}
+    (failure,) = report.failures
+    assert "at least 18 rows" in str(report) and "windows.prices.window 10 + 1 bar ahead" in str(report)
+    assert "got 12" in failure.description

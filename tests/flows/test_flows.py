@@ -313,13 +313,26 @@ def test_unchanged_data_takes_validation_and_features_from_the_cache(params_file
     assert changed[validate] == "Completed" and all(state == "Completed" for state in changed.values())
 
 
-def test_changing_the_window_params_prepares_again_but_keeps_the_validation(params_file):
+def test_changing_the_features_prepares_again_but_keeps_the_validation(params_file):
+    ingest_flow.ingest("prices", params_file)
+    state = ingest_flow.ingest(
+        "prices", params_file, {"windows.prices.features": ["log_return", "range"]}, return_state=True
+    )
+
+    states = task_states(state.state_details.flow_run_id)
+    (prepared,) = state.result()
+    assert states["validate-prices"] == "Cached"
+    assert prepared.columns == ["log_return", "range"]
+    assert states[f"prepare-prices-DEMOA-{prepared.card['sha256'][:12]}"] == "Completed"
+
+
+def test_a_longer_window_validates_again_because_the_minimum_length_moved(params_file):
     ingest_flow.ingest("prices", params_file)
     state = ingest_flow.ingest("prices", params_file, {"windows.prices.window": 20}, return_state=True)
 
     states = task_states(state.state_details.flow_run_id)
     (prepared,) = state.result()
-    assert states["validate-prices"] == "Cached"
+    assert states["validate-prices"] == "Completed"
     assert prepared.window == 20 and states[f"prepare-prices-DEMOA-{prepared.card['sha256'][:12]}"] == "Completed"
 
 

@@ -93,6 +93,8 @@ def read_yahoo_csv(path: Path | str) -> pd.DataFrame:
         raise IngestError(f"{path}: no data rows")
 
     dates = pd.to_datetime(raw["Date"], errors="coerce", format="ISO8601")
+    if dates.dt.tz is not None:  # dates with an offset: the wall time at the exchange keeps the trading day
+        dates = dates.dt.tz_localize(None)
     bad_dates = dates.isna()
     if bad_dates.any():
         raise IngestError(f"{path}: missing or unparseable Date on {_describe_rows(raw, bad_dates, 'Date')}")

@@ -22,7 +22,7 @@ import math
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -35,6 +35,14 @@ LINE = "line"
 FIRST_DATA_LINE = 2  # line 1 is the CSV header
 MAX_EXAMPLES = 5
 MIN_ROWS = 2  # a series needs at least one interval
+
+
+class MinRows(NamedTuple):
+    """The fewest rows a batch may have, and why (the windows and split the configured models need)."""
+
+    rows: int
+    reason: str
+
 
 DATETIME_TYPES = [f"datetime64[{unit}]" for unit in ("s", "ms", "us", "ns")]  # tz-naive only
 NUMBER_TYPES = ["float64", "int64"]
@@ -118,12 +126,19 @@ class Rule:
 
 
 def validate_prices(
-    frame: pd.DataFrame, *, source_file: str | Path, max_gap_business_days: int = 5
+    frame: pd.DataFrame,
+    *,
+    source_file: str | Path,
+    max_gap_business_days: int = 5,
+    min_rows: MinRows | None = None,
 ) -> ValidationReport:
-    """Validate a canonical price frame (date, open, high, low, close, volume[, adj_close])."""
+    """Validate a canonical price frame (date, open, high, low, close, volume[, adj_close]).
+
+    `min_rows`: the length the configured models need (see `MinRows`); default: two rows.
+    """
     batches = _batch_definition()
     rows = _numbered(frame)
-    schema_rules = _schema_rules(rows, PRICE_COLUMNS, PRICE_OPTIONAL_COLUMNS)
+    schema_rules = _schema_rules(rows, PRICE_COLUMNS, PRICE_OPTIONAL_COLUMNS, min_rows)
     schema = _evaluate(batches, rows, "prices-schema", schema_rules)
     if schema.failures:
         return _report("prices", source_file, rows, schema, None)
@@ -139,6 +154,7 @@ def validate_sensors(
     interval_tolerance: float = 0.1,
     max_null_fraction: float = 0.01,
     max_gap_intervals: int | None = None,
+    min_rows: MinRows | None = None,
 ) -> ValidationReport:
     """Validate a canonical sensor frame (timestamp, value).
 
@@ -148,7 +164,7 @@ def validate_sensors(
     """
     batches = _batch_definition()
     rows = _numbered(frame)
-    schema = _evaluate(batches, rows, "sensors-schema", _schema_rules(rows, SENSOR_COLUMNS, {}))
+    schema = _evaluate(batches, rows, "sensors-schema", _schema_rules(rows, SENSOR_COLUMNS, {}, min_rows))
     if schema.failures:
         return _report("sensors", source_file, rows, schema, None)
     rows, median_interval = _with_interval_ratios(rows)
@@ -180,13 +196,19 @@ def gate(report: ValidationReport, raw_file: Path, data_root: Path) -> None:
 # --------------------------------------------------------------------------- suites, one per kind
 
 
-def _schema_rules(frame: pd.DataFrame, required: dict[str, list[str]], optional: dict[str, list[str]]) -> list[Rule]:
+def _schema_rules(
+    frame: pd.DataFrame,
+    required: dict[str, list[str]],
+    optional: dict[str, list[str]],
+    min_rows: MinRows | None = None,
+) -> list[Rule]:
+    # An empty or one-row batch would pass every row rule vacuously; a short one trains nothing.
+    min_rows = min_rows or MinRows(MIN_ROWS, "a series needs at least one interval")
     rules = [
-        # An empty or one-row batch would pass every row rule vacuously.
         Rule(
             "enough_rows",
-            f"at least {MIN_ROWS} rows",
-            gxe.ExpectTableRowCountToBeBetween(min_value=MIN_ROWS),
+            f"at least {min_rows.rows} rows ({min_rows.reason}), got {len(frame)}",
+            gxe.ExpectTableRowCountToBeBetween(min_value=min_rows.rows),
         ),
         # Extra columns are tolerated; missing ones are reported once here, not per rule.
         Rule(
@@ -234,6 +256,16 @@ def _price_rules(max_gap_business_days: int) -> list[Rule]:
                 f"{column}_not_null",
                 f"{column} is not null",
                 gxe.ExpectColumnValuesToNotBeNull(column=column),
+                shows=(column,),
+            )
+        )
+    # A price is a positive, finite number (zero, negative and inf break every log return).
+    for column in ("open", "high", "low", "close"):
+        rules.append(
+            Rule(
+                f"{column}_positive_finite",
+                f"{column} is positive and finite",
+                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True, max_value=LARGEST_FLOAT),
                 shows=(column,),
             )
         )

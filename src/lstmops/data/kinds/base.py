@@ -11,6 +11,7 @@ Importing this module is cheap: pandas, Great Expectations and the sources load 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from lstmops.config import Params, PriceParams, SensorParams
     from lstmops.data.scaling import MinMaxScaler, StandardScaler
-    from lstmops.data.validation import ValidationReport
+    from lstmops.data.validation import MinRows, ValidationReport
 
 DataKindName = Literal["prices", "sensors"]  # the one spelling of the data kinds (see `DATA_KINDS`)
 
@@ -117,7 +118,23 @@ class DataKind:
 
     def validation_settings(self, params: Params) -> dict[str, Any]:
         """Every setting that decides the validated content (what a cached validation is keyed on)."""
-        return self.section(params).validation.model_dump(mode="json")
+        return {**self.section(params).validation.model_dump(mode="json"), "min_rows": list(self.min_rows(params))}
+
+    def min_rows(self, params: Params) -> MinRows:
+        """The fewest rows a batch needs: the longest window + horizon a model of this kind reads
+        (`longest_window`), held by the train part of the split, plus one row each for val and test."""
+        from lstmops.data.validation import MinRows
+
+        need, what = self.longest_window(params)
+        split = params.windows.split
+        rows = max(math.ceil((need + 1) / split.train), math.ceil(1 / split.test), 2)
+        if split.val:
+            rows = max(rows, math.ceil(1 / split.val))
+        return MinRows(rows, f"{what} within the train part, windows.split.train = {split.train}")
+
+    def longest_window(self, params: Params) -> tuple[int, str]:
+        """(rows, what they are) of the longest input window + horizon configured for this kind."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ features
 

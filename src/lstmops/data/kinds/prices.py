@@ -70,8 +70,15 @@ class Prices(DataKind):
         from lstmops.data import validation
 
         return validation.validate_prices(
-            frame, source_file=source_file, max_gap_business_days=params.prices.validation.max_gap_business_days
+            frame,
+            source_file=source_file,
+            max_gap_business_days=params.prices.validation.max_gap_business_days,
+            min_rows=self.min_rows(params),
         )
+
+    def longest_window(self, params: Params) -> tuple[int, str]:
+        window = params.windows.prices.window
+        return window + 1, f"windows.prices.window {window} + 1 bar ahead"
 
     def features(self, frame: pd.DataFrame, params: Params) -> FeatureTable:
         """The configured price features; the table also carries `close`: forecasts are scored in price space."""

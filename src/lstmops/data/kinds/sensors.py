@@ -83,14 +83,22 @@ class Sensors(DataKind):
             source_file=source_file,
             interval_tolerance=v.interval_tolerance,
             max_null_fraction=v.max_null_fraction,
+            min_rows=self.min_rows(params),
         )
+
+    def longest_window(self, params: Params) -> tuple[int, str]:
+        # The autoencoder reads windows.sensors.window; seq2seq its own window and horizon.
+        autoencoder, seq2seq = params.windows.sensors.window, params.models.seq2seq
+        if seq2seq.window + seq2seq.horizon > autoencoder:
+            return (
+                seq2seq.window + seq2seq.horizon,
+                f"models.seq2seq.window {seq2seq.window} + horizon {seq2seq.horizon}",
+            )
+        return autoencoder, f"windows.sensors.window {autoencoder}"
 
     def validation_settings(self, params: Params) -> dict[str, Any]:
         # duplicate_timestamps decides whether repeated timestamps are merged, i.e. the validated content.
-        return {
-            **params.sensors.validation.model_dump(mode="json"),
-            "duplicate_timestamps": params.sensors.duplicate_timestamps,
-        }
+        return {**super().validation_settings(params), "duplicate_timestamps": params.sensors.duplicate_timestamps}
 
     def features(self, frame: pd.DataFrame, params: Params) -> FeatureTable:
         from lstmops.data.features import sensor_features

@@ -104,3 +104,12 @@ def test_an_unset_option_does_not_undo_a_set_override(workdir):
     )
 
     assert params.train.epochs == 2 and params.models.forecaster.units == [8, 4]
+
+
+def test_a_yaml_syntax_error_in_params_names_the_file_and_line(workdir):
+    (workdir / "params.yaml").write_text("train:\n  epochs: 3\n  batch_size: [32\n")
+
+    result = runner.invoke(app, ["train", "forecaster"])
+
+    assert result.exit_code == 2
+    assert "params.yaml" in result.output and "line 4" in result.output and "not valid YAML" in result.output

@@ -124,3 +124,29 @@ def test_parallel_ingests_of_different_series_each_record_their_newest_snapshot(
 
     latest = ingest.latest_snapshots(params.data.root, "prices", "demo")
     assert latest == {s.series: s.raw_path for s in snapshots}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text.replace(text.splitlines()[5], text.splitlines()[5].replace(".", "9", 1)),  # an edited value
+        lambda text: "\n".join(text.splitlines()[:100]) + "\n",  # truncated at a line break
+    ],
+    ids=["edited", "truncated"],
+)
+def test_a_damaged_snapshot_is_refused_set_aside_and_restored_by_ingesting_again(params, damage):
+    from lstmops.data.snapshots import SnapshotCorrupted
+
+    (good,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
+    validated_before = good.validated_path.read_bytes()
+    good.raw_path.write_text(damage(good.raw_path.read_text()))
+
+    with pytest.raises(SnapshotCorrupted) as refused:
+        ingest.validate_latest(params, "prices", "demo")
+
+    message = str(refused.value)
+    assert str(good.raw_path) in message and good.sha256[:16] in message and "ingest the source again" in message
+    assert not good.raw_path.exists() and refused.value.moved_to.exists()  # set aside, not deleted
+    assert good.validated_path.read_bytes() == validated_before  # nothing downstream changed
+    (again,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
+    assert again.raw_path == good.raw_path and again.sha256 == good.sha256

@@ -218,7 +218,12 @@ def load_params(path: Path | str | None = None, overrides: dict[str, Any] | None
     path = Path(path) if path is not None else DEFAULT_PARAMS_FILE
     raw: dict[str, Any] = {}
     if path.exists():
-        raw = yaml.safe_load(path.read_text()) or {}
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"{path}:{where} not valid YAML ({getattr(err, 'problem', None) or err})") from None
     elif path != DEFAULT_PARAMS_FILE:
         raise ConfigError(f"{path}: params file not found")
     for key, value in (overrides or {}).items():

@@ -8,6 +8,7 @@ where it is.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -20,7 +21,7 @@ import pandas as pd
 from lstmops.config import Params
 from lstmops.data import validation
 from lstmops.data.kinds import DataKindName, data_kind
-from lstmops.data.snapshots import read_snapshot_meta, series_slug, write_snapshot
+from lstmops.data.snapshots import read_snapshot_meta, series_slug, verified_bytes, write_snapshot
 
 LATEST_SUFFIX = ".latest.json"
 
@@ -171,7 +172,7 @@ def validate_snapshot(result: IngestResult, params: Params) -> IngestResult:
     """
     kind = data_kind(result.kind)
     meta = read_snapshot_meta(result.raw_path)
-    frame = kind.read_raw(result.raw_path)
+    frame = kind.read_raw(io.BytesIO(verified_bytes(result.raw_path, params.data.root)))
     origin = meta.get("origin")
     source_file = f"{result.raw_path}" + (f" (ingested from {origin})" if origin and origin != "demo" else "")
     frame, repairs = kind.repair(frame, params)

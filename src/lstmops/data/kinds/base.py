@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,11 +102,11 @@ class DataKind:
 
     # ------------------------------------------------------------ validation
 
-    def read_raw(self, raw_path: Path) -> pd.DataFrame:
-        """A raw snapshot as a canonical frame."""
+    def read_raw(self, raw: Path | IO[bytes]) -> pd.DataFrame:
+        """A raw snapshot (its path, or its verified bytes) as a canonical frame."""
         import pandas as pd
 
-        return pd.read_csv(raw_path, parse_dates=[self.time_column])
+        return pd.read_csv(raw, parse_dates=[self.time_column])
 
     def repair(self, frame: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, list[str]]:
         """Repairs applied before validation (recorded in the dataset card): none by default."""

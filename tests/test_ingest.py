@@ -150,3 +150,18 @@ def test_a_damaged_snapshot_is_refused_set_aside_and_restored_by_ingesting_again
     assert good.validated_path.read_bytes() == validated_before  # nothing downstream changed
     (again,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
     assert again.raw_path == good.raw_path and again.sha256 == good.sha256
+
+
+def test_rows_that_arrive_out_of_order_are_sorted_and_the_card_says_so(params, tmp_path):
+    shuffled = tmp_path / "shuffled.csv"
+    rows = [f"2024-01-01 00:{minute:02d}:00,{minute / 5:.1f}\n" for minute in range(0, 60, 5)]
+    rows[3], rows[4] = rows[4], rows[3]
+    shuffled.write_text("timestamp,value\n" + "".join(rows))
+
+    (result,) = ingest.validate_all(ingest.snapshot_sensors(params, source="csv", csv_paths=[shuffled]), params)
+
+    frame, card = ingest.load_validated(result.validated_path)
+    assert frame["timestamp"].is_monotonic_increasing
+    assert card["repairs"] == [
+        "sorted the rows by time: they arrived out of order (sensors.duplicate_timestamps: mean)"
+    ]

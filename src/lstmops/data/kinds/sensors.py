@@ -66,13 +66,16 @@ class Sensors(DataKind):
 
         if params.sensors.duplicate_timestamps != "mean":
             return frame, []
+        in_order = frame["timestamp"].is_monotonic_increasing
         frame, merged = sensors.merge_duplicate_timestamps(frame)
-        if not merged:
-            return frame, []
-        return frame, [
-            f"merged {merged} rows with repeated timestamps by mean and sorted by time "
-            "(sensors.duplicate_timestamps: mean)"
-        ]
+        if merged:
+            return frame, [
+                f"merged {merged} rows with repeated timestamps by mean and sorted by time "
+                "(sensors.duplicate_timestamps: mean)"
+            ]
+        if not in_order:
+            return frame, ["sorted the rows by time: they arrived out of order (sensors.duplicate_timestamps: mean)"]
+        return frame, []
 
     def validate(self, frame: pd.DataFrame, source_file: str, params: Params) -> ValidationReport:
         from lstmops.data import validation

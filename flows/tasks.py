@@ -108,7 +108,8 @@ def train_model(
     """
     from lstmops import experiment, tracking
 
-    get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.configure_tracking(tracking_uri))
+    uri = tracking.configure_tracking(tracking_uri)
+    get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.masked(uri))
     # run_experiment prints its one-line summary; log_prints on the flows sends it to the run log.
     return experiment.run_experiment(
         model_kind, prepared, params, run_name=training_run_name(model_kind, prepared), tags=_run_tags()

@@ -236,3 +236,12 @@ def test_overlong_parameter_values_are_cut_to_mlflows_limit(prepared, params):
     assert np.isclose(
         float(run_params(prepared, params, "forecaster")["models.forecaster.dropout"]), params.models.forecaster.dropout
     )
+
+
+def test_a_password_in_the_tracking_uri_is_never_shown():
+    from lstmops.tracking import masked
+
+    assert masked("http://alice:S3cretPW@mlflow.internal:5000") == "http://alice:***@mlflow.internal:5000"
+    assert masked("https://bob:pw@host/path") == "https://bob:***@host/path"
+    assert masked("sqlite:////srv/mlruns/mlflow.db") == "sqlite:////srv/mlruns/mlflow.db"
+    assert masked("http://mlflow:5000") == "http://mlflow:5000"

@@ -199,7 +199,7 @@ def train(
             f"ERROR: none of {series} among the validated {trains_on.name} series "
             f"{[p.series for p in prepared_all]} from source {source!r}"
         )
-    typer.echo(f"tracking: {tracking.configure_tracking()}")
+    typer.echo(f"tracking: {tracking.masked(tracking.configure_tracking())}")
     outcomes = []
     for prepared in chosen:
         outcome = experiment.run_experiment(kind.value, prepared, params)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -99,7 +100,7 @@ def require_tracking_server(uri: str, why: str) -> None:
     if uri.startswith(("http://", "https://", "databricks")):
         return
     raise SharedStoreRequired(
-        f"{why} needs an MLflow tracking server, but MLflow points at {uri}: start one (docs/team-setup.md) "
+        f"{why} needs an MLflow tracking server, but MLflow points at {masked(uri)}: start one (docs/team-setup.md) "
         "and set MLFLOW_TRACKING_URI=http://HOST:5000, or set orchestration.task_runner: threads"
     )
 
@@ -110,9 +111,20 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri[len(SQLITE_PREFIX) :])
 
 
+def masked(uri: str) -> str:
+    """`uri` with the password of any user:password@ part replaced by ***: for logs, messages and links."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
 def run_link(run_id: str) -> tuple[str, str | None]:
     """Markdown text for the run, and its UI URL when the tracking server is an HTTP one."""
-    uri = configure_tracking()
+    uri = masked(configure_tracking())
     if uri.startswith(("http://", "https://")):
         run = mlflow.get_run(run_id)
         url = f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run_id}"

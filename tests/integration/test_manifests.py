@@ -301,3 +301,29 @@ def test_images_run_as_a_non_root_user(dockerfile):
 def git_ignored(path: Path) -> bool:
     checked = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=PROJECT, capture_output=True)
     return checked.returncode == 0
+
+
+def run_preflight(compose: dict[str, Any], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The preflight one-shot's script, run by sh with the secrets compose would hand it."""
+    preflight = compose["services"]["preflight"]
+    script = preflight["command"][0]
+    variables = {**preflight["environment"], **{k: v for k, v in env.items() if k in preflight["environment"]}}
+    return subprocess.run(["/bin/sh", "-ec", script], env=variables, capture_output=True, text=True, timeout=30)
+
+
+def test_the_example_passwords_stop_the_stack_before_anything_holds_data(compose):
+    refused = run_preflight(compose, env_file(INFRA / ".env.example"))
+
+    assert refused.returncode == 1
+    assert "change-me placeholders" in refused.stderr and "POSTGRES_PASSWORD" in refused.stderr
+    assert "PREFECT_API_AUTH_STRING" in refused.stderr
+    for data_service in ("postgres", "minio"):
+        assert compose["services"][data_service]["depends_on"]["preflight"] == {
+            "condition": "service_completed_successfully"
+        }
+    secrets = compose["services"]["preflight"]["environment"]["SECRET_NAMES"].split()
+    assert len(secrets) == 9
+    real = {name: f"{name.lower()}-Kx81q" for name in secrets}
+    assert run_preflight(compose, real).returncode == 0
+    one_left = {**real, "MLFLOW_WORKER_PASSWORD": "change-me-mlflow-worker"}
+    assert "in: MLFLOW_WORKER_PASSWORD" in run_preflight(compose, one_left).stderr

@@ -82,7 +82,7 @@ def one_side(runner: str, series: int, epochs: int, root: Path) -> dict[str, Any
         "prices": {"tickers": [f"DEMO{number}" for number in range(series)], "demo": {"n_days": 600}},
         "train": {"epochs": epochs, "patience": epochs, "verbose": 0},
         "models": {"forecaster": {"units": [16], "backtest_folds": 0}},
-        "orchestration": {"task_runner": runner, "threads": 2, "dask_local_workers": 2},
+        "orchestration": {"task_runner": runner, "local_workers": 2},
     }
     params_file = root / f"{runner}.yaml"
     params_file.write_text(yaml.safe_dump(params))

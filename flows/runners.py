@@ -1,8 +1,12 @@
 """Where the trainings of a retrain run: `orchestration` in params.yaml picks the Prefect task runner.
 
-threads (the embedded default): a `ThreadPoolTaskRunner` in the flow's own process.
+threads (the embedded default): a `ThreadPoolTaskRunner` in the flow's own process; a training's
+timeout cannot interrupt a thread, so a hung training holds its slot until it returns.
+processes: Prefect's `ProcessPoolTaskRunner`, each training in a worker process of its own, where the
+training timeout does stop it (the task runs in that process's main thread, which Prefect can
+interrupt); each process imports TensorFlow once, and parallel trainings share no random state.
 dask: prefect-dask's `DaskTaskRunner`, against the cluster at `dask_address` or, without one, a
-temporary local cluster of `dask_local_workers` processes. Every worker process writes MLflow runs,
+temporary local cluster. `local_workers` is the number of threads or processes on this machine. Every worker process writes MLflow runs,
 so a Dask run needs the tracking server (`tracking.require_tracking_server`). With
 `gpus_per_training` > 0 each training holds that many of a worker's "GPU" resources (workers start
 with `--resources GPU=<GPUs on the host>`), so a host with N GPUs runs N trainings at a time.
@@ -13,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from lstmops.config import Params
 from lstmops.tracking import require_tracking_server
@@ -23,14 +27,16 @@ def training_runner(params: Params, tracking_uri: str) -> TaskRunner:
     """The task runner the trainings of one retrain are submitted to (see the module docstring)."""
     settings = params.orchestration
     if settings.task_runner == "threads":
-        return ThreadPoolTaskRunner(max_workers=settings.threads)
+        return ThreadPoolTaskRunner(max_workers=settings.local_workers)
+    if settings.task_runner == "processes":
+        return ProcessPoolTaskRunner(max_workers=settings.local_workers)
     require_tracking_server(tracking_uri, "orchestration.task_runner: dask")
     from prefect_dask import DaskTaskRunner
 
     if settings.dask_address:
         return DaskTaskRunner(address=settings.dask_address)
     # One thread per worker process: TensorFlow already spreads one training over the cores.
-    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.dask_local_workers, "threads_per_worker": 1})
+    return DaskTaskRunner(cluster_kwargs={"n_workers": settings.local_workers, "threads_per_worker": 1})
 
 
 @contextlib.contextmanager

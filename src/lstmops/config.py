@@ -159,13 +159,14 @@ class ModelParams(Strict):
 
 
 class OrchestrationParams(Strict):
-    """Where the trainings of one retrain run: threads of the flow's process, or a Dask cluster."""
+    """Where the trainings of one retrain run: threads of the flow's process, processes on this
+    machine (a training timeout then stops a hung training), or a Dask cluster."""
 
-    task_runner: Literal["threads", "dask"] = "threads"
-    threads: int = Field(3, ge=1)  # trainings side by side in the flow's process (task_runner: threads)
+    task_runner: Literal["threads", "processes", "dask"] = "threads"
+    # Trainings side by side on this machine: threads, processes, or a temporary Dask cluster's workers.
+    local_workers: int = Field(3, ge=1)
     # task_runner dask: the scheduler's address (tcp://host:8786); None starts a temporary local cluster
     dask_address: str | None = None
-    dask_local_workers: int = Field(2, ge=1)  # worker processes of that temporary cluster
     # Dask worker resource "GPU" each training holds: workers started with `--resources GPU=N`
     # run at most N trainings at a time, one per GPU; 0 leaves trainings unconstrained (CPU workers).
     gpus_per_training: int = Field(0, ge=0)

@@ -486,3 +486,18 @@ def test_the_docker_template_renders_an_nvidia_device_request_docker_accepts():
     host = HostConfig(version="1.44", device_requests=create["device_requests"], shm_size=create["shm_size"])
     (request,) = host["DeviceRequests"]
     assert (request["Driver"], request["Count"], request["Capabilities"]) == ("nvidia", 1, [["gpu"]])
+
+
+def test_in_worker_processes_a_training_past_its_timeout_is_stopped(params_file):
+    """Threads cannot interrupt a training; a training in a process of its own (task_runner: processes) is
+    stopped by its timeout. The training here would run 5,000 epochs."""
+    endless = {
+        "orchestration.task_runner": "processes",
+        "orchestration.local_workers": 1,
+        "train.epochs": 5000,
+        "train.patience": 5000,
+        "models.forecaster.backtest_folds": 0,
+    }
+
+    with pytest.raises(RuntimeError, match="1 training\\(s\\) failed:\nforecaster DEMOA: .*timed out after 5.0"):
+        retrain_flow.retrain(params_file=params_file, overrides=endless, data_kinds=["prices"], training_timeout_s=5)

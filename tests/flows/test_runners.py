@@ -22,7 +22,7 @@ def params(**orchestration):
 
 
 def test_threads_are_the_default_with_the_configured_pool_size():
-    runner = training_runner(params(threads=5), "sqlite:///mlruns/mlflow.db")
+    runner = training_runner(params(local_workers=5), "sqlite:///mlruns/mlflow.db")
 
     assert isinstance(runner, ThreadPoolTaskRunner) and runner._max_workers == 5
 
@@ -36,7 +36,7 @@ def test_dask_goes_to_the_configured_scheduler():
 
 
 def test_dask_without_an_address_starts_a_local_cluster_of_single_threaded_workers():
-    runner = training_runner(params(task_runner="dask", dask_local_workers=3), SERVER)
+    runner = training_runner(params(task_runner="dask", local_workers=3), SERVER)
 
     assert runner.address is None and runner.cluster_kwargs == {"n_workers": 3, "threads_per_worker": 1}
 
@@ -54,3 +54,11 @@ def test_each_training_holds_its_gpus_as_a_dask_resource():
         assert dask.get_annotations() == {"resources": {"GPU": 1}}
     with training_resources(params(task_runner="threads", gpus_per_training=1)):
         assert dask.get_annotations() == {}
+
+
+def test_processes_run_each_training_in_a_pool_process():
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    runner = training_runner(params(task_runner="processes", local_workers=2), "sqlite:///mlruns/mlflow.db")
+
+    assert isinstance(runner, ProcessPoolTaskRunner)

@@ -203,7 +203,12 @@ def train(
     for prepared in chosen:
         outcome = experiment.run_experiment(kind.value, prepared, params)
         if register:
-            typer.echo(experiment.gate(outcome, prepared, params).summary())
+            from lstmops.registry import HoldoutOverlapError
+
+            try:
+                typer.echo(experiment.gate(outcome, prepared, params).summary())
+            except HoldoutOverlapError as err:  # the run is logged; the gate compared nothing
+                _fail(f"NOT GATED: {err}")
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
 

@@ -114,6 +114,14 @@ def evaluate_forecaster(
         baseline_metric="mae_persistence",
         higher_is_better=False,
         tables={"predictions.csv": points},
+        units=pd.DataFrame(
+            {
+                "loss": (points["actual"] - points["predicted"]).abs().to_numpy(),
+                "loss_baseline": (points["actual"] - points["persistence"]).abs().to_numpy(),
+            },
+            index=pd.Index(points["date"], name="date"),
+        ),
+        horizon=1,
     )
     if gate:
         return evaluation

@@ -70,10 +70,8 @@ METRIC_TAG_PREFIX = "metric."  # versions registered before metrics stayed on th
 GATE_TAG_PREFIX = "gate."
 TRAIN_END_TAG = "data.train_end"
 # The run tags a version keeps: what it is, which data and code made it, where its training data ends.
-VERSION_TAGS = (
-    *("kind", "series", "data.kind", "data.source", "data.sha256", TRAIN_END_TAG),
-    *("git.commit", "git.dirty", "params.hash"),
-)
+# (data.kind and data.source are the registered model's: one model per kind and series.)
+VERSION_TAGS = ("kind", "series", "data.sha256", TRAIN_END_TAG, "git.commit", "git.dirty", "params.hash")
 HISTORY_ROWS = 20  # alias moves in the model description's table (the audit.* tags keep them all)
 # A waiting promoter gives up after this; the lock is held for alias moves and at most one re-evaluation.
 LOCK_TIMEOUT_S = 1800.0
@@ -390,7 +388,6 @@ def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
         "holdout.sha256": holdout or "unknown",
         **comparison_tags(decision.test),
         "significant": str(decision.significant).lower(),
-        "baseline_p_value": f"{decision.baseline_test.p_value:.4g}" if decision.baseline_test else "none",
     }
     for key, value in gate_tags.items():
         client.set_model_version_tag(name, number, f"{GATE_TAG_PREFIX}{key}", value)

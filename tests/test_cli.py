@@ -78,3 +78,13 @@ def test_run_ingests_validates_and_prepares_both_kinds(workdir):
     assert result.exit_code == 0, result.output
     assert "windows of 30" in result.output and "windows of 64" in result.output
     assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()
+
+
+def test_set_assignments_are_not_masked_by_unset_options_of_the_same_key(tmp_path):
+    from lstmops.cli import _params
+
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text("train: {epochs: 30}\n")
+    # `lstmops train forecaster --set train.epochs=1`: the --epochs option is unset (None).
+    assert _params(params_file, ["train.epochs=1"], **{"train.epochs": None}).train.epochs == 1
+    assert _params(params_file, ["train.epochs=1"], **{"train.epochs": 5}).train.epochs == 5  # the option wins

@@ -48,9 +48,11 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Params:
-    """params.yaml with the `--set KEY=VALUE` assignments, then the named options, applied on top."""
+    """params.yaml with the `--set KEY=VALUE` assignments, then the named options that were given
+    (an unset option, None, must not mask `--set` of the same key), applied on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
     try:
-        return load_params(path, {**parse_assignments(assignments or []), **overrides})
+        return load_params(path, {**parse_assignments(assignments or []), **given})
     except ConfigError as err:
         _fail(f"ERROR: {err}", code=2)
 

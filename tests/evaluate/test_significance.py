@@ -6,7 +6,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from lstmops.evaluate.significance import block_bootstrap_f1, compare_units, diebold_mariano
+from lstmops.evaluate.significance import block_bootstrap_f1, block_bootstrap_ratio, compare_units, diebold_mariano
 
 
 def overlapping_losses(n: int, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +87,12 @@ def test_compare_units_pairs_versions_on_the_points_both_scored():
     assert versus_champion.n == 45 and versus_champion.effect == pytest.approx(-0.5)
     versus_baseline = compare_units(mine, mine, horizon=1, alpha=0.05, baseline=True)
     assert versus_baseline.n == 50 and versus_baseline.effect == pytest.approx(-1.0)
+
+
+def test_block_bootstrap_ratio_brackets_the_pooled_ratio():
+    rng = np.random.default_rng(1)
+    persistence = rng.exponential(1.0, 300)
+    model = 0.9 * persistence + rng.normal(0, 0.05, 300)
+    low, high = block_bootstrap_ratio(model, persistence, block=10)
+    assert low < model.sum() / persistence.sum() < high and high - low < 0.1
+    assert block_bootstrap_ratio(0.5 * persistence, persistence, block=10) == pytest.approx((0.5, 0.5))

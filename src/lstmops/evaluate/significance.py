@@ -122,6 +122,26 @@ def block_bootstrap_f1(
     )
 
 
+def block_bootstrap_ratio(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    block: int,
+    alpha: float = 0.05,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
+    """(1 - alpha) percentile interval of sum(numerator) / sum(denominator) under a circular
+    moving-block bootstrap of the paired points (e.g. pooled MASE: model and persistence errors)."""
+    top, bottom = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    n = len(top)
+    block = int(min(max(block, 1), n))
+    starts = np.random.default_rng(seed).integers(0, n, size=(samples, -(-n // block)))
+    rows = ((starts[:, :, None] + np.arange(block)) % n).reshape(samples, -1)[:, :n]
+    ratios = top[rows].sum(axis=1) / bottom[rows].sum(axis=1)
+    low, high = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
 def paired_units(
     a: pd.DataFrame, b: pd.DataFrame, columns: tuple[str, ...], suffix_b: str = ""
 ) -> tuple[np.ndarray, np.ndarray]:

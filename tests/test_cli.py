@@ -104,6 +104,7 @@ def test_an_unset_option_does_not_undo_a_set_override(workdir):
     )
 
     assert params.train.epochs == 2 and params.models.forecaster.units == [8, 4]
+    assert _params(Path("params.yaml"), ["train.epochs=1"], **{"train.epochs": 5}).train.epochs == 5  # given: wins
 
 
 def test_a_yaml_syntax_error_in_params_names_the_file_and_line(workdir):

@@ -1,8 +1,9 @@
 """The model registry as the retrain flow and a reviewer use it: gate decisions, rollback, audit, scoring.
 
 Models are tiny pyfuncs (tests/fixtures/toy_pyfunc_model.py) predicting `forecast = slope * x`; the
-hold-out has `y = true_slope * x`, the naive baseline predicts `y = x`, so a model's error on the
-hold-out is |slope - true_slope| * mean(x) and crafted slopes give crafted, honestly computed metrics.
+hold-out has `y = true_slope * x` (plus noise where a test asks for it), the naive baseline predicts
+`y = x`, so a model's error on the hold-out is |slope - true_slope| * mean(x) and crafted slopes give
+crafted, honestly computed metrics and per-point losses for the gate's paired test.
 """
 
 import threading
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 
 from lstmops.evaluate.report import Evaluation
 from lstmops.registry import (
+    HoldoutOverlapError,
     RegistryError,
     aliases_of,
     decide,
@@ -42,7 +44,9 @@ def log_toy_run(mlflow_store, gate_outcome):
     (lineage tags, metrics, a pyfunc model) in the module's store, which each test shares under its own
     model name."""
 
-    def log(config: dict, series: str, kind: str = "forecaster", metrics: dict | None = None):
+    def log(
+        config: dict, series: str, kind: str = "forecaster", metrics: dict | None = None, train_end: str | None = None
+    ):
         tags = {
             "kind": kind,
             "series": series,
@@ -53,6 +57,7 @@ def log_toy_run(mlflow_store, gate_outcome):
             "data.validation.success": "True",
             "git.commit": "0123456789abcdef",
             "params.hash": "cd" * 32,
+            **({"data.train_end": train_end} if train_end else {}),
         }
         with mlflow.start_run(experiment_id=ensure_experiment(kind), tags=tags) as run:
             mlflow.log_metrics(metrics or {"mae": 0.1, "mae_persistence": 0.5})
@@ -67,19 +72,17 @@ def log_toy_run(mlflow_store, gate_outcome):
 class Holdout:
     """The gate's evaluation hook: load the version, predict the hold-out, MAE beside the naive baseline's."""
 
-    def __init__(self, true_slope: float):
+    def __init__(self, true_slope: float, noise: float = 0.0):
         self.true_slope = true_slope
+        self.y = true_slope * HOLDOUT_X + np.random.default_rng(0).normal(0, noise, len(HOLDOUT_X))
         self.evaluated: list[str] = []
 
     def __call__(self, model_uri: str) -> Evaluation:
         self.evaluated.append(model_uri)
-        y = self.true_slope * HOLDOUT_X
         forecast = mlflow.pyfunc.load_model(model_uri).predict(pd.DataFrame({"x": HOLDOUT_X}))["forecast"]
-        metrics = {
-            "mae": float(np.mean(np.abs(forecast - y))),
-            "mae_persistence": float(np.mean(np.abs(HOLDOUT_X - y))),
-        }
-        return Evaluation(metrics, primary_metric="mae", baseline_metric="mae_persistence", higher_is_better=False)
+        units = pd.DataFrame({"loss": np.abs(forecast - self.y), "loss_baseline": np.abs(HOLDOUT_X - self.y)})
+        metrics = {"mae": float(units["loss"].mean()), "mae_persistence": float(units["loss_baseline"].mean())}
+        return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, units=units)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +95,14 @@ def gate(log_toy_run):
     return register
 
 
-def errors(mae: float, baseline: float) -> Evaluation:
-    return Evaluation({"mae": mae, "mae_persistence": baseline}, "mae", "mae_persistence", higher_is_better=False)
+def errors(mae: float, baseline: float, *, seed: int = 0, spread: float = 0.02, points: int = 100) -> Evaluation:
+    """Absolute errors at `points` hold-out points averaging exactly `mae` (and `baseline`), scattered by `spread`."""
+    noise = np.random.default_rng(seed).normal(0, spread, (2, points))
+    noise -= noise.mean(axis=1, keepdims=True)
+    units = pd.DataFrame({"loss": mae + noise[0], "loss_baseline": baseline + noise[1]})
+    return Evaluation(
+        {"mae": mae, "mae_persistence": baseline}, "mae", "mae_persistence", higher_is_better=False, units=units
+    )
 
 
 # ---------------------------------------------------------------- names and pure decisions
@@ -109,21 +118,46 @@ def test_model_names_are_kind_and_series_with_safe_separators():
 def test_decisions_on_crafted_metrics():
     assert decide("m", "1", errors(0.4, 0.5), None).promoted  # first version beating the baseline
     assert not decide("m", "1", errors(0.6, 0.5), None).promoted  # first version worse than the baseline
-    assert decide("m", "2", errors(0.3, 0.5), ("1", errors(0.4, 0.5))).promoted  # better than the champion
-    worse = decide("m", "2", errors(0.45, 0.5), ("1", errors(0.4, 0.5)))
+    assert decide("m", "2", errors(0.3, 0.5), ("1", errors(0.4, 0.5, seed=1))).promoted  # better than the champion
+    worse = decide("m", "2", errors(0.45, 0.5), ("1", errors(0.4, 0.5, seed=1)))
     assert not worse.promoted and "champion v1" in worse.reason
     # Beating the champion is not enough when both lose to the naive baseline on the new hold-out.
-    below_baseline = decide("m", "2", errors(0.55, 0.5), ("1", errors(0.7, 0.5)))
+    below_baseline = decide("m", "2", errors(0.55, 0.5), ("1", errors(0.7, 0.5, seed=1)))
     assert not below_baseline.promoted and "baseline" in below_baseline.reason
+
+
+def test_a_noisy_tie_keeps_the_champion_and_says_why():
+    # 0.2 % lower error, but the per-point errors scatter by 0.05: the paired test cannot tell them apart.
+    champion = ("1", errors(0.401, 0.5, seed=1, spread=0.05))
+    decision = decide("m", "2", errors(0.400, 0.5, spread=0.05), champion, alpha=0.05)
+    assert not decision.promoted and not decision.significant
+    assert decision.reason.startswith("mae 0.4 vs champion v1 0.401 (diff -0.001")
+    assert decision.reason.endswith("no significant improvement")
+    assert decision.test.test == "DM-HLN h=1" and decision.test.p_value > 0.05 and decision.test.n == 100
+    assert decision.test.ci_low < 0 < decision.test.ci_high
+
+
+def test_a_significant_win_over_the_champion_still_needs_a_significant_win_over_the_baseline():
+    champion = ("1", errors(0.52, 0.5, seed=1))
+    decision = decide("m", "2", errors(0.499, 0.5, spread=0.05), champion)
+    assert decision.test.p_value < 0.05 and decision.significant  # clearly better than the champion ...
+    assert not decision.promoted  # ... but a tie with the naive baseline
+    assert "not significantly better than the naive baseline" in decision.reason
+
+
+def test_a_first_version_needs_only_the_baseline_and_says_whether_the_win_is_significant():
+    lucky = decide("m", "1", errors(0.499, 0.5, spread=0.05), None)
+    assert lucky.promoted and not lucky.significant and lucky.reason.endswith("not significant at alpha 0.05")
+    clear = decide("m", "1", errors(0.3, 0.5), None)
+    assert clear.promoted and clear.significant and clear.test.ci_high < 0
 
 
 def test_margin_is_relative_and_direction_aware():
     champion = ("1", errors(0.40, 1.0))
     assert not decide("m", "2", errors(0.37, 1.0), champion, margin=0.10).promoted  # 7.5 % better: not enough
     assert decide("m", "2", errors(0.35, 1.0), champion, margin=0.10).promoted  # 12.5 % better
-    f1 = lambda score: Evaluation({"f1": score, "f1_zscore": 0.5}, "f1", "f1_zscore", higher_is_better=True)  # noqa: E731
-    assert decide("m", "2", f1(0.9), ("1", f1(0.8)), margin=0.10).promoted
-    assert not decide("m", "2", f1(0.85), ("1", f1(0.8)), margin=0.10).promoted
+    f1 = Evaluation({"f1": 0.9, "f1_zscore": 0.5}, "f1", "f1_zscore", higher_is_better=True)
+    assert f1.better(0.9, 0.8, margin=0.10) and not f1.better(0.85, 0.8, margin=0.10)
 
 
 # ---------------------------------------------------------------- the gate on a real registry
@@ -136,9 +170,17 @@ def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(
     assert aliases_of(name) == {"champion": "1"}  # @challenger is gone once decided
     version = MlflowClient().get_model_version(name, "1")
     assert version.tags["data.sha256"] == "ab" * 32 and version.tags["git.commit"] == "0123456789abcdef"
-    assert version.tags["metric.mae_persistence"] == "0.5" and version.tags["gate.decision"] == "promoted"
+    assert version.tags["gate.decision"] == "promoted" and version.tags["gate.test"] == "DM-HLN h=1"
+    assert float(version.tags["gate.p_value"]) < 0.05 and version.tags["gate.n"] == str(len(HOLDOUT_X))
+    assert (
+        float(version.tags["gate.ci_low"]) <= float(version.tags["gate.effect"]) <= float(version.tags["gate.ci_high"])
+    )
+    assert not any(key.startswith("metric.") for key in version.tags)  # metrics stay on the run
     assert "sha256 `abababab" in version.description and "promote" in version.description
-    assert MlflowClient().get_registered_model(name).tags["series"] == "first"
+    model = MlflowClient().get_registered_model(name)
+    assert model.tags["series"] == "first"
+    # The model page's description ends with the audit trail as a Markdown table, newest move first.
+    assert "| time (UTC) | action |" in model.description and "| promote | v1 | none → v1 |" in model.description
 
 
 def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(gate):
@@ -164,6 +206,32 @@ def test_worse_challenger_is_rejected_and_the_champion_stays(gate):
     decision = gate(1.5, "worse", holdout)
     assert not decision.promoted and "champion v1" in decision.reason
     assert aliases_of(decision.name) == {"champion": "1"}
+
+
+def test_a_tie_on_a_noisy_holdout_keeps_the_champion(gate):
+    holdout = Holdout(2.0, noise=1.0)  # both slopes near the truth; the noise is 1.0 per point
+    gate(2.0, "noisy", holdout)
+    decision = gate(1.98, "noisy", holdout)
+    assert decision.challenger.score < decision.champion.score  # the better number ...
+    assert not decision.promoted and "no significant improvement" in decision.reason  # ... is noise
+    version = MlflowClient().get_model_version(decision.name, decision.version)
+    assert version.tags["gate.significant"] == "false" and float(version.tags["gate.p_value"]) > 0.05
+    assert history(decision.name)[-1]["test"]["p_value"] == pytest.approx(float(version.tags["gate.p_value"]), 1e-3)
+
+
+def test_the_gate_refuses_a_holdout_that_a_version_trained_on(gate, log_toy_run):
+    series = "overlap"
+    champion = log_toy_run({"slope": 1.5}, series, train_end="2024-06-30T00:00:00")
+    register_and_gate(champion, Holdout(2.0), holdout_start="2024-07-01T00:00:00", actor="tester")
+    challenger = log_toy_run({"slope": 1.9}, series, train_end="2024-05-31T00:00:00")
+    with pytest.raises(HoldoutOverlapError, match=r"champion v1 trained on data up to 2024-06-30T00:00:00"):
+        register_and_gate(challenger, Holdout(2.0), holdout_start="2024-06-01T00:00:00", actor="tester")
+    name = registered_model_name("forecaster", series)
+    assert len(MlflowClient().search_model_versions(f"name = '{name}'")) == 1  # nothing registered
+    own = log_toy_run({"slope": 1.9}, series, train_end="2024-07-15T00:00:00")
+    with pytest.raises(HoldoutOverlapError, match="the challenger trained on data up to 2024-07-15"):
+        register_and_gate(own, Holdout(2.0), holdout_start="2024-07-01T00:00:00", actor="tester")
+    assert aliases_of(name) == {"champion": "1"}
 
 
 def test_champion_is_re_evaluated_on_the_newest_holdout_not_its_stale_metrics(gate):

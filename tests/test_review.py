@@ -7,6 +7,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import mlflow  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
@@ -54,13 +56,23 @@ def log_run_with_plots(series: str, mae: float) -> tuple[str, str]:
 
 
 def crafted(scores: dict[str, float]):
-    """An evaluation hook giving each version number a fixed hold-out MAE (baseline 0.5)."""
-    return lambda uri: Evaluation(
-        {"mae": scores[uri.rsplit("/", 1)[1]], "mae_seasonal_naive": 0.5},
-        "mae",
-        "mae_seasonal_naive",
-        higher_is_better=False,
-    )
+    """An evaluation hook giving each version number a fixed hold-out MAE (baseline 0.5), with
+    per-origin losses scattered around it for the gate's paired test."""
+
+    def evaluate(uri: str) -> Evaluation:
+        version = uri.rsplit("/", 1)[1]
+        scatter = np.random.default_rng(int(version)).normal(0, 0.02, 40)
+        scatter -= scatter.mean()
+        units = pd.DataFrame({"loss": scores[version] + scatter, "loss_baseline": 0.5 + scatter[::-1]})
+        return Evaluation(
+            {"mae": scores[version], "mae_seasonal_naive": 0.5},
+            "mae",
+            "mae_seasonal_naive",
+            higher_is_better=False,
+            units=units,
+        )
+
+    return evaluate
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +89,8 @@ def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, 
     path = review(model, version=2, out_dir=tmp_path)
     page = path.read_text()
     assert path == tmp_path / model / "v2" / "review.html"
-    assert "<span class='rejected'>rejected</span>" in page and "does not beat champion v1" in page
+    assert "<span class='rejected'>rejected</span>" in page and "vs champion v1 0.3 (diff +0.1" in page
+    assert "no significant improvement" in page and "Significance: DM-HLN h=1, effect 0.1" in page
     assert "<td>mae</td><td>0.4</td><td>0.3</td><td>0.5</td>" in page  # gate: this, champion, baseline
     assert "<td>mae_seasonal_naive</td><td>0.5</td><td>0.5</td>" in page  # training metrics, champion beside
     assert "epoch/loss" not in page

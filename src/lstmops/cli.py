@@ -48,10 +48,11 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Params:
-    """params.yaml with the `--set KEY=VALUE` assignments, then the named options, applied on top."""
+    """params.yaml with the `--set KEY=VALUE` assignments, then the named options that were given
+    (an unset option, None, must not mask `--set` of the same key), applied on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
     try:
-        options = {key: value for key, value in overrides.items() if value is not None}  # unset options
-        return load_params(path, {**parse_assignments(assignments or []), **options})
+        return load_params(path, {**parse_assignments(assignments or []), **given})
     except ConfigError as err:
         _fail(f"ERROR: {err}", code=2)
 
@@ -204,7 +205,12 @@ def train(
     for prepared in chosen:
         outcome = experiment.run_experiment(kind.value, prepared, params)
         if register:
-            typer.echo(experiment.gate(outcome, prepared, params).summary())
+            from lstmops.registry import HoldoutOverlapError
+
+            try:
+                typer.echo(experiment.gate(outcome, prepared, params).summary())
+            except HoldoutOverlapError as err:  # the run is logged; the gate compared nothing
+                _fail(f"NOT GATED: {err}")
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
 

@@ -173,8 +173,12 @@ class OrchestrationParams(Strict):
 
 
 class RegistryParams(Strict):
-    # A challenger must beat the champion's primary metric by this relative margin (0.02 = 2 %).
+    # A challenger must beat the champion's primary metric by this relative margin (0.02 = 2 %): the
+    # smallest effect worth a change, on top of significance.
     margin: float = Field(0.0, ge=0)
+    # Level of the gate's paired tests: promoted only if better than the champion and the baseline
+    # with p < alpha (its (1 - alpha) confidence interval of the difference excludes zero).
+    alpha: float = Field(0.05, gt=0, lt=1)
 
 
 class Params(Strict):

@@ -97,6 +97,8 @@ def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *
         outcome,
         gate_evaluator(outcome.kind, prepared, params),
         holdout=prepared.card.get("sha256"),
+        holdout_start=prepared.part_times()[1].isoformat(),
         actor=actor,
         margin=params.registry.margin,
+        alpha=params.registry.alpha,
     )

@@ -7,19 +7,28 @@ Aliases only, never the deprecated stages:
   @previous    the champion before the current one: the rollback target.
 
 The gate re-evaluates the challenger AND the current champion on the same, newest hold-out (never
-stale metrics) and promotes only if the challenger beats the champion by `margin` (relative) and
-beats the naive baseline; a first version needs only the baseline. After the decision @challenger
+stale metrics), after checking that neither version trained on any of it (each version's
+`data.train_end` tag), and promotes only if the challenger beats the champion AND the naive baseline
+by a statistically significant margin at level `alpha` (paired tests on the same hold-out points:
+Diebold–Mariano for forecasts, a block bootstrap of the F1 difference for anomaly detection; see
+`evaluate.significance`) and beats the champion by at least `margin` (relative: the smallest effect
+worth a change). A noisy tie keeps the champion. A first version needs only to beat the baseline;
+its decision says whether that win is significant. After the decision @challenger
 is removed either way (it means "awaiting a decision"); a rejected version keeps its number, its
 `gate.*` tags say why, and `review MODEL --version N` still shows it.
 
 Rollback swaps @champion and @previous, so a second rollback undoes the first.
 
+Versions carry only the tags that identify and decide them (VERSION_TAGS from the run, `gate.*`);
+their metrics stay on the run, where MLflow shows them.
+
 Audit trail: every promote, reject and rollback is one registered-model tag `audit.<UTC time>.<id>`
-holding a JSON entry (time, actor, action, version, reason, aliases before/after, and both sides'
+holding a JSON entry (time, actor, action, version, reason, aliases before/after, both sides'
 metrics: `candidate` is the version the move is about, `incumbent` the champion it was compared with
-or replaced), so it
-shows in the MLflow UI on the model's page. Keys are unique per entry, so concurrent writers never
-overwrite one another; sorted keys are chronological.
+or replaced, and the paired tests `test` and `baseline_test`): complete and machine-readable. Keys
+are unique per entry, so concurrent writers never overwrite one another; sorted keys are
+chronological. For people, every move also rewrites the registered model's description, which ends
+with a Markdown table of the latest moves (the MLflow UI renders it on the model's page).
 
 Concurrency: alias moves happen under a per-model file lock (`<store folder>/.locks/<name>.lock`) and
 after a compare-and-set re-check: the champion is re-read once the lock is held and, if another
@@ -51,13 +60,19 @@ from mlflow.entities.model_registry import ModelVersion
 
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
-from lstmops.reports.registry import model_card
+from lstmops.evaluate.significance import Comparison, compare_units
+from lstmops.reports.registry import history_markdown, model_card
 from lstmops.tasks import task_names
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 AUDIT_PREFIX = "audit."
-METRIC_TAG_PREFIX = "metric."
+METRIC_TAG_PREFIX = "metric."  # versions registered before metrics stayed on the run carry these
 GATE_TAG_PREFIX = "gate."
+TRAIN_END_TAG = "data.train_end"
+# The run tags a version keeps: what it is, which data and code made it, where its training data ends.
+# (data.kind and data.source are the registered model's: one model per kind and series.)
+VERSION_TAGS = ("kind", "series", "data.sha256", TRAIN_END_TAG, "git.commit", "git.dirty", "params.hash")
+HISTORY_ROWS = 20  # alias moves in the model description's table (the audit.* tags keep them all)
 # A waiting promoter gives up after this; the lock is held for alias moves and at most one re-evaluation.
 LOCK_TIMEOUT_S = 1800.0
 # Registered-model tags copied from the run: what the model is and which data it scores.
@@ -68,6 +83,10 @@ Evaluate = Callable[[str], Evaluation]  # model URI -> its evaluation on the gat
 
 class RegistryError(RuntimeError):
     """A registry operation that cannot be done as asked (no champion, no @previous, lock timeout)."""
+
+
+class HoldoutOverlapError(RegistryError):
+    """The gate's hold-out starts before a version's training data ends: that comparison would flatter it."""
 
 
 class RunToRegister(Protocol):
@@ -98,6 +117,9 @@ class Decision:
     metric: str
     challenger: Side
     champion: Side | None  # the champion it was compared with (None for a first version)
+    test: Comparison | None = None  # the deciding paired test: vs the champion, else vs the baseline
+    baseline_test: Comparison | None = None  # challenger vs the naive baseline on the same points
+    significant: bool = False  # `test` found the challenger better at level alpha
 
     @property
     def action(self) -> str:
@@ -145,15 +167,8 @@ def actor_name(actor: str | None = None) -> str:
 
 
 def version_tags(run: Run) -> dict[str, str]:
-    """Lineage from the run's own tags (data sha256, validation, git commit, params hash, ...) and its
-    final metrics, baselines included, as `metric.<name>` (per-epoch curves left out)."""
-    lineage = {key: value for key, value in run.data.tags.items() if not key.startswith("mlflow.")}
-    metrics = {
-        f"{METRIC_TAG_PREFIX}{key}": f"{value:.6g}"
-        for key, value in run.data.metrics.items()
-        if not key.startswith("epoch/")
-    }
-    return {**lineage, **metrics}
+    """The run's identifying tags (VERSION_TAGS); its metrics stay on the run."""
+    return {key: run.data.tags[key] for key in VERSION_TAGS if key in run.data.tags}
 
 
 def register_version(run: RunToRegister) -> ModelVersion:
@@ -162,16 +177,11 @@ def register_version(run: RunToRegister) -> ModelVersion:
     name = registered_model_name(run.kind, run.series)
     source_run = client.get_run(run.run_id)
     version = mlflow.register_model(run.model_uri, name, tags=version_tags(source_run))  # creates `name` if new
-    if not client.get_registered_model(name).description:
-        client.update_registered_model(
-            name,
-            description=(
-                f"LSTM {run.kind} for {run.series}. @champion serves; the audit.* tags hold every alias move."
-            ),
-        )
     for key in MODEL_TAGS:
         if key in source_run.data.tags:
             client.set_registered_model_tag(name, key, source_run.data.tags[key])
+    if not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=model_description(name))
     client.update_model_version(name, version.version, description=model_card(name, version, source_run))
     return version
 
@@ -188,10 +198,27 @@ def _side(version: str, evaluation: Evaluation) -> Side:
     )
 
 
+def _paired_test(challenger: Evaluation, other: Evaluation, alpha: float, baseline: bool) -> Comparison | None:
+    if challenger.units is None or other.units is None:
+        return None
+    return compare_units(challenger.units, other.units, horizon=challenger.horizon, alpha=alpha, baseline=baseline)
+
+
+def _tested(test: Comparison | None) -> str:
+    return f" ({test.describe()})" if test else " (no paired test: the evaluation has no per-point results)"
+
+
 def decide(
-    name: str, version: str, challenger: Evaluation, champion: tuple[str, Evaluation] | None, margin: float = 0.0
+    name: str,
+    version: str,
+    challenger: Evaluation,
+    champion: tuple[str, Evaluation] | None,
+    margin: float = 0.0,
+    alpha: float = 0.05,
 ) -> Decision:
-    """Promote only if the challenger beats the baseline and (if any) the champion by `margin`."""
+    """Promote only if the challenger beats the champion by a significant margin (paired test at
+    `alpha`, and at least `margin` relative) and the naive baseline significantly; a first version
+    only needs to beat the baseline (whether significantly is recorded)."""
     metric = challenger.primary_metric
     mine = _side(version, challenger)
     theirs = _side(champion[0], champion[1]) if champion else None
@@ -200,33 +227,56 @@ def decide(
             f"{name}: champion v{champion[0]} is scored by {champion[1].primary_metric!r}, "
             f"challenger v{version} by {metric!r}; they cannot be compared"
         )
+    better = challenger.higher_is_better
+    vs_baseline = _paired_test(challenger, challenger, alpha, baseline=True)
+    baseline_wins = vs_baseline is not None and vs_baseline.significant(better)
     here = f"{metric} {mine.score:.4g}"
+    versus_baseline = f"naive baseline {challenger.baseline_metric} {mine.baseline:.4g}{_tested(vs_baseline)}"
+
+    def decision(promoted: bool, reason: str, test: Comparison | None, significant: bool) -> Decision:
+        return Decision(name, version, promoted, reason, metric, mine, theirs, test, vs_baseline, significant)
+
     if not challenger.beats_baseline():
-        return Decision(
-            name,
-            version,
-            False,
-            f"{here} does not beat the naive baseline {challenger.baseline_metric} {mine.baseline:.4g}",
-            metric,
-            mine,
-            theirs,
-        )
+        return decision(False, f"{here} does not beat the {versus_baseline}", vs_baseline, baseline_wins)
     if theirs is None:
-        return Decision(
-            name,
-            version,
+        verdict = "significant" if baseline_wins else "not significant"
+        return decision(
             True,
-            f"first version: {here} beats the naive baseline {challenger.baseline_metric} {mine.baseline:.4g}",
-            metric,
-            mine,
-            None,
+            f"first version: {here} beats the {versus_baseline}: {verdict} at alpha {alpha:g}",
+            vs_baseline,
+            baseline_wins,
         )
-    versus = f"champion v{theirs.version}'s {theirs.score:.4g} by the margin {margin:.1%}"
-    if challenger.better(mine.score, theirs.score, margin):
-        return Decision(
-            name, version, True, f"{here} beats {versus} and the baseline {mine.baseline:.4g}", metric, mine, theirs
+    vs_champion = _paired_test(challenger, champion[1], alpha, baseline=False)
+    champion_wins = vs_champion is not None and vs_champion.significant(better)
+    versus = f"{here} vs champion v{theirs.version} {theirs.score:.4g}{_tested(vs_champion)}"
+    if not champion_wins:
+        return decision(False, f"{versus}: no significant improvement", vs_champion, False)
+    if not challenger.better(mine.score, theirs.score, margin):
+        return decision(False, f"{versus}: significant, but below the margin {margin:.1%}", vs_champion, True)
+    if not baseline_wins:
+        return decision(
+            False, f"{versus}: significant, but not significantly better than the {versus_baseline}", vs_champion, True
         )
-    return Decision(name, version, False, f"{here} does not beat {versus}", metric, mine, theirs)
+    return decision(True, f"{versus}: significant improvement; beats the {versus_baseline}", vs_champion, True)
+
+
+def check_holdout(name: str, holdout_start: str | None, train_ends: dict[str, str | None]) -> None:
+    """Refuse a hold-out that starts at or before the end of any version's training data.
+
+    `train_ends` maps a label ('challenger v3') to its `data.train_end` (None: not recorded, by
+    versions registered before the tag existed; they cannot be checked and pass).
+    """
+    if holdout_start is None:
+        return
+    start = datetime.fromisoformat(holdout_start)
+    seen = {who: end for who, end in train_ends.items() if end and datetime.fromisoformat(end) >= start}
+    if seen:
+        which = ", ".join(f"{who} trained on data up to {end}" for who, end in seen.items())
+        raise HoldoutOverlapError(
+            f"{name}: refusing to compare on a hold-out starting {holdout_start}: {which}, so it would be "
+            "scored on rows it has seen. Gate on newer data (ingest a snapshot whose test part starts after "
+            "every version's training end) or keep windows.split as the champion was trained with."
+        )
 
 
 def register_and_gate(
@@ -234,19 +284,37 @@ def register_and_gate(
     evaluate: Evaluate,
     *,
     holdout: str | None = None,
+    holdout_start: str | None = None,
     actor: str | None = None,
     margin: float = 0.0,
+    alpha: float = 0.05,
 ) -> Decision:
     """Register the run's model, make it @challenger, re-evaluate it and @champion with `evaluate`
     (both on the same hold-out, whose sha256 `holdout` names in the audit trail), promote or reject,
     record the move. Returns the decision. `experiment.gate` supplies the model task's evaluator.
 
+    `holdout_start` (ISO time of the hold-out's first row) is checked against both versions'
+    `data.train_end` before anything is registered: HoldoutOverlapError if either trained on it.
     If an evaluation raises, no decision is taken: the version keeps @challenger and nothing else moves.
     """
     if margin < 0:
         raise ValueError(f"margin must be >= 0 (a relative improvement), got {margin}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     client = MlflowClient()
     name = registered_model_name(outcome.kind, outcome.series)
+    own_end = client.get_run(outcome.run_id).data.tags.get(TRAIN_END_TAG)
+
+    def check(champion_version: str | None) -> None:
+        ends = {"the challenger": own_end}
+        if champion_version:
+            ends[f"champion v{champion_version}"] = _train_end(name, champion_version)
+        check_holdout(name, holdout_start, ends)
+
+    if _model_exists(name):
+        check(alias_version(name, CHAMPION))
+    else:
+        check(None)
     # Every write to the model happens under its lock: SQLite gives up on a write that waits > 5 s.
     with model_lock(name):
         version = register_version(outcome)
@@ -261,13 +329,37 @@ def register_and_gate(
         current = alias_version(name, CHAMPION)
         if current != champion_version:  # promoted meanwhile: compare with the champion that serves now
             champion_version = current
+            check(current)
             champion = evaluate(version_uri(name, current)) if current else None
-        decision = decide(name, number, challenger, (champion_version, champion) if champion else None, margin)
+        decision = decide(name, number, challenger, (champion_version, champion) if champion else None, margin, alpha)
         _apply(decision, actor_name(actor), holdout=holdout)
         client.update_model_version(
             name, number, description=model_card(name, version, client.get_run(outcome.run_id), decision)
         )
     return decision
+
+
+def _model_exists(name: str) -> bool:
+    return bool(MlflowClient().search_registered_models(filter_string=f"name = '{name}'"))
+
+
+def _train_end(name: str, version: str) -> str | None:
+    return MlflowClient().get_model_version(name, version).tags.get(TRAIN_END_TAG)
+
+
+def comparison_tags(test: Comparison | None) -> dict[str, str]:
+    """`gate.test`, `gate.p_value`, `gate.effect`, `gate.ci_low`, `gate.ci_high`, `gate.n`, `gate.alpha`."""
+    if test is None:
+        return {"test": "none"}
+    return {
+        "test": test.test,
+        "p_value": f"{test.p_value:.4g}",
+        "effect": f"{test.effect:.6g}",
+        "ci_low": f"{test.ci_low:.6g}",
+        "ci_high": f"{test.ci_high:.6g}",
+        "n": str(test.n),
+        "alpha": f"{test.alpha:g}",
+    }
 
 
 def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
@@ -294,6 +386,8 @@ def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
         "champion_version": decision.champion.version if decision.champion else "none",
         "champion_score": f"{decision.champion.score:.6g}" if decision.champion else "none",
         "holdout.sha256": holdout or "unknown",
+        **comparison_tags(decision.test),
+        "significant": str(decision.significant).lower(),
     }
     for key, value in gate_tags.items():
         client.set_model_version_tag(name, number, f"{GATE_TAG_PREFIX}{key}", value)
@@ -308,6 +402,9 @@ def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
             "holdout_sha256": holdout,
             "candidate": asdict(decision.challenger),
             "incumbent": asdict(decision.champion) if decision.champion else None,
+            "test": asdict(decision.test) if decision.test else None,
+            "baseline_test": asdict(decision.baseline_test) if decision.baseline_test else None,
+            "significant": decision.significant,
             "aliases_before": _serving(before),
             "aliases_after": _serving(aliases_of(name)),
         },
@@ -359,12 +456,21 @@ def _gate_tag(name: str, version: str, key: str) -> str | None:
 
 
 def _recorded_side(name: str, version: str) -> dict[str, Any]:
-    tags = MlflowClient().get_model_version(name, version).tags
+    """A version's side as its own gate recorded it; metrics from its run (older versions: `metric.*` tags)."""
+    client = MlflowClient()
+    model_version = client.get_model_version(name, version)
+    tags = model_version.tags
     metrics = {
         key.removeprefix(METRIC_TAG_PREFIX): float(value)
         for key, value in tags.items()
         if key.startswith(METRIC_TAG_PREFIX)
     }
+    if not metrics and model_version.run_id:
+        metrics = {
+            key: float(value)
+            for key, value in client.get_run(model_version.run_id).data.metrics.items()
+            if not key.startswith(("epoch/", "seconds/"))
+        }
     return {
         "version": version,
         "score": _float_tag(tags, "gate.score"),
@@ -393,8 +499,21 @@ def record(name: str, entry: dict[str, Any], when: datetime) -> dict[str, Any]:
     """Append one audit entry to `name`'s history (a uniquely keyed registered-model tag)."""
     entry = {"time": when.isoformat(), **entry}
     key = f"{AUDIT_PREFIX}{when:%Y%m%dT%H%M%S.%fZ}.{uuid.uuid4().hex[:8]}"
-    MlflowClient().set_registered_model_tag(name, key, json.dumps(entry, sort_keys=True))
+    client = MlflowClient()
+    client.set_registered_model_tag(name, key, json.dumps(entry, sort_keys=True))
+    client.update_registered_model(name, description=model_description(name))
     return entry
+
+
+def model_description(name: str) -> str:
+    """What the model's page says: its summary line, then the latest alias moves as a Markdown table."""
+    model = MlflowClient().get_registered_model(name)
+    tags = model.tags
+    summary = (
+        f"LSTM {tags.get('kind', '?')} for {tags.get('series', '?')}. `@champion` serves, `@previous` is the "
+        "rollback target. The `audit.*` tags hold every alias move as JSON; the latest:"
+    )
+    return f"{summary}\n\n{history_markdown(history(name)[-HISTORY_ROWS:])}"
 
 
 def history(name: str) -> list[dict[str, Any]]:

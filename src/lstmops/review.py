@@ -61,6 +61,7 @@ def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_R
         champion_metrics,
         images,
         entries,
+        run.data.tags,
     )
     path = Path(out_dir) / name / f"v{number}" / "review.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,6 +126,7 @@ def render(
     champion_metrics: dict[str, float] | None,
     images: list[tuple[str, str]],
     entries: list[dict],
+    run_tags: dict[str, str] | None = None,  # validation results live on the run (versions keep identifying tags)
 ) -> str:
     tags, number = version.tags, str(version.version)
     gate = {key.removeprefix(GATE_TAG_PREFIX): value for key, value in tags.items() if key.startswith(GATE_TAG_PREFIX)}
@@ -158,6 +160,16 @@ def render(
                 ],
             )
         )
+        if gate.get("test", "none") != "none":
+            parts.append(
+                "<p>Significance: "
+                + html.escape(
+                    f"{gate['test']}, effect {gate.get('effect')} ({1 - float(gate.get('alpha', 0.05)):.0%} CI "
+                    f"[{gate.get('ci_low')}, {gate.get('ci_high')}]), p = {gate.get('p_value')}, n = {gate.get('n')}, "
+                    f"significant: {gate.get('significant', '?')}"
+                )
+                + "</p>"
+            )
         parts.append(
             f"<p>Hold-out data sha256 <code>{html.escape(gate.get('holdout.sha256', '?'))}</code>; "
             f"decided {html.escape(gate.get('time', '?'))} by {html.escape(gate.get('actor', '?'))}.</p>"
@@ -172,7 +184,11 @@ def render(
     ]
     parts += ["<h2>Metrics</h2>", _table(header, rows)]
 
-    validation = [[key, value] for key, value in sorted(tags.items()) if key.startswith("data.validation.")]
+    validation = [
+        [key, value]
+        for key, value in sorted({**(run_tags or {}), **tags}.items())
+        if key.startswith("data.validation.")
+    ]
     parts += [
         "<h2>Validation</h2>",
         _table(["check", "result"], validation)

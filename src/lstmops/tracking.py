@@ -11,6 +11,7 @@ them, lineage tags (below), plots (`plots/`), tables (`tables/`), the dataset ca
 the effective params (`config/params.yaml`) and the model as a pyfunc that predicts from raw frames.
 
 Lineage tags: `kind`, `series`, `data.kind`, `data.source`, `data.sha256`, `data.raw_snapshot`,
+`data.train_end` (the last time the model saw: the registry gate refuses hold-outs before it),
 `data.validation.<field>`, `git.commit`, `git.dirty`, `params.hash`, `version.<package>`, `device.<field>`.
 """
 
@@ -255,6 +256,7 @@ def lineage_tags(prepared: PreparedSeries, params: Params) -> dict[str, str]:
         "data.source": card["source"],
         "data.sha256": card["sha256"],
         "data.raw_snapshot": card["raw_snapshot"],
+        "data.train_end": prepared.part_times()[0].isoformat(),
         "params.hash": params_hash(params),
         **{f"data.validation.{key}": value for key, value in card["validation"].items()},
         **git_state(Path(lstmops.__file__).parent),

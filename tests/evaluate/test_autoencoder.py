@@ -59,18 +59,29 @@ def test_metrics_put_the_zscore_baseline_beside_the_model(demo):
 def test_scores_table_equals_predict_raw_on_the_same_rows(demo):
     raw, prepared, trained, evaluation = demo
     table = evaluation.tables["scores.csv"]
-    served = trained.predict_raw(raw).iloc[prepared.split.val.start :].reset_index(drop=True)
-    assert len(table) == len(raw) - prepared.split.val.start
+    # The test part only: the validation rows picked the model's epoch.
+    served = trained.predict_raw(raw).iloc[prepared.split.test.start :].reset_index(drop=True)
+    assert len(table) == len(raw) - prepared.split.test.start
     np.testing.assert_array_equal(table["timestamp"].to_numpy(), served["timestamp"].to_numpy())
     np.testing.assert_allclose(table["score"], served["score"], rtol=1e-6)
     np.testing.assert_array_equal(table["is_anomaly"], served["is_anomaly"])
+
+
+def test_gate_units_count_each_event_once_where_it_starts(demo):
+    _, _, _, evaluation = demo
+    units = evaluation.units
+    assert len(units) == len(evaluation.tables["scores.csv"]) and evaluation.horizon > 1
+    assert units[["tp", "fp", "fn"]].sum().tolist() == [evaluation.metrics[c] for c in ("tp", "fp", "fn")]
+    for suffix, detector in (("", ""), ("_baseline", "_zscore")):  # the block bootstrap recomputes F1 from these
+        tp, fp, fn = units[[f"{count}{suffix}" for count in ("tp", "fp", "fn")]].sum()
+        assert 2 * tp / max(2 * tp + fp + fn, 1) == pytest.approx(evaluation.metrics[f"f1{detector}"])
 
 
 def test_detections_are_hold_out_segments_with_their_peak_score(demo):
     _, prepared, trained, evaluation = demo
     detected = evaluation.tables["anomalies.csv"]
     assert list(detected.columns) == ["start", "end", "score"]
-    holdout_start = prepared.features["timestamp"].iloc[prepared.split.val.start]
+    holdout_start = prepared.features["timestamp"].iloc[prepared.split.test.start]
     assert (detected["start"] >= holdout_start).all() and (detected["start"] <= detected["end"]).all()
     assert (detected["score"] > trained.threshold).all()
     assert isinstance(evaluation.figures["reconstruction_error.png"], Figure)

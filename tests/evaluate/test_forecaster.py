@@ -99,6 +99,15 @@ def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
     m = evaluation.metrics
     assert m["backtest_fold_1_mase"] == pytest.approx(folds[0].metrics["mase"])
     assert m["backtest_mase_mean"] == pytest.approx((m["backtest_fold_1_mase"] + m["backtest_fold_2_mase"]) / 2)
+    # Pooled over every fold's points: total model error over total persistence (and drift) error.
+    points = pd.concat([fold.points for fold in folds])
+    persistence = (points["actual"] - points["persistence"]).abs().sum()
+    assert m["backtest_mase_pooled"] == pytest.approx(
+        (points["actual"] - points["predicted"]).abs().sum() / persistence
+    )
+    assert m["backtest_mase_pooled_ci_low"] < m["backtest_mase_pooled"] < m["backtest_mase_pooled_ci_high"]
+    drift = sum(fold.metrics["mae_drift"] * len(fold.points) for fold in folds)
+    assert m["backtest_mae_vs_drift"] == pytest.approx((points["actual"] - points["predicted"]).abs().sum() / drift)
     assert set(evaluation.figures) == {"forecast.png", "backtest.png"}
 
 

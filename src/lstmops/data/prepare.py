@@ -35,6 +35,12 @@ class PreparedSeries:
     window: int
     card: dict
 
+    def part_times(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """(last time a model trained on this split saw, first time of the test part): training, early
+        stopping, thresholds and calibration read every row before the test part."""
+        times = self.features[data_kind(self.kind).time_column]
+        return pd.Timestamp(times.iloc[self.split.test.start - 1]), pd.Timestamp(times.iloc[self.split.test.start])
+
     def scaled_inputs(self) -> np.ndarray:
         return self.scaler.transform(self.features[self.columns].to_numpy())
 

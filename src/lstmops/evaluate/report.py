@@ -16,6 +16,12 @@ class Evaluation:
     higher_is_better: bool
     figures: dict[str, Figure] = field(default_factory=dict)  # artifact file name -> figure
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact file name -> frame
+    # Per-unit results for the registry gate's paired significance test (evaluate.significance),
+    # indexed by what pairs two versions' units (a bar's date, a forecast origin, a row's timestamp):
+    # forecasts: `loss` and `loss_baseline`, whose mean is the primary metric and the baseline's;
+    # anomalies: per-row `tp`, `fp`, `fn` (and `_baseline`) of the events that start at the row.
+    units: pd.DataFrame | None = None
+    horizon: int = 1  # forecasts: steps ahead (the losses' autocorrelation); anomalies: bootstrap block rows
 
     @property
     def score(self) -> float:

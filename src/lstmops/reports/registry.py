@@ -39,6 +39,14 @@ def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | 
             f"- Gate (same newest hold-out): {decision.metric} {c.score:.4g} vs naive baseline {c.baseline:.4g}{versus}",
             f"- Decision: **{decision.action}** — {decision.reason}",
         ]
+        if decision.test is not None:
+            t = decision.test
+            against = f"champion v{decision.champion.version}" if decision.champion else "the naive baseline"
+            lines.append(
+                f"- Test vs {against}: {t.test}, effect {t.effect:+.4g} ({1 - t.alpha:.0%} CI [{t.ci_low:.4g}, "
+                f"{t.ci_high:.4g}]), p = {t.p_value:.3g}, n = {t.n}: "
+                f"{'significant' if decision.significant else 'not significant'} at alpha {t.alpha:g}"
+            )
     return "\n".join(lines)
 
 
@@ -71,9 +79,36 @@ def format_history(entries: list[dict[str, Any]]) -> str:
     )
 
 
+def history_markdown(entries: list[dict[str, Any]]) -> str:
+    """The alias moves as a Markdown table, newest first (the registered model's description)."""
+    from lstmops.registry import CHAMPION
+
+    lines = [
+        "| time (UTC) | action | version | @champion | metric | score | vs | p | actor | reason |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in reversed(entries):
+        mine, theirs, test = entry.get("candidate") or {}, entry.get("incumbent") or {}, entry.get("test") or {}
+        before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
+        cells = (
+            entry["time"][:19].replace("T", " "),
+            entry["action"],
+            f"v{entry['version']}",
+            f"{before} → {after}" if before != after else f"{after} (kept)",
+            entry.get("metric") or "-",
+            _number(mine.get("score")),
+            f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "baseline",
+            _number(test.get("p_value"), ".2g"),
+            entry["actor"],
+            entry["reason"].replace("|", "/"),
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _labelled(version: str | None) -> str:
     return f"v{version}" if version else "none"
 
 
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+def _number(value: float | None, spec: str = ".4g") -> str:
+    return "-" if value is None else format(value, spec)

@@ -1,8 +1,9 @@
 """Score a trained LSTM-AE on the hold-out part of a labelled sensor series, beside a rolling z-score.
 
 Detection runs over the whole series (the model is unsupervised and its threshold came from the
-training part only; earlier rows are history), but only the hold-out rows (val + test) are scored,
-against the labelled windows clipped to the hold-out:
+training part only; earlier rows are history), but only the test rows are scored (the validation
+rows chose the model's epoch, so scoring them would favour it), against the labelled windows clipped
+to the test part:
 - overlapping-segment precision/recall/F1 and counts (Orion's event-level metric, the primary one);
 - point-wise F1 of the flags and ROC-AUC of the raw score (threshold-free);
 - the same for the baseline: the causal rolling z-score over the model's window, thresholded by the
@@ -62,6 +63,26 @@ def detection_metrics(
     return metrics, detected
 
 
+def event_counts(timestamps: pd.Series, windows: list[Window], detected: pd.DataFrame) -> np.ndarray:
+    """(rows, 3) tp, fp, fn of the overlapping-segment metric, each event counted at the row where it
+    starts (a labelled window: tp or fn; a detection overlapping no window: fp); columns sum to the
+    detector's counts, so the gate's block bootstrap can resample rows and recompute F1."""
+    counts = np.zeros((len(timestamps), 3))
+    times = timestamps.to_numpy()
+    spans = list(zip(detected["start"], detected["end"]))
+
+    def row(when: pd.Timestamp) -> int:
+        return min(int(np.searchsorted(times, np.datetime64(when))), len(times) - 1)
+
+    for start, end in windows:
+        hit = any(a <= end and start <= b for a, b in spans)
+        counts[row(start), 0 if hit else 2] += 1
+    for a, b in spans:
+        if not any(a <= end and start <= b for start, end in windows):
+            counts[row(a), 1] += 1
+    return counts
+
+
 def zscore_flags(values: np.ndarray, trained: TrainedAutoencoder, train: slice) -> tuple[np.ndarray, float]:
     """Rolling z-score of every row and its threshold, fitted like the model's on the training rows."""
     scores = rolling_zscore_scores(values, trained.window)
@@ -85,7 +106,7 @@ def evaluate_autoencoder(
     windows = labelled_windows(prepared)
     features = prepared.features
     timestamps = features["timestamp"].reset_index(drop=True)
-    holdout = slice(prepared.split.val.start, len(features))
+    holdout = slice(prepared.split.test.start, len(features))
     held_times = timestamps.iloc[holdout].reset_index(drop=True)
     held_windows = clip_windows(windows, held_times.iloc[0], held_times.iloc[-1])
 
@@ -97,7 +118,7 @@ def evaluate_autoencoder(
 
     values = features["value"].to_numpy(dtype=np.float64)
     z_scores, z_threshold = zscore_flags(values, trained, prepared.split.train)
-    z_metrics, _ = detection_metrics(
+    z_metrics, z_detected = detection_metrics(
         held_times, z_scores[holdout], z_scores[holdout] > z_threshold, held_windows, gap=trained.window
     )
 
@@ -118,6 +139,14 @@ def evaluate_autoencoder(
                 {"timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}
             ),
         },
+        units=pd.DataFrame(
+            np.hstack(
+                [event_counts(held_times, held_windows, detected), event_counts(held_times, held_windows, z_detected)]
+            ),
+            columns=["tp", "fp", "fn", "tp_baseline", "fp_baseline", "fn_baseline"],
+            index=pd.Index(held_times, name="timestamp"),
+        ),
+        horizon=trained.window,  # bootstrap blocks of one model window: detections are gap-merged over it
     )
     if gate:
         return evaluation

@@ -6,8 +6,10 @@ MAE on the same rows), each also suffixed _persistence and _drift; coverage_<100
 interval_width (mean upper - lower) of the model's conformal interval; test_points.
 Backtest (params.models.forecaster.backtest_folds > 0): the test rows are cut into that many
 consecutive folds; fold i retrains from scratch (backtest_epochs epochs, same seed) on every row
-before it, its last 15% as validation, and is scored on its fold: backtest_fold_<i>_mase and
-backtest_mase_mean.
+before it, its last 15% as validation, and is scored on its fold: backtest_fold_<i>_mase,
+backtest_mase_mean, and over all folds' points at once backtest_mase_pooled (model MAE / persistence
+MAE) with a 95% moving-block bootstrap interval (backtest_mase_pooled_ci_low/_high, blocks of
+BOOTSTRAP_BLOCK bars) and backtest_mae_vs_drift (model MAE / drift MAE).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import StandardScaler
 from lstmops.data.windows import SplitIndex, sliding_windows
 from lstmops.evaluate.report import Evaluation
+from lstmops.evaluate.significance import block_bootstrap_ratio
 from lstmops.metrics import coverage, forecast_report
 from lstmops.models.baselines import drift
 from lstmops.tasks.forecaster.plots import backtest_figure, forecast_figure
 from lstmops.tasks.forecaster.train import TrainedForecaster, train_forecaster
 
 FOLD_VALIDATION_FRACTION = 0.15  # of each walk-forward fold's training rows (its latest ones)
+BOOTSTRAP_BLOCK = 10  # bars per block of the pooled-MASE bootstrap (errors cluster in volatile stretches)
 
 
 def coverage_key(alpha: float) -> str:
@@ -94,6 +98,14 @@ def walk_forward(prepared: PreparedSeries, params: Params) -> list[Fold]:
 def _backtest_metrics(folds: list[Fold]) -> dict[str, float]:
     metrics = {f"backtest_fold_{fold.number}_mase": fold.metrics["mase"] for fold in folds}
     metrics["backtest_mase_mean"] = float(np.mean([fold.metrics["mase"] for fold in folds]))
+    points = pd.concat([fold.points for fold in folds], ignore_index=True)
+    model = (points["actual"] - points["predicted"]).abs().to_numpy()
+    persistence = (points["actual"] - points["persistence"]).abs().to_numpy()
+    metrics["backtest_mase_pooled"] = float(model.sum() / persistence.sum())
+    low, high = block_bootstrap_ratio(model, persistence, BOOTSTRAP_BLOCK)
+    metrics["backtest_mase_pooled_ci_low"], metrics["backtest_mase_pooled_ci_high"] = low, high
+    drift_error = sum(fold.metrics["mae_drift"] * fold.metrics["test_points"] for fold in folds)
+    metrics["backtest_mae_vs_drift"] = float(model.sum() / drift_error)
     return metrics
 
 
@@ -114,6 +126,14 @@ def evaluate_forecaster(
         baseline_metric="mae_persistence",
         higher_is_better=False,
         tables={"predictions.csv": points},
+        units=pd.DataFrame(
+            {
+                "loss": (points["actual"] - points["predicted"]).abs().to_numpy(),
+                "loss_baseline": (points["actual"] - points["persistence"]).abs().to_numpy(),
+            },
+            index=pd.Index(points["date"], name="date"),
+        ),
+        horizon=1,
     )
     if gate:
         return evaluation

@@ -3,7 +3,8 @@
 
 Everything needed to forecast from RAW bars travels with the model (`TrainedForecaster`): the input
 features and their train-only scaler, the target and its train-only scaler, the window and the
-conformal quantile calibrated on the validation part.
+conformal quantile calibrated on the later half of the validation part (the earlier half early-stops
+training, so its residuals, which picked the epoch, never calibrate).
 
 Intervals are normalized split-conformal, in target space: `target_hat ± q * sigma_t`, where sigma_t
 is the local volatility (std of the one-bar changes of the close inside the input window, in logs
@@ -48,6 +49,9 @@ from lstmops.train.common import (
 # How each supported target maps back to a closing price, given the previous close.
 SUPPORTED_TARGETS = ("log_return", "log_close", "close")
 LOG_TARGETS = ("log_return", "log_close")  # residuals in log units: volatility of log changes
+# The validation part's later rows calibrate the conformal interval; its earlier rows early-stop.
+# Residuals of rows that chose the epoch would come out a little small, and the interval too narrow.
+CALIBRATION_FRACTION = 0.5
 VOLATILITY_FLOOR = 1e-12  # a flat window would otherwise give a zero-width interval (and 0/0 scores)
 
 
@@ -199,7 +203,8 @@ def _validation_windows(inputs: np.ndarray, target: np.ndarray, prepared: Prepar
 
 
 def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecaster:
-    """Fit the LSTM on the training part (early stopping on validation), calibrate intervals on validation."""
+    """Fit the LSTM on the training part (early stopping on the validation part's earlier rows),
+    calibrate intervals on its later rows (CALIBRATION_FRACTION)."""
     if prepared.kind != "prices":
         raise ValueError(f"{prepared.series}: the forecaster trains on price series, got {prepared.kind!r}")
     if prepared.window < 3:
@@ -221,7 +226,9 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
     scaled_target = target_scaler.transform(target)
 
     train = supervised_windows(inputs, scaled_target, prepared.window, split=prepared.split.train)
-    val = _validation_windows(inputs, scaled_target, prepared)
+    windows = _validation_windows(inputs, scaled_target, prepared)
+    cut = round(len(windows.t_index) * (1 - CALIBRATION_FRACTION))
+    val, calibration = (SupervisedWindows(*(part[rows] for part in windows)) for rows in (slice(cut), slice(cut, None)))
     model = build_forecaster(
         prepared.window,
         len(prepared.columns),
@@ -237,15 +244,16 @@ def train_forecaster(prepared: PreparedSeries, params: Params) -> TrainedForecas
         validation=WindowBatches(val.X, val.y, batch_size=batch_size),
         params=params.train,
     )
-    # Validation rows steered early stopping but never the weights' gradients: they calibrate.
-    val_predicted = target_scaler.inverse_transform(predict(model, val.X)[:, 0])
-    val_sigma = local_volatility(
-        prepared.features["close"].to_numpy(), prepared.window, val.t_index, log=prepared.target in LOG_TARGETS
+    # Calibration rows steered neither the weights nor the epoch.
+    predicted = target_scaler.inverse_transform(predict(model, calibration.X)[:, 0])
+    sigma = local_volatility(
+        prepared.features["close"].to_numpy(), prepared.window, calibration.t_index, log=prepared.target in LOG_TARGETS
     )
-    quantile = conformal_interval((target[val.t_index] - val_predicted) / val_sigma, config.interval_alpha)
+    quantile = conformal_interval((target[calibration.t_index] - predicted) / sigma, config.interval_alpha)
     if not math.isfinite(quantile):
         raise ValueError(
-            f"{prepared.series}: {len(val.t_index)} validation windows are too few for a "
+            f"{prepared.series}: {len(calibration.t_index)} calibration windows (the later "
+            f"{CALIBRATION_FRACTION:.0%} of the validation part) are too few for a "
             f"{1 - config.interval_alpha:.0%} conformal interval; lengthen the series or the val split"
         )
     return TrainedForecaster(

@@ -166,6 +166,20 @@ def evaluate_seq2seq(
         higher_is_better=False,
         figures={} if gate else evaluation_figures(forecasts, trained.window),
         tables={"per_step.csv": per_step_table(forecasts), "predictions.csv": predictions_table(forecasts)},
+        units=origin_losses(forecasts),
+        horizon=forecasts.actual.shape[1],
+    )
+
+
+def origin_losses(forecasts: HoldoutForecasts) -> pd.DataFrame:
+    """Per forecast origin: the model's and seasonal naive's MAE over the horizon (their means are
+    `mae` and `mae_seasonal`), indexed by the origin's timestamp."""
+    return pd.DataFrame(
+        {
+            "loss": np.abs(forecasts.actual - forecasts.forecast).mean(axis=1),
+            "loss_baseline": np.abs(forecasts.actual - forecasts.seasonal_naive).mean(axis=1),
+        },
+        index=pd.Index(forecasts.timestamps[forecasts.origins], name="origin"),
     )
 
 

@@ -58,7 +58,10 @@ def data_date(prepared: PreparedSeries) -> str:
 
 
 def training_run_name(model_kind: str, prepared: PreparedSeries) -> str:
-    return f"{model_kind}-{prepared.series}-{data_date(prepared)}"
+    """The MLflow run's name (`experiment.training_run_name`: the CLI names its runs the same way)."""
+    from lstmops.experiment import training_run_name as name
+
+    return name(model_kind, prepared)
 
 
 def _train_name(parameters: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """`make bench`: run the CPU benchmarks, print one table per benchmark, write bench/results.json.
 
-    python bench/run.py                    # all: windowing memory, CPU throughput, overhead, `make run`
+    python bench/run.py                    # all: windowing memory, CPU throughput, overhead, start-up, `make run`
     python bench/run.py --skip make_run    # leave out timing `make run` on the demo (minutes)
     python bench/run.py --quick            # tiny sizes, no `make run`: a smoke run of the harness
 
@@ -101,6 +101,11 @@ def pipeline_overhead(runs: int, epochs: int) -> dict[str, Any]:
 def prefect_overhead(runs: int) -> dict[str, Any]:
     """bench/prefect_overhead.py: the ingest work as plain calls and through the Prefect flow."""
     return run_bench_script("prefect_overhead.py", ["--runs", str(runs)], timeout=1800)
+
+
+def startup(repeats: int) -> dict[str, Any]:
+    """bench/startup.py: wall seconds of `lstmops --help`, `registry list`, `registry history` and their heavy imports."""
+    return run_bench_script("startup.py", ["--repeats", str(repeats)], timeout=600)
 
 
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
@@ -309,6 +314,17 @@ def report(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    if "startup" in results:
+        tables.append(
+            format_table(
+                "command start-up (fresh process, median wall seconds)",
+                ["command", "seconds", "target <", "heavy imports"],
+                [
+                    [label, row["median_s"], row["target_s"], ", ".join(row["heavy_imports"]) or "none"]
+                    for label, row in results["startup"]["commands"].items()
+                ],
+            )
+        )
     if "prefect_overhead" in results:
         p = results["prefect_overhead"]
         tables.append(
@@ -389,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="+",
         default=[],
-        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "make_run"),
+        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "startup", "make_run"),
     )
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -401,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "throughput": lambda: throughput(256, 1, 512) if args.quick else throughput(6400, 3, 20_000),
         "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(5, 30),
         "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
+        "startup": lambda: startup(1 if args.quick else 3),
     }
     if not args.quick:
         benchmarks["make_run"] = make_run_wall_time

@@ -65,6 +65,8 @@ EXPERIMENT_DESCRIPTIONS = {
     "threshold from the training errors; precision/recall/F1 per labelled window.",
     "seq2seq": "Encoder-decoder LSTM with attention forecasting a multi-step horizon of a sensor series, "
     "compared with seasonal naive and persistence.",
+    "scoring": "Batch scoring with a registered model's @champion: one run per `lstmops score` "
+    "(model name and version, input data hash, predictions file).",
 }
 _LOG_BATCH_SIZE = 1000  # MLflow's limit on metrics per log_batch call
 
@@ -73,7 +75,7 @@ _LOG_BATCH_SIZE = 1000  # MLflow's limit on metrics per log_batch call
 class LoggedRun:
     run_id: str
     experiment_id: str
-    model_uri: str  # runs:/<run_id>/model
+    model_uri: str  # models:/m-<id>, the logged model (also reachable as runs:/<run_id>/model)
     metrics: dict[str, float]
 
 
@@ -132,10 +134,12 @@ def artifact_location(experiment: str, tracking_uri: str) -> str | None:
 
 def experiment_description(kind: str) -> str:
     """The text the MLflow UI shows above an experiment's runs: what the task is and how runs are named."""
-    from lstmops.tasks import get_task
+    from lstmops.tasks import REGISTRY, get_task
 
-    task = get_task(kind)
     what = EXPERIMENT_DESCRIPTIONS.get(kind, f"lstmops model task `{kind}`.")
+    if kind not in REGISTRY:  # e.g. `scoring`: runs that are not trainings
+        return what
+    task = get_task(kind)
     return (
         f"{what}\n\nOne run per training on one {task.data_kind} series, named `{kind}-<series>-<newest data date>`; "
         f"training data under Datasets, epoch curves `epoch/*` (logged live), hold-out metrics with their "
@@ -386,9 +390,10 @@ def log_trained_model(
     log_evaluation(evaluation)
     mlflow.log_dict(prepared.card, "data/card.json")
     mlflow.log_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), "config/params.yaml")
-    log_bundle_model(trained, name="model")
+    model = log_bundle_model(trained, name="model")
     experiment_id = mlflow.get_run(run_id).info.experiment_id
-    return LoggedRun(run_id, experiment_id, f"runs:/{run_id}/model", dict(evaluation.metrics))
+    # The logged model's own URI (models:/m-...): registering it needs no search through the run's artifacts.
+    return LoggedRun(run_id, experiment_id, model.model_uri, dict(evaluation.metrics))
 
 
 def log_training_run(

@@ -15,7 +15,6 @@ Importing this module imports neither Keras nor MLflow: the callbacks are built 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,14 +22,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-LOG_LEVEL_VARIABLE = "LSTMOPS_LOG_LEVEL"
+from lstmops.console import import_keras_quietly, verbose
 
 _callbacks: ContextVar[tuple[Any, ...]] = ContextVar("lstmops_training_callbacks", default=())
-
-
-def verbose() -> bool:
-    """True when the user asked for full detail (`LSTMOPS_LOG_LEVEL=DEBUG`, set by `--verbose`)."""
-    return os.environ.get(LOG_LEVEL_VARIABLE, "").upper() == "DEBUG"
 
 
 def current_callbacks() -> tuple[Any, ...]:
@@ -45,17 +39,24 @@ def progress_shown() -> bool:
 
 @contextmanager
 def watching(label: str, run_id: str | None = None) -> Iterator[None]:
-    """Fits inside log their epochs to MLflow run `run_id` live and show one progress line `label`."""
+    """Fits inside log their epochs to MLflow run `run_id` live and show one progress line `label`.
+
+    A task that fits several networks (the forecaster's backtest folds) reuses its one line.
+    """
+    import_keras_quietly()  # the callbacks are Keras classes
     callbacks = []
     if run_id is not None:
         callbacks.append(_epoch_logger_class()(run_id))
-    if not verbose():
-        callbacks.append(_progress_class()(label))
+    progress = None if verbose() else _progress_class()(label)
+    if progress is not None:
+        callbacks.append(progress)
     token = _callbacks.set(tuple(callbacks))
     try:
         yield
     finally:
         _callbacks.reset(token)
+        if progress is not None:
+            progress.close()
 
 
 def epochs_logged() -> int:
@@ -93,17 +94,29 @@ class _Display:
 
 def _new_progress() -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log file or a pipe: no terminal width to fit, keep each line whole
+        console = Console(stderr=True, width=120)
     return Progress(
-        TextColumn("[bold]{task.description:<32}"),
+        TextColumn("[bold]{task.description:<30}"),
         TextColumn("epoch"),
         MofNCompleteColumn(),
-        BarColumn(bar_width=20),
-        TextColumn("{task.fields[loss]} {task.fields[val]}"),
+        BarColumn(bar_width=12),
+        TextColumn("{task.fields[loss]:<12} {task.fields[val]:<11}"),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         TextColumn("{task.fields[note]}"),
-        console=Console(stderr=True),
+        console=console,
         redirect_stdout=False,
         redirect_stderr=False,
     )
@@ -118,15 +131,23 @@ def _progress_class() -> type:
         import keras
 
         class ProgressLine(keras.callbacks.Callback):
-            """One labelled line: epoch n/N, loss, val loss, elapsed; 'early stop' when it ends sooner."""
+            """One labelled line: epoch n/N, loss, val loss, elapsed, ETA; 'early stop' when it ends sooner."""
 
             def __init__(self, label: str) -> None:
                 super().__init__()
                 self.label = label
+                self.fits = 0
                 self._progress: Any = None
+                self._task: Any = None
 
             def on_train_begin(self, logs: dict | None = None) -> None:
-                self._progress, self._task = _DISPLAY.add(self.label, int(self.params.get("epochs") or 0))
+                self.fits += 1
+                total = int(self.params.get("epochs") or 0)
+                label = self.label if self.fits == 1 else f"{self.label} (fit {self.fits})"
+                if self._progress is None:
+                    self._progress, self._task = _DISPLAY.add(label, total)
+                else:  # a further fit of the same training (e.g. a backtest fold): same line, restarted
+                    self._progress.reset(self._task, total=total, description=label, loss="", val="", note="")
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
                 logs = logs or {}
@@ -139,13 +160,14 @@ def _progress_class() -> type:
                 )
 
             def on_train_end(self, logs: dict | None = None) -> None:
-                if self._progress is None:
-                    return
                 task = self._progress.tasks[self._task]
                 if task.total and task.completed < task.total:
-                    self._progress.update(self._task, note=f"early stop at {int(task.completed)}")
-                self._progress = None
-                _DISPLAY.done()
+                    self._progress.update(self._task, note=f"(early stop at {int(task.completed)})")
+
+            def close(self) -> None:
+                if self._progress is not None:
+                    self._progress = None
+                    _DISPLAY.done()
 
         _classes["progress"] = ProgressLine
     return _classes["progress"]

@@ -19,6 +19,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from lstmops.registry import CHAMPION, GATE_TAG_PREFIX, METRIC_TAG_PREFIX, RegistryError, aliases_of, history
+from lstmops.reports import no_such_model
 
 REVIEW_ROOT = Path("mlruns") / "reviews"  # next to the embedded store, git-ignored with it
 REVIEW_ARTIFACT_DIR = "review"
@@ -76,7 +77,7 @@ def resolve_version(client: MlflowClient, name: str, version: str | int | None) 
     except MlflowException as err:
         raise RegistryError(f"cannot read registered model {name!r}: {err.message}") from err
     if not versions:
-        raise RegistryError(f"no registered model {name!r} (or it has no versions)")
+        raise RegistryError(no_such_model(name))
     if version is None:
         wanted = aliases_of(name).get(CHAMPION) or max(int(v.version) for v in versions)
     else:

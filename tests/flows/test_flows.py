@@ -473,3 +473,15 @@ def test_the_docker_template_renders_an_nvidia_device_request_docker_accepts():
     host = HostConfig(version="1.44", device_requests=create["device_requests"], shm_size=create["shm_size"])
     (request,) = host["DeviceRequests"]
     assert (request["Driver"], request["Count"], request["Capabilities"]) == ("nvidia", 1, [["gpu"]])
+
+
+def test_a_multi_step_models_table_shows_a_few_steps_not_one_column_per_step():
+    metrics = {"mae": 0.5, "mae_seasonal": 1.8, "mae_persistence": 1.2}
+    metrics |= {f"mae_step_{step}": 0.1 * step for step in range(1, 25)}
+    evaluation = Evaluation(metrics, primary_metric="mae", baseline_metric="mae_seasonal", higher_is_better=False)
+
+    markdown = evaluation_markdown("seq2seq", evaluation, "footer")
+
+    assert "| metric | model | seasonal | persistence |" in markdown
+    assert "| mae_step_1 | 0.1 |  |  |" in markdown and "| mae_step_24 | 2.4 |  |  |" in markdown
+    assert "mae_step_2 " not in markdown and "steps 1, 13 and 24 of 24 shown" in markdown

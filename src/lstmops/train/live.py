@@ -166,6 +166,8 @@ def _progress_class() -> type:
 
             def close(self) -> None:
                 if self._progress is not None:
+                    if self.fits > 1:  # the line shows the last fit; say how many there were
+                        self._progress.update(self._task, description=f"{self.label} ({self.fits} fits)")
                     self._progress = None
                     _DISPLAY.done()
 

@@ -180,14 +180,24 @@ def _epoch_logger_class() -> type:
         import keras
 
         class EpochMetrics(keras.callbacks.Callback):
-            """Each epoch's logs as `epoch/<name>` (step = epoch) in MLflow run `run_id`, as it ends."""
+            """Each epoch's logs as `epoch/<name>` (step = epoch) in MLflow run `run_id`, as it ends.
+
+            Only the first fit of a training is the model's own curve; later fits of the same training
+            (the forecaster's backtest folds) would restart at step 0 on the same keys, so they are left out.
+            """
 
             def __init__(self, run_id: str) -> None:
                 super().__init__()
                 self.run_id = run_id
                 self.epochs = 0
+                self.fits = 0
+
+            def on_train_begin(self, logs: dict | None = None) -> None:
+                self.fits += 1
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                if self.fits > 1:
+                    return
                 from mlflow import MlflowClient
                 from mlflow.entities import Metric
 

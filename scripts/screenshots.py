@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -54,8 +55,15 @@ def shoot(url: str, out: Path, *, wait_ms: int = 12000, size: str = "1500,1100")
     return out
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process we started, by its PID: SIGTERM, then SIGKILL if it is still there after 10 s."""
+def stop(process: subprocess.Popen, *, interrupt: bool = False) -> None:
+    """Stop a process we started, by its PID: SIGINT first when `interrupt` (a training then ends its
+    MLflow run as KILLED, as Ctrl-C would), then SIGTERM, then SIGKILL, 10 s apart."""
+    if interrupt and process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
     if process.poll() is None:
         process.terminate()
         try:
@@ -140,8 +148,8 @@ def main(argv: list[str]) -> int:
         base = f"{ui_url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
         print(f"live run {run.info.run_name} ({run.info.run_id}):")
         shoot(base, args.out / "mlflow-run-live.png")
-        shoot(f"{base}/model-metrics", args.out / "mlflow-run-live-metrics.png")
-        stop(training)
+        shoot(f"{base}/model-metrics", args.out / "mlflow-run-live-metrics.png", wait_ms=30000)
+        stop(training, interrupt=True)
 
         champion = mlflow.MlflowClient().get_registered_model(args.model).aliases.get("champion", "1")
         print("registry:")
@@ -161,7 +169,7 @@ def main(argv: list[str]) -> int:
         shoot(report.as_uri(), args.out / "review-report.png", wait_ms=3000, size="1300,2400")
     finally:
         if training is not None:
-            stop(training)
+            stop(training, interrupt=True)
         stop(ui)
     return 0
 

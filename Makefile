@@ -9,7 +9,8 @@ INSTALLED := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
-export TF_CPP_MIN_LOG_LEVEL := 2
+# TensorFlow's C++ notices (graph-version and oneDNN lines) are not errors a user can act on.
+export TF_CPP_MIN_LOG_LEVEL := 3
 # Prefect's temporary local server needs more than the default 20 s to start on a busy 2-core box.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
@@ -21,8 +22,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-run: $(INSTALLED)  ## the main job, offline: the Prefect `retrain` flow on the demo data
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python flows/retrain.py
+run: $(INSTALLED)  ## the main job, offline: the Prefect `retrain` flow on the demo data (VERBOSE=1: every log line)
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python flows/retrain.py $(if $(VERBOSE),--verbose)
 
 test: $(INSTALLED) lint  ## ruff, then the test suite: everything but the `slow` marker
 	$(BIN)/python -m pytest -m "not slow"

@@ -1,6 +1,6 @@
 """`make bench`: run the CPU benchmarks, print one table per benchmark, write bench/results.json.
 
-    python bench/run.py                    # all: windowing memory, CPU throughput, overhead, `make run`
+    python bench/run.py                    # all: windowing memory, CPU throughput, overhead, start-up, `make run`
     python bench/run.py --skip make_run    # leave out timing `make run` on the demo (minutes)
     python bench/run.py --quick            # tiny sizes, no `make run`: a smoke run of the harness
 
@@ -106,6 +106,11 @@ def prefect_overhead(runs: int) -> dict[str, Any]:
 def scaleout(series: int, epochs: int) -> dict[str, Any]:
     """bench/scaleout.py: one retrain's trainings on threads and on a 2-worker Dask cluster."""
     return run_bench_script("scaleout.py", ["--series", str(series), "--epochs", str(epochs)], timeout=3600)
+
+
+def startup(repeats: int) -> dict[str, Any]:
+    """bench/startup.py: wall seconds of `lstmops --help`, `registry list`, `registry history` and their heavy imports."""
+    return run_bench_script("startup.py", ["--repeats", str(repeats)], timeout=600)
 
 
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
@@ -314,6 +319,17 @@ def report(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    if "startup" in results:
+        tables.append(
+            format_table(
+                "command start-up (fresh process, median wall seconds)",
+                ["command", "seconds", "target <", "heavy imports"],
+                [
+                    [label, row["median_s"], row["target_s"], ", ".join(row["heavy_imports"]) or "none"]
+                    for label, row in results["startup"]["commands"].items()
+                ],
+            )
+        )
     if "prefect_overhead" in results:
         p = results["prefect_overhead"]
         tables.append(
@@ -414,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="+",
         default=[],
-        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "scaleout", "make_run"),
+        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "scaleout", "startup", "make_run"),
     )
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -426,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "throughput": lambda: throughput(256, 1, 512) if args.quick else throughput(6400, 3, 20_000),
         "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(5, 30),
         "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
+        "startup": lambda: startup(1 if args.quick else 3),
     }
     if not args.quick:
         benchmarks["scaleout"] = lambda: scaleout(8, 5)

@@ -1,6 +1,10 @@
 """The retrain flow: ingest -> validate -> features -> train the models -> report -> registry gate.
 
-    python flows/retrain.py [PARAMS_FILE]         # default: params.yaml in the working directory
+    python flows/retrain.py [PARAMS_FILE] [--verbose]   # default: params.yaml in the working directory
+
+The console shows one progress line per training, then the summary table and what to open next;
+`--verbose` (or LSTMOPS_LOG_LEVEL=DEBUG) adds every flow/task log line and Keras' epoch lines, which
+the Prefect run logs keep either way.
 
 Prices train a forecaster per ticker; sensors an autoencoder and a seq2seq per series. The trainings
 are submitted to the task runner `orchestration` in params.yaml names (flows/runners.py): a thread
@@ -117,15 +121,39 @@ def retrain(
 
 
 def _summary_table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'model':12s} {'series':28s} {'metric':8s} {'model':>10s} {'baseline':>10s}  MLflow run / decision"]
+    lines = [f"{'task':12s} {'series':16s} {'metric':8s} {'model':>9s} {'baseline':>9s}  {'MLflow run':32s}  registry"]
     for row in rows:
         lines.append(
-            f"{row['kind']:12s} {row['series']:28s} {row['metric']:8s} {row['model']:10.4g} "
-            f"{row['baseline']:10.4g}  {row['run_id']} / {row['decision']}"
+            f"{row['kind']:12s} {row['series']:16s} {row['metric']:8s} {row['model']:9.4g} "
+            f"{row['baseline']:9.4g}  {row['run_id']:32s}  {row['decision']}"
         )
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def what_to_open_next(tracking_uri: str) -> str:
+    """The commands that show what the run left behind (printed after the summary table)."""
+    return "\n".join(
+        [
+            "What to open next:",
+            f"  MLflow runs, plots, models:  mlflow ui --backend-store-uri {tracking_uri}   -> http://127.0.0.1:5000",
+            "  this flow run in Prefect:    prefect server start   -> http://127.0.0.1:4200  "
+            "(the run is in the local Prefect database; no profile change needed)",
+            "  champions and versions:      lstmops registry list   (then: lstmops registry review MODEL)",
+        ]
+    )
+
+
+def main(argv: list[str]) -> None:
+    from lstmops.console import set_verbose
+    from lstmops.tracking import configure_tracking
+
+    if "--verbose" in argv:
+        set_verbose()
+    arguments = [arg for arg in argv if arg != "--verbose"]
     with started_from_a_shell():
-        retrain(params_file=sys.argv[1] if len(sys.argv) > 1 else "params.yaml")
+        summary = retrain(params_file=arguments[0] if arguments else "params.yaml")
+    print(f"\n{_summary_table(summary)}\n\n{what_to_open_next(configure_tracking())}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ Heavy imports (GX, TensorFlow, MLflow) happen inside the tasks, so loading a flo
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -46,9 +47,33 @@ def started_from_a_shell() -> Iterator[None]:
     Prefect 3.9 joins the heartbeat thread at the end of every flow and subflow run while it sleeps in
     1 s steps: a flow with one subflow took 2.1 s with heartbeats and 0.4 s without (see bench/README.md).
     Deployment runs keep Prefect's default (every 180 s).
+
+    The console shows warnings and errors, one progress line per training and what the flow prints
+    after it ends; the INFO lines of every flow and task run still go to the Prefect run logs (the
+    UI). `LSTMOPS_LOG_LEVEL=DEBUG` (`--verbose`) brings them back to the console, with Keras' epochs.
     """
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
+    from lstmops.console import quiet_libraries, verbose
+
+    quiet_libraries()
+    handlers = [] if verbose() else _console_handlers()
+    levels = [handler.level for handler in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.WARNING)
+    try:
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)
+
+
+def _console_handlers() -> list[logging.Handler]:
+    """Prefect's console handlers (on `prefect`, `prefect.flow_runs`, `prefect.task_runs`, ...)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict))]
+    found = {id(h): h for logger in loggers for h in logger.handlers if isinstance(h, PrefectConsoleHandler)}
+    return list(found.values())
 
 
 # ---------------------------------------------------------------- training
@@ -60,7 +85,10 @@ def data_date(prepared: PreparedSeries) -> str:
 
 
 def training_run_name(model_kind: str, prepared: PreparedSeries) -> str:
-    return f"{model_kind}-{prepared.series}-{data_date(prepared)}"
+    """The MLflow run's name (`experiment.training_run_name`: the CLI names its runs the same way)."""
+    from lstmops.experiment import training_run_name as name
+
+    return name(model_kind, prepared)
 
 
 def _train_name(parameters: dict[str, Any]) -> str:
@@ -76,6 +104,9 @@ def _devices() -> dict[str, Any]:
     global _device_report
     with _devices_lock:
         if _device_report is None:
+            from lstmops.console import import_keras_quietly
+
+            import_keras_quietly()  # before lstmops.train.common loads Keras: TensorFlow's start-up lines stay off
             from lstmops.train import common
 
             common.enable_gpu_memory_growth()

@@ -54,11 +54,24 @@ def test_a_copy_with_high_below_low_and_a_duplicated_date_is_rejected_and_quaran
     assert quarantined.name in message
 
 
-def test_an_unknown_source_is_a_config_error_with_exit_code_2(workdir):
+def test_an_unknown_source_is_a_config_error_that_names_the_option_not_the_params_file(workdir):
     result = runner.invoke(app, ["ingest", "prices", "--source", "bloomberg"])
 
     assert result.exit_code == 2
-    assert "prices.source" in result.output
+    assert "--source 'bloomberg': Input should be" in result.output and "'yahoo'" in result.output
+    assert "params.yaml" not in result.output
+
+
+def test_a_bad_set_value_names_the_assignment_and_a_bad_file_value_names_the_file(workdir):
+    assigned = runner.invoke(app, ["train", "forecaster", "--set", "train.epochs=0"])
+    (workdir / "bad.yaml").write_text("train:\n  epochs: zero\n")
+    in_file = runner.invoke(app, ["train", "forecaster", "--params", "bad.yaml"])
+
+    assert (
+        assigned.exit_code == 2
+        and "--set train.epochs=0: Input should be greater than or equal to 1" in assigned.output
+    )
+    assert in_file.exit_code == 2 and "bad.yaml: invalid parameters: train.epochs:" in in_file.output
 
 
 def test_csv_source_without_a_path_says_what_is_missing(workdir):
@@ -114,3 +127,22 @@ def test_a_yaml_syntax_error_in_params_names_the_file_and_line(workdir):
 
     assert result.exit_code == 2
     assert "params.yaml" in result.output and "line 4" in result.output and "not valid YAML" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["registry", "history", "forecaster-NOPE"],
+        ["registry", "review", "forecaster-NOPE"],
+        ["registry", "rollback", "forecaster-NOPE"],
+        ["score", "forecaster-NOPE"],
+        ["score", "forecaster-NOPE", "--input", "prices.csv"],
+    ],
+)
+def test_every_command_words_a_missing_model_the_same_way(command, mlflow_store):
+    (mlflow_store.root / "prices.csv").write_text(YAHOO_HEADER.lower() + "".join(_bars(3)))
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 1
+    assert "ERROR: no registered model 'forecaster-NOPE' (see `lstmops registry list`)" in result.output

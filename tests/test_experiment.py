@@ -18,10 +18,11 @@ from lstmops.config import Params, load_params
 from lstmops.data import ingest, prepare
 from lstmops.data.prepare import PreparedSeries
 from lstmops.evaluate.report import Evaluation
-from lstmops.experiment import run_experiment
+from lstmops.experiment import run_experiment, training_run_name
 from lstmops.serving import load_trained
 from lstmops.tasks import get_task
 from lstmops.tasks.contract import LazyTask
+from lstmops.tracking import file_sha256
 
 
 @dataclass
@@ -138,9 +139,11 @@ def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(
         f"mae {e.metrics['mae']:.4g} vs mae_persistence {e.metrics['mae_persistence']:.4g}" in capsys.readouterr().out
     )
     run = mlflow.get_run(outcome.run_id)
-    assert run.info.run_name == "forecaster-DEMOA" and run.data.tags["trigger"] == "test"
+    newest = prepared.features["date"].max().date().isoformat()
+    assert run.info.run_name == f"forecaster-DEMOA-{newest}" == training_run_name("forecaster", prepared)
+    assert run.data.tags["trigger"] == "test" and run.info.status == "FINISHED"
     assert run.data.metrics["mae"] == e.metrics["mae"]
-    phases = {phase: run.data.metrics[f"seconds/{phase}"] for phase in ("train", "evaluate", "log")}
+    phases = {phase: run.data.metrics[f"seconds/{phase}"] for phase in ("open", "train", "evaluate", "log")}
     assert phases == pytest.approx(outcome.phase_seconds) and all(seconds > 0 for seconds in phases.values())
     assert sum(phases.values()) <= outcome.seconds
     restored = load_trained(outcome.model_uri)
@@ -163,6 +166,35 @@ def test_the_task_trains_with_its_own_train_overrides_and_the_run_logs_them(
     assert run.data.params["train.batch_size"] == "16"
 
 
+def test_the_run_names_its_training_data_and_its_experiment_says_what_it_holds(
+    mlflow_store, prepared, params, ingested, mean_return_task
+):
+    outcome = run_experiment("forecaster", prepared, params)
+
+    run = mlflow.get_run(outcome.run_id)
+    (data,) = run.inputs.dataset_inputs
+    sha256 = file_sha256(ingested.validated_path)
+    assert data.dataset.name == "prices/DEMOA" and data.dataset.digest == sha256[:36]
+    assert json.loads(data.dataset.source)["uri"] == str(ingested.validated_path.resolve())
+    assert {tag.key: tag.value for tag in data.tags}["sha256"] == sha256
+    description = mlflow.get_experiment(run.info.experiment_id).tags["mlflow.note.content"]
+    assert description.startswith("LSTM forecaster") and "forecaster-<series>" in description
+
+
+def test_a_training_that_fails_leaves_its_run_failed_not_running(mlflow_store, prepared, params, monkeypatch):
+    def broken_trainer(prepared, params):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(__name__ + ".train_mean_return", broken_trainer)
+    monkeypatch.setitem(tasks.REGISTRY, "forecaster", __name__)
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        run_experiment("forecaster", prepared, params, run_name="doomed")
+
+    (run,) = mlflow.search_runs(search_all_experiments=True, filter_string="run_name = 'doomed'", output_format="list")
+    assert run.info.status == "FAILED" and run.info.end_time is not None
+
+
 def test_unknown_tasks_and_mismatched_data_are_refused_by_name(prepared, params):
     with pytest.raises(ValueError, match="unknown model task 'lstm'.*forecaster, autoencoder, seq2seq"):
         get_task("lstm")
@@ -175,6 +207,12 @@ def test_the_real_forecaster_served_from_the_store_predicts_what_was_evaluated(
 ):
     outcome = run_experiment("forecaster", prepared, params)
     raw, _ = ingest.load_validated(ingested.validated_path)
+
+    # the epochs went to MLflow while the run was open, one point per epoch
+    run = mlflow.get_run(outcome.run_id)
+    losses = mlflow.MlflowClient().get_metric_history(outcome.run_id, "epoch/loss")
+    assert [point.step for point in losses] == list(range(int(run.data.metrics["epochs_trained"])))
+    assert all(run.info.start_time <= point.timestamp <= run.info.end_time for point in losses)
 
     served = mlflow.pyfunc.load_model(outcome.model_uri).predict(raw)
 

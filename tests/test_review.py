@@ -14,7 +14,7 @@ from mlflow import MlflowClient  # noqa: E402
 
 from lstmops.evaluate.report import Evaluation  # noqa: E402
 from lstmops.registry import RegistryError, register_and_gate  # noqa: E402
-from lstmops.review import review  # noqa: E402
+from lstmops.review import metrics_table, review  # noqa: E402
 from lstmops.tracking import ensure_experiment  # noqa: E402
 
 TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
@@ -92,7 +92,9 @@ def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, 
     assert "<span class='rejected'>rejected</span>" in page and "vs champion v1 0.3 (diff +0.1" in page
     assert "no significant improvement" in page and "Significance: DM-HLN h=1, effect 0.1" in page
     assert "<td>mae</td><td>0.4</td><td>0.3</td><td>0.5</td>" in page  # gate: this, champion, baseline
-    assert "<td>mae_seasonal_naive</td><td>0.5</td><td>0.5</td>" in page  # training metrics, champion beside
+    # training metrics: this version, its baseline as a column beside it, then the champion's value
+    assert "<th>this version</th><th>seasonal_naive</th><th>champion v1</th>" in page
+    assert "<td>mae</td><td>0.4</td><td>0.5</td><td>0.3</td>" in page and "<td>mae_seasonal_naive</td>" not in page
     assert "epoch/loss" not in page
     assert "<td>data.validation.success</td><td>True</td>" in page and "f00d" * 16 in page
     # Self-contained: both plots inlined, nothing fetched from elsewhere.
@@ -119,3 +121,14 @@ def test_review_of_a_missing_version_names_the_versions_there_are(model, mlflow_
         review(model, version=9, out_dir=tmp_path)
     with pytest.raises(RegistryError, match="no registered model 'seq2seq-nothing'"):
         review("seq2seq-nothing", out_dir=tmp_path)
+
+
+def test_the_metrics_table_reads_in_natural_order_with_baselines_as_columns():
+    metrics = {"mae_step_10": 3.0, "mae_step_2": 2.0, "mae": 1.0, "mae_persistence": 1.5, "mae_seasonal": 1.2}
+    metrics |= {"f1": 0.8, "f1_point": 0.7, "f1_zscore": 0.6, "rmse": 2.0, "rmse_persistence": 2.5}
+
+    header, rows = metrics_table(metrics, None, None)
+
+    assert header == ["metric (training run's hold-out)", "this version", "persistence", "seasonal", "zscore"]
+    assert [row[0] for row in rows] == ["f1", "f1_point", "mae", "mae_step_2", "mae_step_10", "rmse"]
+    assert rows[2] == ["mae", "1", "1.5", "1.2", "-"] and rows[0] == ["f1", "0.8", "-", "-", "0.6"]

@@ -156,7 +156,8 @@ def test_a_run_records_params_curves_metrics_with_baselines_lineage_and_artifact
     assert experiment.name == experiment_name("forecaster") == "lstmops-forecaster"
     store_folder = Path(store.removeprefix("sqlite:///")).parent
     assert experiment.artifact_location == (store_folder / "artifacts" / "lstmops-forecaster").as_uri()
-    assert run.info.run_name == "unit" and logged.model_uri == f"runs:/{logged.run_id}/model"
+    assert run.info.run_name == "unit" and logged.model_uri.startswith("models:/m-")
+    assert mlflow.get_logged_model(logged.model_uri.removeprefix("models:/")).source_run_id == logged.run_id
 
     logged_params = run.data.params
     assert logged_params["windows.prices.window"] == str(params.windows.prices.window)

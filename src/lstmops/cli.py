@@ -20,6 +20,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 ingest_app = typer.Typer(help="Fetch data, snapshot it under data/raw/, validate it.", no_args_is_help=True)
+
+
+@app.callback()
+def _console(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every log line (also: LSTMOPS_LOG_LEVEL=DEBUG)")
+    ] = False,
+) -> None:
+    """Keep library chatter (TensorFlow start-up lines, informational MLflow/GX logs) off the console."""
+    from lstmops import console
+
+    if verbose:
+        console.set_verbose()
+    console.quiet_libraries()
+
+
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(registry_app, name="registry")
 benchmark_app = typer.Typer(
@@ -48,11 +64,16 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Params:
-    """params.yaml with the `--set KEY=VALUE` assignments, then the named options that were given
-    (an unset option, None, must not mask `--set` of the same key), applied on top."""
-    given = {key: value for key, value in overrides.items() if value is not None}
+    """params.yaml with the `--set KEY=VALUE` assignments, then the named options, applied on top.
+
+    An invalid value is blamed on what set it: the option (`--source`, named after the key's last
+    part) or the `--set KEY` assignment, and on the params file only when it came from there.
+    """
     try:
-        return load_params(path, {**parse_assignments(assignments or []), **given})
+        assigned = parse_assignments(assignments or [])
+        options = {key: value for key, value in overrides.items() if value is not None}  # unset: no override
+        origins = {key: f"--set {key}=" for key in assigned} | {key: f"--{key.rsplit('.', 1)[-1]}" for key in options}
+        return load_params(path, {**assigned, **options}, origins)
     except ConfigError as err:
         _fail(f"ERROR: {err}", code=2)
 

@@ -215,10 +215,14 @@ def _set_dotted(tree: dict[str, Any], dotted_key: str, value: Any) -> None:
     node[leaf] = value
 
 
-def load_params(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> Params:
+def load_params(
+    path: Path | str | None = None, overrides: dict[str, Any] | None = None, origins: dict[str, str] | None = None
+) -> Params:
     """Read params.yaml (defaults if the file is absent), apply dotted overrides, validate.
 
     Overrides whose value is None are ignored, so unset CLI options fall through to the file.
+    `origins` names where an override came from (dotted key -> e.g. "--source"): an invalid value is
+    then blamed on that option, not on the params file.
     """
     path = Path(path) if path is not None else DEFAULT_PARAMS_FILE
     raw: dict[str, Any] = {}
@@ -237,16 +241,41 @@ def load_params(path: Path | str | None = None, overrides: dict[str, Any] | None
     try:
         return Params.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{path}: invalid parameters: {describe(err)}") from err
+        from_options = {key: origin for key, origin in (origins or {}).items() if overrides and key in overrides}
+        in_file = describe(err, exclude=tuple(from_options))
+        in_options = describe_options(err, from_options)
+        message = "; ".join(part for part in (in_options, in_file and f"{path}: invalid parameters: {in_file}") if part)
+        raise ConfigError(message) from err
 
 
-def describe(err: ValidationError) -> str:
-    """One line naming each offending key, what is wrong and the value given."""
+def _key(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"])
+
+
+def _origin(key: str, origins: dict[str, str]) -> str | None:
+    return next((origin for prefix, origin in origins.items() if key == prefix or key.startswith(prefix + ".")), None)
+
+
+def describe(err: ValidationError, exclude: tuple[str, ...] = ()) -> str:
+    """One line naming each offending key, what is wrong and the value given (keys under `exclude` left out)."""
     problems = []
     for error in err.errors():
-        key = ".".join(str(part) for part in error["loc"])
+        key = _key(error)
+        if _origin(key, dict.fromkeys(exclude, "")) is not None:
+            continue
         given = "" if error["type"] == "missing" else f" (got {error['input']!r})"
         problems.append(f"{key}: {error['msg']}{given}")
+    return "; ".join(problems)
+
+
+def describe_options(err: ValidationError, origins: dict[str, str]) -> str:
+    """`--source 'yahooo': Input should be 'yahoo', 'csv' or 'demo'` for each error an option caused."""
+    problems = []
+    for error in err.errors():
+        origin = _origin(_key(error), origins)
+        if origin is not None:
+            given = f"{origin}{error['input']}" if origin.endswith("=") else f"{origin} {error['input']!r}"
+            problems.append(f"{given}: {error['msg']}")
     return "; ".join(problems)
 
 

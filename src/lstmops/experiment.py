@@ -1,8 +1,8 @@
 """One experiment = train -> evaluate on the hold-out -> log to MLflow, for any model task; and the
 registry gate's view of the same task (its evaluator, applied to registered versions).
 
-Each phase is timed and the seconds are logged with the run (`seconds/train`, `seconds/evaluate`,
-`seconds/log`), so MLflow shows where a run's time went and benchmarks can read it back.
+Each phase is timed and the seconds are logged with the run (`seconds/open`, `seconds/train`,
+`seconds/evaluate`, `seconds/log`), so MLflow shows where a run's time went and benchmarks can read it back.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lstmops import tracking
 from lstmops.config import Params
-from lstmops.data.prepare import PreparedSeries
-from lstmops.evaluate.report import Evaluation
+from lstmops.data.kinds import data_kind
 from lstmops.tasks import get_task
-from lstmops.tracking import log_phase_seconds, log_training_run
+from lstmops.train import live
 
 if TYPE_CHECKING:
+    from lstmops.data.prepare import PreparedSeries
+    from lstmops.evaluate.report import Evaluation
     from lstmops.registry import Decision, Evaluate
 
 
@@ -41,6 +43,11 @@ class ExperimentOutcome:
         )
 
 
+def training_run_name(kind: str, prepared: PreparedSeries) -> str:
+    """`<task>-<series>-<newest data date>`: the MLflow run's name, from the CLI and the flows alike."""
+    return f"{kind}-{prepared.series}-{data_kind(prepared.kind).newest_time(prepared.features)}"
+
+
 def run_experiment(
     kind: str,
     prepared: PreparedSeries,
@@ -49,20 +56,31 @@ def run_experiment(
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> ExperimentOutcome:
-    """Train task `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line."""
+    """Train task `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line.
+
+    The MLflow run is open for the whole experiment: its epochs appear as they are trained, and a
+    failure leaves it FAILED (see `tracking.training_run`).
+    """
     task = get_task(kind)
     params = params.for_task(kind)  # the run logs the training values the task really used
+    name = run_name or training_run_name(kind, prepared)
     started = time.perf_counter()
-    trained = task.train(prepared, params)
-    trained_at = time.perf_counter()
-    evaluation = task.evaluate(trained, prepared, params)
-    evaluated_at = time.perf_counter()
-    logged = log_training_run(
-        trained, evaluation, prepared, params, run_name=run_name or f"{kind}-{prepared.series}", tags=tags
-    )
+    with tracking.training_run(kind, prepared, params, run_name=name, tags=tags) as run_id:
+        with live.watching(f"{kind} {prepared.series}", run_id):
+            opened_at = time.perf_counter()
+            trained = task.train(prepared, params)
+            trained_at = time.perf_counter()
+            evaluation = task.evaluate(trained, prepared, params)
+            evaluated_at = time.perf_counter()
+            logged = tracking.log_trained_model(run_id, trained, evaluation, prepared, params)
     finished = time.perf_counter()
-    phases = {"train": trained_at - started, "evaluate": evaluated_at - trained_at, "log": finished - evaluated_at}
-    log_phase_seconds(logged.run_id, phases)
+    phases = {
+        "open": opened_at - started,
+        "train": trained_at - opened_at,
+        "evaluate": evaluated_at - trained_at,
+        "log": finished - evaluated_at,
+    }
+    tracking.log_phase_seconds(logged.run_id, phases)
     outcome = ExperimentOutcome(
         kind,
         prepared.series,

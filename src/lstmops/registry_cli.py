@@ -28,16 +28,21 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _guarded(action):
+def _guarded(action, model: str | None = None):
+    """Run a registry action; known errors become one red line. A missing `model` is worded as everywhere
+    else (`reports.no_such_model`), not as MLflow's `Registered Model with name=... not found`."""
     from mlflow.exceptions import MlflowException
 
     from lstmops.registry import RegistryError
+    from lstmops.reports import no_such_model
 
     try:
         return action()
     except (RegistryError, FileNotFoundError) as err:
         _fail(f"ERROR: {err}")
     except MlflowException as err:
+        if model is not None and err.error_code == "RESOURCE_DOES_NOT_EXIST" and model in err.message:
+            _fail(f"ERROR: {no_such_model(model)}")
         _fail(f"ERROR: {err.message}")
 
 
@@ -71,7 +76,7 @@ def history(model: ModelArgument) -> None:
     from lstmops.reports.registry import format_history
 
     _connect()
-    entries = _guarded(lambda: read_history(model))
+    entries = _guarded(lambda: read_history(model), model)
     typer.echo(format_history(entries) if entries else f"{model}: no alias moves recorded yet.")
 
 
@@ -85,7 +90,7 @@ def rollback(
     from lstmops.registry import rollback as roll_back
 
     _connect()
-    entry = _guarded(lambda: roll_back(model, actor=actor, reason=reason))
+    entry = _guarded(lambda: roll_back(model, actor=actor, reason=reason), model)
     typer.echo(
         f"{model}: @champion -> v{entry['aliases_after']['champion']}, "
         f"@previous -> v{entry['aliases_after'].get('previous', '-')} ({entry['reason']}, by {entry['actor']})"
@@ -101,7 +106,7 @@ def review(
     from lstmops.review import review as write_review
 
     _connect()
-    path = _guarded(lambda: write_review(model, version))
+    path = _guarded(lambda: write_review(model, version), model)
     typer.echo(f"review report: {path}")
 
 
@@ -127,9 +132,10 @@ def score(
     except ConfigError as err:
         _fail(str(err))
     _connect()
-    path = input_path or _guarded(lambda: newest_validated(model, params.data.root))
+    path = input_path or _guarded(lambda: newest_validated(model, params.data.root), model)
     result = _guarded(
-        lambda: score_frame(model, read_frame(path), out_dir or params.data.root / "predictions", source=str(path))
+        lambda: score_frame(model, read_frame(path), out_dir or params.data.root / "predictions", source=str(path)),
+        model,
     )
     typer.echo(result.summary())
 

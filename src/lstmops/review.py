@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from lstmops.registry import CHAMPION, GATE_TAG_PREFIX, METRIC_TAG_PREFIX, RegistryError, aliases_of, history
+from lstmops.reports import no_such_model
 
 REVIEW_ROOT = Path("mlruns") / "reviews"  # next to the embedded store, git-ignored with it
 REVIEW_ARTIFACT_DIR = "review"
@@ -77,7 +79,7 @@ def resolve_version(client: MlflowClient, name: str, version: str | int | None) 
     except MlflowException as err:
         raise RegistryError(f"cannot read registered model {name!r}: {err.message}") from err
     if not versions:
-        raise RegistryError(f"no registered model {name!r} (or it has no versions)")
+        raise RegistryError(no_such_model(name))
     if version is None:
         wanted = aliases_of(name).get(CHAMPION) or max(int(v.version) for v in versions)
     else:
@@ -115,6 +117,44 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
+
+
+# Metric-name suffixes that mean "the same metric for a naive baseline" (`mae_persistence`, `f1_zscore`);
+# longest first, so `mae_seasonal_naive` is the `seasonal_naive` baseline of `mae`, not `naive` of `mae_seasonal`.
+BASELINE_SUFFIXES = ("seasonal_naive", "threshold_max", "persistence", "seasonal", "zscore", "drift", "naive")
+BASELINE_COLUMNS = ("persistence", "drift", "seasonal", "seasonal_naive", "naive", "zscore", "threshold_max")
+
+
+def natural_key(name: str) -> list:
+    """`mae_step_2` before `mae_step_10`: digits compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def split_baselines(metrics: dict[str, float]) -> tuple[list[str], list[str]]:
+    """The model's metrics (natural order) and the baselines found beside them (`mae_persistence` -> persistence)."""
+    baselines, own = [], []
+    for name in metrics:
+        suffix = next((s for s in BASELINE_SUFFIXES if name.endswith("_" + s) and name[: -len(s) - 1] in metrics), None)
+        if suffix is None:
+            own.append(name)
+        elif suffix not in baselines:
+            baselines.append(suffix)
+    return sorted(own, key=natural_key), [s for s in BASELINE_COLUMNS if s in baselines]
+
+
+def metrics_table(
+    metrics: dict[str, float], champion_metrics: dict[str, float] | None, champion: str | None
+) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: metric | this version | each baseline | the champion's value (when there is one)."""
+    every = {**(champion_metrics or {}), **metrics}
+    names, baselines = split_baselines(every)
+    header = ["metric (training run's hold-out)", "this version", *baselines]
+    header += [f"champion v{champion}"] if champion_metrics is not None else []
+    rows = []
+    for name in names:
+        row = [name, _fmt(metrics.get(name)), *(_fmt(every.get(f"{name}_{b}")) for b in baselines)]
+        rows.append(row + ([_fmt(champion_metrics.get(name))] if champion_metrics is not None else []))
+    return header, rows
 
 
 def render(
@@ -175,13 +215,7 @@ def render(
             f"decided {html.escape(gate.get('time', '?'))} by {html.escape(gate.get('actor', '?'))}.</p>"
         )
 
-    compare = champion_metrics is not None
-    header = ["metric (training run's hold-out; baselines suffixed)", "this version"]
-    header += [f"champion v{champion}"] if compare else []
-    rows = [
-        [key, _fmt(metrics.get(key))] + ([_fmt(champion_metrics.get(key))] if compare else [])
-        for key in sorted(set(metrics) | set(champion_metrics or {}))
-    ]
+    header, rows = metrics_table(metrics, champion_metrics, champion)
     parts += ["<h2>Metrics</h2>", _table(header, rows)]
 
     validation = [

@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from lstmops.anomalies import flagged_to_segments
 from lstmops.data.snapshots import frame_to_csv_bytes
 from lstmops.registry import CHAMPION, RegistryError, version_uri
+from lstmops.reports import no_such_model
 from lstmops.tracking import ensure_experiment
 
 SCORING_EXPERIMENT_KIND = "scoring"  # -> experiment "lstmops-scoring"
@@ -32,15 +33,17 @@ class ScoreResult:
     version: str
     model_run_id: str
     scoring_run_id: str
-    rows: int
+    rows: int  # input rows scored
     predictions: Path
     segments: Path | None
+    predicted_rows: int = 0  # rows written: a multi-step model writes one per origin and step
 
     def summary(self) -> str:
         extra = f", segments -> {self.segments}" if self.segments else ""
+        written = "" if self.predicted_rows in (0, self.rows) else f" ({self.predicted_rows:,} prediction rows)"
         return (
-            f"{self.name} v{self.version} (@{CHAMPION}) scored {self.rows} rows -> {self.predictions}{extra}"
-            f"  (run {self.scoring_run_id})"
+            f"{self.name} v{self.version} (@{CHAMPION}) scored {self.rows:,} rows{written} -> "
+            f"{self.predictions}{extra}  (run {self.scoring_run_id})"
         )
 
 
@@ -67,12 +70,12 @@ def anomaly_segments(predictions: pd.DataFrame) -> pd.DataFrame:
 def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") -> ScoreResult:
     """Score raw `frame` with `name`'s champion; write `<out_dir>/<name>.parquet` (+ `.segments.parquet`)."""
     client = MlflowClient()
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        raise RegistryError(no_such_model(name))
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as err:
-        raise RegistryError(
-            f"{name} has no @{CHAMPION} to score with (or no such registered model): {err.message}"
-        ) from err
+        raise RegistryError(f"{name} has no @{CHAMPION} to score with: {err.message}") from err
     version = str(champion.version)  # an int in MLflow 3.17
     model = mlflow.pyfunc.load_model(version_uri(name, version))
     stamp = {"model_name": name, "model_version": int(version), "model_run_id": champion.run_id}
@@ -91,7 +94,9 @@ def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") ->
     run_id = _log_scoring_run(
         client, name, version, champion.run_id, frame, source, predictions, segments, [predictions_path, segments_path]
     )
-    return ScoreResult(name, version, champion.run_id, run_id, len(predictions), predictions_path, segments_path)
+    return ScoreResult(
+        name, version, champion.run_id, run_id, len(frame), predictions_path, segments_path, len(predictions)
+    )
 
 
 def _log_scoring_run(

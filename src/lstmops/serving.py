@@ -69,6 +69,9 @@ MOVED_MODULES = {
 
 
 def import_class(path: str) -> type:
+    from lstmops.console import import_keras_quietly
+
+    import_keras_quietly()  # the class's module loads Keras: keep TensorFlow's load-time lines off the console
     module_name, _, qualname = path.partition(":")
     module_name = MOVED_MODULES.get(module_name, module_name)
     try:
@@ -119,4 +122,7 @@ def log_bundle_model(trained: Trained, *, name: str = "model") -> ModelInfo:
 
 def load_trained(model_uri: str) -> Trained:
     """The Trained<Kind> behind a logged model (runs:/..., models:/name@alias, ...), as served."""
+    from lstmops.console import import_keras_quietly
+
+    import_keras_quietly()
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().trained

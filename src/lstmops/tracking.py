@@ -22,15 +22,16 @@ import json
 import os
 import subprocess
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import matplotlib.pyplot as plt
 import mlflow
-import yaml
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
@@ -38,10 +39,10 @@ from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 import lstmops
 from lstmops.config import Params
 from lstmops.evaluate.report import Evaluation
-from lstmops.serving import Trained, log_bundle_model
 
-if TYPE_CHECKING:  # the data layer imports Great Expectations; configuring tracking should not
+if TYPE_CHECKING:  # the data layer imports Great Expectations, serving pandas: configuring tracking should not
     from lstmops.data.prepare import PreparedSeries
+    from lstmops.serving import Trained
 
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 SQLITE_PREFIX = "sqlite:///"
@@ -58,6 +59,17 @@ TRACKED_PACKAGES = {
     "great_expectations": ("great_expectations",),
     "dvc": ("dvc",),
 }
+DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as an experiment's description
+EXPERIMENT_DESCRIPTIONS = {
+    "forecaster": "LSTM forecaster of the next daily close from a window of past bars, "
+    "compared with persistence and drift (MASE, RMSE, MAE).",
+    "autoencoder": "LSTM autoencoder: reconstruction error of sensor windows as an anomaly score, "
+    "threshold from the training errors; precision/recall/F1 per labelled window.",
+    "seq2seq": "Encoder-decoder LSTM with attention forecasting a multi-step horizon of a sensor series, "
+    "compared with seasonal naive and persistence.",
+    "scoring": "Batch scoring with a registered model's @champion: one run per `lstmops score` "
+    "(model name and version, input data hash, predictions file).",
+}
 _LOG_BATCH_SIZE = 1000  # MLflow's limit on metrics per log_batch call
 
 
@@ -65,7 +77,7 @@ _LOG_BATCH_SIZE = 1000  # MLflow's limit on metrics per log_batch call
 class LoggedRun:
     run_id: str
     experiment_id: str
-    model_uri: str  # runs:/<run_id>/model
+    model_uri: str  # models:/m-<id>, the logged model (also reachable as runs:/<run_id>/model)
     metrics: dict[str, float]
 
 
@@ -148,15 +160,36 @@ def artifact_location(experiment: str, tracking_uri: str) -> str | None:
     return (database.resolve().parent / "artifacts" / experiment).as_uri()
 
 
+def experiment_description(kind: str) -> str:
+    """The text the MLflow UI shows above an experiment's runs: what the task is and how runs are named."""
+    from lstmops.tasks import REGISTRY, get_task
+
+    what = EXPERIMENT_DESCRIPTIONS.get(kind, f"lstmops model task `{kind}`.")
+    if kind not in REGISTRY:  # e.g. `scoring`: runs that are not trainings
+        return what
+    task = get_task(kind)
+    return (
+        f"{what}\n\nOne run per training on one {task.data_kind} series, named `{kind}-<series>-<newest data date>`; "
+        f"training data under Datasets, epoch curves `epoch/*` (logged live), hold-out metrics with their "
+        f"baselines beside them, plots under `plots/`. Registered models: `{kind}-<series>` "
+        f"(`lstmops registry list`)."
+    )
+
+
 def ensure_experiment(kind: str) -> str:
     """The id of experiment `lstmops-<kind>`, created (with its artifact location) on first use."""
     name = experiment_name(kind)
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
+        if DESCRIPTION_TAG not in existing.tags:  # made before experiments had descriptions
+            mlflow.MlflowClient().set_experiment_tag(
+                existing.experiment_id, DESCRIPTION_TAG, experiment_description(kind)
+            )
         return existing.experiment_id
     location = artifact_location(name, mlflow.get_tracking_uri())
+    tags = {"kind": kind, DESCRIPTION_TAG: experiment_description(kind)}
     try:
-        return mlflow.create_experiment(name, artifact_location=location, tags={"kind": kind})
+        return mlflow.create_experiment(name, artifact_location=location, tags=tags)
     except MlflowException:  # created meanwhile by a concurrent run
         existing = mlflow.get_experiment_by_name(name)
         if existing is None:
@@ -295,12 +328,101 @@ def log_evaluation(evaluation: Evaluation) -> None:
 
     Figures are closed once saved: a long flow evaluating many series would otherwise hold them all.
     """
+    import matplotlib.pyplot as plt
+
     mlflow.log_metrics({name: float(value) for name, value in evaluation.metrics.items()})
     for name, figure in evaluation.figures.items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)
     for name, table in evaluation.tables.items():
         mlflow.log_text(table.to_csv(index=False), f"tables/{name}")
+
+
+@contextmanager
+def training_run(
+    kind: str,
+    prepared: PreparedSeries,
+    params: Params,
+    *,
+    run_name: str,
+    tags: dict[str, str] | None = None,
+    data_root: Path | None = None,
+) -> Iterator[str]:
+    """Open run `run_name` of experiment `lstmops-<kind>` BEFORE training and yield its id.
+
+    Parameters, lineage tags and the training data (an MLflow dataset, see `log_training_data`) are
+    recorded at once, so the UI shows the run, its inputs and its live epochs (`lstmops.train.live`)
+    while it trains, and its duration is the training's. The run ends FINISHED, or FAILED when the
+    block raises (KILLED on Ctrl-C): MLflow's `start_run` closes it whatever happens.
+    """
+    experiment_id = ensure_experiment(kind)
+    run_tags = {"kind": kind, **lineage_tags(prepared, params), **(tags or {})}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
+        mlflow.log_params(run_params(prepared, params, kind))
+        log_training_data(prepared, data_root or params.data.root)
+        yield run.info.run_id
+
+
+def validated_file(prepared: PreparedSeries, data_root: Path) -> Path:
+    """The validated Parquet the prepared series was built from (ingest writes it, prepare reads it)."""
+    from lstmops.data.snapshots import series_slug
+
+    card = prepared.card
+    return Path(data_root) / "validated" / card["kind"] / card["source"] / f"{series_slug(card['series'])}.parquet"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def log_training_data(prepared: PreparedSeries, data_root: Path) -> None:
+    """The validated file as an MLflow dataset input (context `training`): it shows under Datasets.
+
+    Source: the validated file; digest: its sha256 (cut to the 36 characters MLflow's column holds;
+    the full hash is the input's `sha256` tag). Without the file (a frame prepared in memory, as in
+    benchmarks and tests) the features frame is logged under the card's raw snapshot hash instead.
+    """
+    import mlflow.data
+
+    path = validated_file(prepared, data_root)
+    if path.exists():
+        import pandas as pd
+
+        frame, sha256, source = pd.read_parquet(path), file_sha256(path), str(path.resolve())
+    else:
+        frame, sha256, source = prepared.features, prepared.card.get("sha256", ""), str(prepared.folder)
+    with warnings.catch_warnings():  # MLflow registers its local-file source twice ("" and "file") and says so
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted in multiple ways")
+        dataset = mlflow.data.from_pandas(
+            frame, source=source, name=f"{prepared.kind}/{prepared.series}", digest=sha256[:36] or None
+        )
+    mlflow.log_input(dataset, context="training", tags={"sha256": sha256} if sha256 else None)
+
+
+def log_trained_model(
+    run_id: str, trained: Trained, evaluation: Evaluation, prepared: PreparedSeries, params: Params
+) -> LoggedRun:
+    """Into the open training run: device, epochs (unless logged live), evaluation, card, params, model."""
+    import yaml
+
+    from lstmops.serving import log_bundle_model
+    from lstmops.train import live
+
+    mlflow.set_tags(device_tags(trained.device))
+    if not live.epochs_logged():
+        log_history(run_id, trained.history)
+    mlflow.log_metric("epochs_trained", max((len(v) for v in trained.history.values()), default=0))
+    log_evaluation(evaluation)
+    mlflow.log_dict(prepared.card, "data/card.json")
+    mlflow.log_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), "config/params.yaml")
+    model = log_bundle_model(trained, name="model")
+    experiment_id = mlflow.get_run(run_id).info.experiment_id
+    # The logged model's own URI (models:/m-...): registering it needs no search through the run's artifacts.
+    return LoggedRun(run_id, experiment_id, model.model_uri, dict(evaluation.metrics))
 
 
 def log_training_run(
@@ -312,16 +434,7 @@ def log_training_run(
     run_name: str,
     tags: dict[str, str] | None = None,
 ) -> LoggedRun:
-    """Record one trained and evaluated model as a run of experiment `lstmops-<kind>`."""
-    experiment_id = ensure_experiment(trained.kind)
-    run_tags = {"kind": trained.kind, **lineage_tags(prepared, params), **device_tags(trained.device), **(tags or {})}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
-        run_id = run.info.run_id
-        mlflow.log_params(run_params(prepared, params, trained.kind))
-        log_history(run_id, trained.history)
-        mlflow.log_metric("epochs_trained", max((len(v) for v in trained.history.values()), default=0))
-        log_evaluation(evaluation)
-        mlflow.log_dict(prepared.card, "data/card.json")
-        mlflow.log_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), "config/params.yaml")
-        log_bundle_model(trained, name="model")
-    return LoggedRun(run_id, experiment_id, f"runs:/{run_id}/model", dict(evaluation.metrics))
+    """Record an already trained and evaluated model as a run of experiment `lstmops-<kind>`
+    (`run_experiment` opens its run before training instead, see `training_run`)."""
+    with training_run(trained.kind, prepared, params, run_name=run_name, tags=tags) as run_id:
+        return log_trained_model(run_id, trained, evaluation, prepared, params)

@@ -416,7 +416,8 @@ def test_score_writes_the_champions_predictions_for_the_newest_validated_data(pa
 
 
 def test_score_without_a_champion_says_what_is_missing(params_file):
-    with pytest.raises(Exception, match="seq2seq-demo__machine_a has no @champion"):
+    # no version of the seq2seq was ever registered in this store: said the way every command says it
+    with pytest.raises(Exception, match="no registered model 'seq2seq-demo__machine_a'"):
         score_flow.score("sensors", model_kinds=["seq2seq"], params_file=params_file)
 
 
@@ -501,3 +502,15 @@ def test_in_worker_processes_a_training_past_its_timeout_is_stopped(params_file)
 
     with pytest.raises(RuntimeError, match="1 training\\(s\\) failed:\nforecaster DEMOA: .*timed out after 5.0"):
         retrain_flow.retrain(params_file=params_file, overrides=endless, data_kinds=["prices"], training_timeout_s=5)
+
+
+def test_a_multi_step_models_table_shows_a_few_steps_not_one_column_per_step():
+    metrics = {"mae": 0.5, "mae_seasonal": 1.8, "mae_persistence": 1.2}
+    metrics |= {f"mae_step_{step}": 0.1 * step for step in range(1, 25)}
+    evaluation = Evaluation(metrics, primary_metric="mae", baseline_metric="mae_seasonal", higher_is_better=False)
+
+    markdown = evaluation_markdown("seq2seq", evaluation, "footer")
+
+    assert "| metric | model | seasonal | persistence |" in markdown
+    assert "| mae_step_1 | 0.1 |  |  |" in markdown and "| mae_step_24 | 2.4 |  |  |" in markdown
+    assert "mae_step_2 " not in markdown and "steps 1, 13 and 24 of 24 shown" in markdown

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import math
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,10 @@ import great_expectations.expectations as gxe
 import numpy as np
 import pandas as pd
 from great_expectations.data_context.types.base import ProgressBarsConfig
+
+# Each ephemeral context announces the temporary folder of a docs site we never build (INFO, once per
+# validation); keep GX's own warnings and errors.
+logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
 QUARANTINE_DIR = "quarantine"
 LINE = "line"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from matplotlib.figure import Figure
+if TYPE_CHECKING:  # annotations only: the registry commands read evaluations without plotting anything
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 
 @dataclass

@@ -2,26 +2,64 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lstmops.evaluate.report import Evaluation
 
 
+STEP = re.compile(r"^(?P<metric>.+)_step_(?P<step>\d+)$")  # per-horizon-step metrics of a multi-step model
+
+
+def _is_baseline(suffix: str) -> bool:
+    """`persistence`, `seasonal`, `zscore` are baselines; `step_3` (a horizon step) is not."""
+    return not any(char.isdigit() for char in suffix)
+
+
 def _baseline_columns(metrics: dict[str, float]) -> tuple[list[str], dict[str, dict[str, float]]]:
     """Split `mae`, `mae_persistence`, `mae_drift`, `mase` into rows (mae, mase) and baseline columns."""
-    rows = [name for name in metrics if not any(name.startswith(f"{other}_") for other in metrics if other != name)]
+
+    def baseline_of(name: str) -> tuple[str, str] | None:
+        for other in metrics:
+            if other != name and name.startswith(f"{other}_") and _is_baseline(name[len(other) + 1 :]):
+                return other, name[len(other) + 1 :]
+        return None
+
+    rows = [name for name in metrics if baseline_of(name) is None]
     baselines: dict[str, dict[str, float]] = {}
-    for row in rows:
-        for name, value in metrics.items():
-            if name.startswith(f"{row}_"):
-                baselines.setdefault(name[len(row) + 1 :], {})[row] = value
+    for name, value in metrics.items():
+        found = baseline_of(name)
+        if found is not None:
+            baselines.setdefault(found[1], {})[found[0]] = value
     return rows, baselines
+
+
+def _compact_steps(rows: list[str]) -> tuple[list[str], str]:
+    """Of per-step rows (`mae_step_1` ... `mae_step_24`) keep the first, middle and last step; say so."""
+    steps: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        match = STEP.match(row)
+        if match:
+            steps.setdefault(match["metric"], []).append((int(match["step"]), row))
+    hidden, notes = set(), []
+    for metric, found in steps.items():
+        found.sort()
+        if len(found) <= 3:
+            continue
+        shown = {found[0][1], found[len(found) // 2][1], found[-1][1]}
+        hidden |= {row for _, row in found} - shown
+        notes.append(
+            f"`{metric}` per step: steps {found[0][0]}, {found[len(found) // 2][0]} and {found[-1][0]} of "
+            f"{len(found)} shown; every step in the MLflow run (metrics `{metric}_step_*`, plots)."
+        )
+    return [row for row in rows if row not in hidden], " ".join(notes)
 
 
 def evaluation_markdown(title: str, evaluation: Evaluation, footer: str) -> str:
     """A metrics table with each baseline in a column beside the model, under a one-line verdict."""
     rows, baselines = _baseline_columns(evaluation.metrics)
+    rows, steps_note = _compact_steps(rows)
     header = ["metric", "model", *baselines]
     verdict = "beats" if evaluation.beats_baseline() else "does not beat"
     lines = [
@@ -38,4 +76,6 @@ def evaluation_markdown(title: str, evaluation: Evaluation, footer: str) -> str:
         cells = [row, f"{evaluation.metrics[row]:.4g}"]
         cells += [f"{baselines[b][row]:.4g}" if row in baselines[b] else "" for b in baselines]
         lines.append("| " + " | ".join(cells) + " |")
+    if steps_note:
+        lines += ["", steps_note]
     return "\n".join([*lines, "", footer]) + "\n"

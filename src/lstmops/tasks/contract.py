@@ -37,6 +37,9 @@ class ModelTask(Protocol):
 
 
 def _resolve(path: str) -> Any:
+    from lstmops.console import import_keras_quietly
+
+    import_keras_quietly()  # a task's modules load Keras: keep TensorFlow's load-time lines off the console
     module_name, _, attribute = path.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
 

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from lstmops.config import TrainParams
+from lstmops.train import live
 
 MODEL_FILE = "model.keras"  # the Keras network beside the preprocessing state
 PREPROCESSING_FILE = "preprocessing.json"
@@ -113,7 +114,8 @@ def fit(
     """Train with early stopping (best weights restored) and ReduceLROnPlateau; returns the history.
 
     Without validation data (e.g. Orion's train-on-the-whole-signal protocol) both watch the
-    training loss instead.
+    training loss instead. The callbacks of an enclosing `live.watching(...)` run too (live MLflow
+    epochs, the progress line); while a progress line shows, Keras prints no epoch lines of its own.
     """
     monitor = "val_loss" if validation is not None else "loss"
     schedule = [
@@ -126,8 +128,8 @@ def fit(
         train,
         validation_data=validation,
         epochs=epochs or params.epochs,
-        callbacks=[*schedule, *callbacks],
-        verbose=params.verbose,
+        callbacks=[*schedule, *callbacks, *live.current_callbacks()],
+        verbose=0 if live.progress_shown() else params.verbose,
     )
     return {name: [float(v) for v in values] for name, values in history.history.items()}
 

@@ -46,11 +46,13 @@ def reconstruction_error_figure(
         )
     for axes in (signal_axes, score_axes):
         axes.axvline(holdout_start, color="grey", linestyle=":", linewidth=1.0)
+    # At the top of the panel (axes coordinates in y), clear of the threshold line and the error curve.
     score_axes.annotate(
-        "hold-out ->",
-        (holdout_start, threshold),
+        "hold-out →",
+        (holdout_start, 1.0),
+        xycoords=("data", "axes fraction"),
         textcoords="offset points",
-        xytext=(4, 4),
+        xytext=(4, -12),
         fontsize="small",
         color="grey",
     )

@@ -1,0 +1,81 @@
+"""Start-up time of the commands a user types most: `lstmops --help`, `registry list`, `registry history`.
+
+    python bench/startup.py [--repeats 3] [--out result.json]
+
+Each command runs in a fresh process (`python -m lstmops.cli ...`) against the MLflow store of the
+working directory (`mlruns/`, or MLFLOW_TRACKING_URI); one warm-up run first (it may create the store),
+then `--repeats` timed runs, reported as the median wall seconds. One more run with
+`-X importtime` tells which heavy libraries the command imported: none of Great Expectations,
+TensorFlow or Keras should load for a command that neither validates nor trains.
+Targets (issue 16): --help under 1.5 s, registry list and history under 3 s on the 2-core dev box.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COMMANDS = {
+    "lstmops --help": ["--help"],
+    "lstmops registry list": ["registry", "list"],
+    "lstmops registry history MODEL": ["registry", "history", "forecaster-DEMOA"],
+}
+TARGETS_S = {"lstmops --help": 1.5, "lstmops registry list": 3.0, "lstmops registry history MODEL": 3.0}
+HEAVY = ("great_expectations", "tensorflow", "keras", "matplotlib", "prefect")
+
+
+def _run(args: list[str], *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *extra, "-m", "lstmops.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def heavy_imports(args: list[str]) -> list[str]:
+    """The heavy top-level packages a command imports (from `python -X importtime`)."""
+    stderr = _run(args, "-X", "importtime").stderr
+    found = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:"):
+            name = line.rsplit("|", 1)[-1].strip()
+            if name in HEAVY:
+                found.add(name)
+    return sorted(found)
+
+
+def measure(args: list[str], repeats: int) -> dict:
+    _run(args)  # warm-up: file-system caches, a first store migration
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        _run(args)
+        seconds.append(time.perf_counter() - start)
+    return {"median_s": statistics.median(seconds), "runs_s": seconds, "heavy_imports": heavy_imports(args)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    results = {}
+    for label, command in COMMANDS.items():
+        result = measure(command, args.repeats)
+        result["target_s"] = TARGETS_S[label]
+        results[label] = result
+        print(
+            f"{label:34s} {result['median_s']:6.2f} s (target < {result['target_s']:.1f} s)  "
+            f"heavy imports: {', '.join(result['heavy_imports']) or 'none'}",
+            flush=True,
+        )
+    if args.out:
+        args.out.write_text(json.dumps({"commands": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -9,6 +9,7 @@ this: params are read after the modules that import Keras. See README, "Performa
 import os
 import sys
 import warnings
+from importlib.util import find_spec
 
 __version__ = "0.1.0"
 
@@ -17,7 +18,9 @@ __version__ = "0.1.0"
 DEFAULT_KERAS_BACKEND = "jax"
 SUPPORTED_BACKENDS = ("jax", "tensorflow")  # both tested in the normal test run
 
-os.environ.setdefault("KERAS_BACKEND", DEFAULT_KERAS_BACKEND)
+if "KERAS_BACKEND" not in os.environ:
+    # An environment without jax (an old venv, a TensorFlow-only image) keeps working on TensorFlow.
+    os.environ["KERAS_BACKEND"] = DEFAULT_KERAS_BACKEND if find_spec("jax") else "tensorflow"
 if "keras" in sys.modules and sys.modules["keras"].backend.backend() != os.environ["KERAS_BACKEND"]:
     warnings.warn(
         f"keras was imported before lstmops and runs on {sys.modules['keras'].backend.backend()!r}, not "

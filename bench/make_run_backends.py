@@ -53,6 +53,7 @@ def make_run(backend: str, *, timeout: float = 3600) -> dict[str, Any]:
             PREFECT_HOME=str(folder / "prefect"),
             MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            PYTHONPATH=str(ROOT / "src"),  # this checkout's lstmops, whichever one the venv has installed
         )
         (folder / "mlruns").mkdir()
         command = [sys.executable, str(ROOT / "flows" / "retrain.py"), str(folder / "params.yaml")]

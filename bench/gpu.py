@@ -38,7 +38,11 @@ from collections.abc import Sequence  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
+# isort: off
+import lstmops  # noqa: E402,F401  chooses the Keras backend (KERAS_BACKEND, else the project default) first
 import keras  # noqa: E402
+
+# isort: on
 import numpy as np  # noqa: E402
 from train_throughput import (  # noqa: E402
     KINDS,

@@ -1,6 +1,7 @@
 """`make bench`: run the CPU benchmarks, print one table per benchmark, write bench/results.json.
 
-    python bench/run.py                    # all: windowing memory, CPU throughput, overhead, start-up, `make run`
+    python bench/run.py                    # all: windowing memory, CPU throughput, the backend table, overhead,
+                                           # scale-out, start-up, `make run`
     python bench/run.py --skip make_run    # leave out timing `make run` on the demo (minutes)
     python bench/run.py --quick            # tiny sizes, no `make run`: a smoke run of the harness
 
@@ -86,6 +87,26 @@ def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any
             str(epochs),
             "--scoring-windows",
             str(scoring_windows),
+        ],
+        timeout=3600,
+    )
+
+
+def backends(rounds: int, samples: int, epochs: int, scoring_windows: int, variants: Sequence[str]) -> dict[str, Any]:
+    """bench/backends.py: the backend table (train and score throughput per model and Keras backend, interleaved)."""
+    return run_bench_script(
+        "backends.py",
+        [
+            "--rounds",
+            str(rounds),
+            "--samples",
+            str(samples),
+            "--epochs",
+            str(epochs),
+            "--scoring-windows",
+            str(scoring_windows),
+            "--variants",
+            *variants,
         ],
         timeout=3600,
     )
@@ -274,6 +295,20 @@ def report(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    if "backends" in results:
+        b = results["backends"]
+        sys.path.insert(0, str(BENCH))
+        from backends import table_rows
+
+        headers, rows = table_rows(b)
+        tables.append(
+            format_table(
+                f"Keras backends on CPU, batch {b['batch_size']}: medians of {b['rounds']} interleaved rounds "
+                f"({b['samples']} samples x {b['epochs']} timed epochs; {b['scoring_windows']} windows scored)",
+                headers,
+                rows,
+            )
+        )
     if "overhead" in results:
         o = results["overhead"]
         tables.append(
@@ -430,7 +465,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="+",
         default=[],
-        choices=("windowing_memory", "throughput", "overhead", "prefect_overhead", "scaleout", "startup", "make_run"),
+        choices=(
+            "windowing_memory",
+            "throughput",
+            "backends",
+            "overhead",
+            "prefect_overhead",
+            "scaleout",
+            "startup",
+            "make_run",
+        ),
     )
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -440,6 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     benchmarks = {
         "windowing_memory": lambda: windowing_memory(points, 128),
         "throughput": lambda: throughput(256, 1, 512) if args.quick else throughput(6400, 3, 20_000),
+        "backends": lambda: (
+            backends(1, 256, 1, 256, ["tensorflow", "jax"])
+            if args.quick
+            else backends(3, 2048, 2, 2048, ["tensorflow", "jax", "tensorflow+xla"])
+        ),
         "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(5, 30),
         "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
         "startup": lambda: startup(1 if args.quick else 3),

@@ -8,6 +8,10 @@ The first epoch (graph tracing / compilation) is timed apart and left out of sam
 
     python bench/train_throughput.py                 # params.yaml sizes, prints a table
     python bench/train_throughput.py --samples 512 --epochs 1 --out /tmp/throughput.json
+    KERAS_BACKEND=tensorflow python bench/train_throughput.py --jit-compile   # TensorFlow with XLA
+
+The backend is the process's Keras backend (`KERAS_BACKEND`, else lstmops' default): `bench/backends.py`
+runs this script once per backend per round, interleaved, for the backend table.
 
 `bench/gpu.py` reuses the case builders below at the GPU reference shapes.
 """
@@ -24,7 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# isort: off
+import lstmops  # noqa: F401  chooses the Keras backend (KERAS_BACKEND, else the project default) first
 import keras
+
+# isort: on
 import numpy as np
 
 from lstmops.config import Params, TrainParams, load_params
@@ -166,25 +174,51 @@ def default_cases(params: Params, n_samples: int, kinds: Sequence[str] = KINDS) 
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch; reading the epoch's loss first waits for the device to finish."""
+    """Wall and process CPU time of each epoch; reading the epoch's loss first waits for the device to finish.
+
+    CPU seconds (all threads of this process) are the steadier number on a shared machine: other
+    work on the cores stretches wall time, not the CPU time this process needs."""
 
     def __init__(self) -> None:
         super().__init__()
         self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
         self.losses: list[float] = []
         self._start = 0.0
+        self._cpu_start = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.losses.append(float((logs or {})["loss"]))
         self.seconds.append(time.perf_counter() - self._start)
+        self.cpu_seconds.append(time.process_time() - self._cpu_start)
 
 
-def training_throughput(case: TrainingCase, *, batch_size: int, epochs: int, seed: int = 0) -> dict[str, Any]:
+def use_xla(case: TrainingCase) -> None:
+    """Compile `case.model`'s train and predict steps with XLA (TensorFlow's `jit_compile=True`).
+
+    Keras turns XLA off on TensorFlow whenever op determinism is on (`set_seed` switches it on), so
+    the XLA variant is seeded but not bitwise deterministic.
+    """
+    if keras.backend.backend() == "tensorflow":
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
+    case.model.jit_compile = True
+    if not case.model.jit_compile:
+        raise RuntimeError(f"{case.kind}: Keras refused jit_compile on this model")
+
+
+def training_throughput(
+    case: TrainingCase, *, batch_size: int, epochs: int, seed: int = 0, jit_compile: bool = False
+) -> dict[str, Any]:
     """Samples/s of `common.fit` over shuffled `WindowBatches`: 1 warm-up epoch, then `epochs` timed ones."""
     set_seed(seed)
+    if jit_compile:
+        use_xla(case)
     timer = EpochTimer()
     # Patience beyond the run: the schedule's callbacks run (as in production) but never stop it.
     train_params = TrainParams(
@@ -192,7 +226,11 @@ def training_throughput(case: TrainingCase, *, batch_size: int, epochs: int, see
     )
     batches = WindowBatches(case.inputs, case.targets, batch_size=batch_size, shuffle=True, seed=seed)
     fit(case.model, batches, validation=None, params=train_params, callbacks=[timer])
-    return epoch_summary(timer.seconds, timer.losses, case.n_samples, path="lstmops.train.common.fit + WindowBatches")
+    summary = epoch_summary(
+        timer.seconds, timer.losses, case.n_samples, path="lstmops.train.common.fit + WindowBatches"
+    )
+    summary["cpu_samples_per_s"] = case.n_samples / statistics.median(timer.cpu_seconds[1:])
+    return summary
 
 
 def epoch_summary(
@@ -213,35 +251,61 @@ def epoch_summary(
     }
 
 
-def scoring_throughput(case: TrainingCase, *, repeats: int = 3) -> dict[str, Any]:
-    """Windows/s of the scoring call over all of `case.windows` (best of `repeats`, after one warm-up)."""
+def scoring_throughput(case: TrainingCase, *, repeats: int = 3, jit_compile: bool = False) -> dict[str, Any]:
+    """Windows/s of the scoring call over all of `case.windows` (best of `repeats`, after one warm-up).
+
+    With `jit_compile`, the model's predict step is compiled by XLA (the seq2seq's recursive decoder
+    runs its own inference models, which stay as they are)."""
+    if jit_compile:
+        use_xla(case)
     case.score(case.windows[:64])  # traces the predict function
-    seconds = []
+    seconds, cpu_seconds = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         scores = case.score(case.windows)
         seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu_start)
     if len(scores) != len(case.windows):
         raise ValueError(f"{case.kind}: scoring returned {len(scores)} rows for {len(case.windows)} windows")
-    return {"windows": len(case.windows), "windows_per_s": len(case.windows) / min(seconds), "seconds": seconds}
+    return {
+        "windows": len(case.windows),
+        "windows_per_s": len(case.windows) / min(seconds),
+        "cpu_windows_per_s": len(case.windows) / min(cpu_seconds),
+        "seconds": seconds,
+    }
 
 
 def measure(
-    params: Params, *, samples: int, epochs: int, scoring_windows: int, kinds: Sequence[str] = KINDS
+    params: Params,
+    *,
+    samples: int,
+    epochs: int,
+    scoring_windows: int,
+    kinds: Sequence[str] = KINDS,
+    jit_compile: bool = False,
 ) -> dict[str, Any]:
     """Training and scoring throughput of each kind at `params`' sizes, with the backend it ran on."""
-    results: dict[str, Any] = {"backend": keras.backend.backend(), "batch_size": params.train.batch_size, "models": {}}
+    results: dict[str, Any] = {
+        "backend": keras.backend.backend(),
+        "jit_compile": jit_compile,
+        "batch_size": params.train.batch_size,
+        "models": {},
+    }
     for kind in kinds:
         (train_case,) = default_cases(params, samples, [kind])
         training = training_throughput(
-            train_case, batch_size=params.train.batch_size, epochs=epochs, seed=params.train.seed
+            train_case,
+            batch_size=params.train.batch_size,
+            epochs=epochs,
+            seed=params.train.seed,
+            jit_compile=jit_compile,
         )
         # A fresh model of the same shape: scoring time does not depend on the weights' values.
         (score_case,) = default_cases(params, scoring_windows, [kind])
         results["models"][kind] = {
             "shape": train_case.shape,
             "training": training,
-            "scoring": scoring_throughput(score_case),
+            "scoring": scoring_throughput(score_case, jit_compile=jit_compile),
         }
     return results
 
@@ -253,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after the warm-up epoch")
     parser.add_argument("--scoring-windows", type=int, default=20_000)
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile train and predict steps")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -262,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         epochs=args.epochs,
         scoring_windows=args.scoring_windows,
         kinds=args.kinds,
+        jit_compile=args.jit_compile,
     )
     for kind, result in results["models"].items():
         print(

@@ -21,8 +21,12 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# isort: off
+import lstmops  # noqa: E402,F401  chooses the Keras backend (KERAS_BACKEND, else its default) before any test imports Keras
 import dvc.api  # noqa: E402,F401
 import prefect.main  # noqa: E402,F401
+
+# isort: on
 import pytest  # noqa: E402
 
 if TYPE_CHECKING:  # imported by the fixtures that need them: TensorFlow and friends load late (see above)

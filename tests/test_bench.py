@@ -82,6 +82,24 @@ def test_scoring_throughput_scores_every_window_with_the_recursive_decoder():
     assert case.targets.shape == (40, 4, 1)  # teacher-forced training targets
 
 
+def test_the_backend_table_shows_medians_spread_and_speed_up_over_the_first_backend():
+    backends = bench_module("backends")
+
+    def run(train: float, score: float) -> dict:
+        row = {
+            "shape": "10x1",
+            "training": {"samples_per_s": train, "cpu_samples_per_s": train, "warmup_epoch_seconds": 1.0},
+        }
+        return {"models": {"forecaster": {**row, "scoring": {"windows_per_s": score}}}}
+
+    runs = {"tensorflow": [run(100, 10), run(300, 30), run(200, 20)], "jax": [run(400, 50), run(600, 70), run(500, 60)]}
+    headers, rows = backends.table_rows({"variants": ["tensorflow", "jax"], "models": backends.summarise(runs)})
+
+    assert headers[4] == "train vs tensorflow"
+    assert rows[0][1:5] == ["tensorflow", 200, "100-300", "1.00x"]
+    assert rows[1][1:5] == ["jax", 500, "400-600", "2.50x"] and rows[1][8:] == [60, "50-70", "3.00x"]
+
+
 def test_autoencoder_case_reconstructs_its_own_windows():
     train_throughput = bench_module("train_throughput")
     case = train_throughput.autoencoder_case(30, window=6, units=4)
@@ -214,6 +232,27 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
             "git_commit": "abc",
             "git_dirty": False,
         },
+        "backends": {
+            "variants": ["tensorflow", "jax"],
+            "rounds": 3,
+            "samples": 2048,
+            "epochs": 2,
+            "scoring_windows": 2048,
+            "batch_size": 64,
+            "models": bench_module("backends").summarise(
+                {
+                    backend: [{"models": {"seq2seq": {"shape": "96x5", "training": training, "scoring": scoring}}}]
+                    for backend, training, scoring in [
+                        (
+                            "tensorflow",
+                            {"samples_per_s": 2000.0, "warmup_epoch_seconds": 5.0},
+                            {"windows_per_s": 4000.0},
+                        ),
+                        ("jax", {"samples_per_s": 6000.0, "warmup_epoch_seconds": 6.0}, {"windows_per_s": 12000.0}),
+                    ]
+                }
+            ),
+        },
         "overhead": {
             "workload": "forecaster DEMOA",
             "runs": 3,
@@ -259,6 +298,7 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
         },
     }
     text = run.report(results)
+    assert "Keras backends on CPU" in text and "seq2seq (96x5)" in text and "3.00x" in text
     assert "(b) / (a)" in text and "1.25" in text and "19.0-22.5" in text
     assert "task gate" in text and "train task: log" in text
     assert "Prefect on short tasks" in text and "200.0 s wall" in text
@@ -279,7 +319,7 @@ def test_format_table_right_aligns_numbers_and_left_aligns_text():
 def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
     out = tmp_path / "results.json"
     completed = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--skip", "throughput", "--out", str(out)],
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--skip", "throughput", "backends", "--out", str(out)],
         cwd=ROOT,
         env=QUIET,
         capture_output=True,

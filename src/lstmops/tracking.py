@@ -52,6 +52,8 @@ GIT_COMMIT_VARIABLE = "LSTMOPS_GIT_COMMIT"  # the commit an image was built from
 TRACKED_PACKAGES = {
     "tensorflow": ("tensorflow", "tensorflow-cpu"),
     "keras": ("keras",),
+    "jax": ("jax",),
+    "jaxlib": ("jaxlib",),
     "mlflow": ("mlflow",),
     "prefect": ("prefect",),
     "pandas": ("pandas",),

@@ -28,7 +28,7 @@ def test_loss_falls_on_a_series_with_strong_momentum(tiny_params, demo_series, t
             "prices.demo.momentum": 0.9,
             "windows.prices.window": 5,
             "models.forecaster.dropout": 0.0,
-            "models.forecaster.learning_rate": 0.01,
+            "models.forecaster.learning_rate": 0.003,
             "train.epochs": 15,
             "train.patience": 15,
         },

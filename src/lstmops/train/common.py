@@ -20,42 +20,67 @@ MODEL_FILE = "model.keras"  # the Keras network beside the preprocessing state
 PREPROCESSING_FILE = "preprocessing.json"
 
 
+# What a seeded rerun on the same machine, versions and data gives back, per backend (logged with
+# every run in the device report). Across backends, or across CPU models, results differ in the last
+# bits of float32: only the same backend on the same hardware promises a bitwise rerun.
+DETERMINISM = {
+    "tensorflow": "bitwise: seeds + tf op determinism (process-wide; on GPU it also forces slower kernels)",
+    "jax": "bitwise on CPU: seeds; XLA's CPU kernels sum in a fixed order (GPU: XLA_FLAGS=--xla_gpu_deterministic_ops=true)",
+    "torch": "bitwise: seeds + torch.use_deterministic_algorithms",
+}
+
+
 def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and the Keras backend so a rerun trains the same model.
+    """Seed Python, NumPy and the Keras backend so a rerun trains the same model (see `DETERMINISM`).
 
     Seeds alone are not enough on TensorFlow: multi-threaded CPU kernels may sum in a different
-    order from run to run, so op determinism is switched on as well.
+    order from run to run, so op determinism is switched on as well. JAX needs nothing more on CPU
+    (Keras draws its initialisers and dropout masks from keys derived from the seed). On torch,
+    deterministic algorithms are asked for.
     """
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def device_report() -> dict[str, Any]:
-    """Which backend and accelerators training sees; logged with every run."""
+    """Which backend (and version), accelerators and determinism training sees; logged with every run."""
     backend = keras.backend.backend()
     gpus: list[str] = []
     if backend == "tensorflow":
         import tensorflow as tf
 
+        backend_version = tf.__version__
         gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
     elif backend == "jax":
         import jax
 
-        gpus = [str(device) for device in jax.devices() if device.platform == "gpu"]
+        backend_version = jax.__version__
+        gpus = [str(device) for device in jax.devices() if device.platform in ("gpu", "cuda", "rocm")]
     elif backend == "torch":
         import torch
 
+        backend_version = torch.__version__
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    else:
+        backend_version = "unknown"
     return {
         "backend": backend,
+        "backend_version": backend_version,
+        "keras_version": keras.__version__,
         "device": "gpu" if gpus else "cpu",
         "gpus": gpus,
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "mixed_precision": keras.mixed_precision.dtype_policy().name,
+        "determinism": DETERMINISM.get(backend, "unknown"),
     }
 
 

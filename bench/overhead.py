@@ -7,7 +7,7 @@
     prepared train/val windows, with the same epochs, batch size, learning rate, seed and callbacks
     (early stopping, ReduceLROnPlateau): what a notebook would run on already prepared arrays.
 (b) the flow: `flows/retrain.py`'s `retrain` for the same ticker, run as `make run` runs it (no
-    flow-run heartbeats, see flows/tasks.py `started_from_a_shell`): raw snapshot, Great Expectations
+    flow-run heartbeats, see flows/shell.py `started_from_a_shell`): raw snapshot, Great Expectations
     gate, features, the same training, hold-out evaluation with plots, the MLflow run with its pyfunc
     model, the Prefect artifact, the registry gate.
 
@@ -124,7 +124,7 @@ def through_the_flow(overrides: dict[str, Any]) -> dict[str, Any]:
     from flow_breakdown import phase_seconds, seconds_per_step, task_runs_since
 
     from retrain import retrain
-    from tasks import started_from_a_shell
+    from shell import started_from_a_shell
 
     since = datetime.now(UTC)
     started = time.perf_counter()

@@ -58,7 +58,7 @@ def plain_ingest(params: Params) -> None:
 
 def flow_ingest(overrides: dict[str, Any]) -> None:
     from ingest import ingest
-    from tasks import started_from_a_shell
+    from shell import started_from_a_shell
 
     with started_from_a_shell():  # as `python flows/ingest.py` runs it
         for kind in ("prices", "sensors"):

@@ -18,7 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from ingest import params_and_series
 from lstmops.config import Params
 from lstmops.reports.evaluation import evaluation_markdown
-from tasks import artifact_key, data_date, started_from_a_shell
+from shell import started_from_a_shell
+from tasks import artifact_key, data_date
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries

@@ -19,7 +19,7 @@ from lstmops.data.ingest import validated_on_disk
 from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.prepare import features_on_disk
 from lstmops.tasks import get_task
-from tasks import started_from_a_shell
+from shell import started_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult

@@ -28,12 +28,12 @@ from lstmops.config import load_params
 from lstmops.data.kinds import DATA_KINDS, DataKindName
 from lstmops.tasks import tasks_for
 from runners import training_resources, training_runner
+from shell import started_from_a_shell
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
     promote,
     report_evaluation,
-    started_from_a_shell,
     training_task,
 )
 

@@ -22,7 +22,8 @@ from ingest import snapshot_and_validate
 from lstmops.config import Params, load_params
 from lstmops.data.kinds import DataKindName
 from lstmops.tasks import tasks_for
-from tasks import artifact_key, started_from_a_shell
+from shell import started_from_a_shell
+from tasks import artifact_key
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult

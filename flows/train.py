@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from prefect import flow, runtime
 
 from ingest import params_and_series
+from shell import started_from_a_shell
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
     promote,
     report_evaluation,
-    started_from_a_shell,
     training_task,
 )
 

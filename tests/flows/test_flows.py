@@ -37,7 +37,7 @@ import evaluate as evaluate_flow  # noqa: E402
 import ingest as ingest_flow  # noqa: E402
 import retrain as retrain_flow  # noqa: E402
 import score as score_flow  # noqa: E402
-import tasks  # noqa: E402
+import shell  # noqa: E402
 import train as train_flow  # noqa: E402
 
 TINY = {
@@ -172,7 +172,7 @@ def test_runs_started_from_a_shell_send_no_heartbeats_and_deployment_runs_keep_t
     from prefect.settings import get_current_settings
 
     deployment_default = get_current_settings().flows.heartbeat_frequency
-    with tasks.started_from_a_shell():  # what `python flows/<flow>.py` (make run) wraps the flow call in
+    with shell.started_from_a_shell():  # what `python flows/<flow>.py` (make run) wraps the flow call in
         assert get_current_settings().flows.heartbeat_frequency is None
     assert get_current_settings().flows.heartbeat_frequency == deployment_default is not None
 

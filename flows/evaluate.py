@@ -17,9 +17,10 @@ from prefect.cache_policies import NO_CACHE
 
 from ingest import params_and_series
 from lstmops.config import Params
+from lstmops.data.kinds import data_kind
 from lstmops.reports.evaluation import evaluation_markdown
 from shell import started_from_a_shell
-from tasks import artifact_key, data_date
+from tasks import artifact_key
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
@@ -32,7 +33,8 @@ def evaluate_model(model_kind: str, model_uri: str, prepared: PreparedSeries, pa
 
     tracking.configure_tracking()
     evaluation = experiment.gate_evaluator(model_kind, prepared, params)(model_uri)
-    title = f"{model_uri} on {prepared.series} up to {data_date(prepared)}"
+    newest = data_kind(prepared.kind).newest_time(prepared.features)
+    title = f"{model_uri} on {prepared.series} up to {newest}"
     create_markdown_artifact(
         markdown=evaluation_markdown(
             title, evaluation, f"Hold-out of data sha256 `{prepared.card.get('sha256', '?')[:16]}`."

@@ -21,7 +21,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import Task
 
 from lstmops.config import Params
-from lstmops.data.kinds import data_kind
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
@@ -37,19 +36,10 @@ DEFAULT_TRAINING_TIMEOUT_S = 3600.0
 # ---------------------------------------------------------------- training
 
 
-def data_date(prepared: PreparedSeries) -> str:
-    """The newest bar or reading the data holds: what a run name should say it was trained on."""
-    return data_kind(prepared.kind).newest_time(prepared.features)
-
-
-def training_run_name(model_kind: str, prepared: PreparedSeries) -> str:
-    """The MLflow run's name (`experiment.training_run_name`: the CLI names its runs the same way)."""
-    from lstmops.experiment import training_run_name as name
-
-    return name(model_kind, prepared)
-
-
 def _train_name(parameters: dict[str, Any]) -> str:
+    """`train-` + the MLflow run's name (`experiment.training_run_name`, as the CLI names its runs)."""
+    from lstmops.experiment import training_run_name
+
     return "train-" + training_run_name(parameters["model_kind"], parameters["prepared"])
 
 
@@ -100,9 +90,8 @@ def train_model(
     uri = tracking.configure_tracking(tracking_uri)
     get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.masked(uri))
     # run_experiment prints its one-line summary; log_prints on the flows sends it to the run log.
-    return experiment.run_experiment(
-        model_kind, prepared, params, run_name=training_run_name(model_kind, prepared), tags=_run_tags()
-    )
+    run_name = experiment.training_run_name(model_kind, prepared)
+    return experiment.run_experiment(model_kind, prepared, params, run_name=run_name, tags=_run_tags())
 
 
 def training_task(timeout_s: float, limit_tag: str | None = None) -> Task:

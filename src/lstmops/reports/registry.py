@@ -52,23 +52,15 @@ def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | 
 
 def format_history(entries: list[dict[str, Any]]) -> str:
     """A table: one line per alias move, with both sides' scores on the gate's metric."""
-    from lstmops.registry import CHAMPION  # imports this module for model cards: imported on use
-
     header = ("time (UTC)", "action", "version", "champion", "metric", "score", "vs", "baseline", "actor", "reason")
     rows = [header]
     for entry in entries:
-        mine, theirs = entry.get("candidate") or {}, entry.get("incumbent") or {}
-        before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
+        move = _move(entry, arrow="->")
         rows.append(
             (
-                entry["time"][:19].replace("T", " "),
-                entry["action"],
-                f"v{entry['version']}",
-                f"{before} -> {after}" if before != after else f"{after} (kept)",
-                entry.get("metric") or "-",
-                _number(mine.get("score")),
-                f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "-",
-                _number(mine.get("baseline")),
+                *move[:6],
+                move[6] or "-",
+                _number((entry.get("candidate") or {}).get("baseline")),
                 entry["actor"],
                 entry["reason"],
             )
@@ -81,29 +73,39 @@ def format_history(entries: list[dict[str, Any]]) -> str:
 
 def history_markdown(entries: list[dict[str, Any]]) -> str:
     """The alias moves as a Markdown table, newest first (the registered model's description)."""
-    from lstmops.registry import CHAMPION
-
     lines = [
         "| time (UTC) | action | version | @champion | metric | score | vs | p | actor | reason |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in reversed(entries):
-        mine, theirs, test = entry.get("candidate") or {}, entry.get("incumbent") or {}, entry.get("test") or {}
-        before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
+        move = _move(entry, arrow="→")
         cells = (
-            entry["time"][:19].replace("T", " "),
-            entry["action"],
-            f"v{entry['version']}",
-            f"{before} → {after}" if before != after else f"{after} (kept)",
-            entry.get("metric") or "-",
-            _number(mine.get("score")),
-            f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "baseline",
-            _number(test.get("p_value"), ".2g"),
+            *move[:6],
+            move[6] or "baseline",
+            _number((entry.get("test") or {}).get("p_value"), ".2g"),
             entry["actor"],
             entry["reason"].replace("|", "/"),
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _move(entry: dict[str, Any], *, arrow: str) -> tuple[str, ...]:
+    """What both history tables show of one audit entry: time, action, version, @champion before and
+    after, metric, the candidate's score, and the incumbent's version and score ('' when none)."""
+    from lstmops.registry import CHAMPION  # imports this module for model cards: imported on use
+
+    mine, theirs = entry.get("candidate") or {}, entry.get("incumbent") or {}
+    before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
+    return (
+        entry["time"][:19].replace("T", " "),
+        entry["action"],
+        f"v{entry['version']}",
+        f"{before} {arrow} {after}" if before != after else f"{after} (kept)",
+        entry.get("metric") or "-",
+        _number(mine.get("score")),
+        f"v{theirs['version']} {_number(theirs.get('score'))}" if theirs else "",
+    )
 
 
 def _labelled(version: str | None) -> str:

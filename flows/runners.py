@@ -2,9 +2,8 @@
 
 threads (the embedded default): a `ThreadPoolTaskRunner` in the flow's own process; a training's
 timeout cannot interrupt a thread, so a hung training holds its slot until it returns.
-processes: Prefect's `ProcessPoolTaskRunner`, each training in a worker process of its own, where the
-training timeout does stop it (the task runs in that process's main thread, which Prefect can
-interrupt); each process imports TensorFlow once, and parallel trainings share no random state.
+processes: Prefect's `ProcessPoolTaskRunner`, each training in a worker process of its own (each
+imports TensorFlow once; parallel trainings share no random state).
 dask: prefect-dask's `DaskTaskRunner`, against the cluster at `dask_address` or, without one, a
 temporary local cluster. `local_workers` is the number of threads or processes on this machine. Every worker process writes MLflow runs,
 so a Dask run needs the tracking server (`tracking.require_tracking_server`). With

@@ -160,7 +160,7 @@ class ModelParams(Strict):
 
 class OrchestrationParams(Strict):
     """Where the trainings of one retrain run: threads of the flow's process, processes on this
-    machine (a training timeout then stops a hung training), or a Dask cluster."""
+    machine, or a Dask cluster."""
 
     task_runner: Literal["threads", "processes", "dask"] = "threads"
     # Trainings side by side on this machine: threads, processes, or a temporary Dask cluster's workers.

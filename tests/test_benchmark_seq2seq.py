@@ -37,17 +37,25 @@ def params(tmp_path):
     )
 
 
-def test_benchmark_writes_the_scores_beside_seasonal_naive(tmp_path, params):
+def test_benchmark_reports_every_baseline_and_the_spread_over_seeds(tmp_path, params):
     out = tmp_path / "bench" / "seq2seq.json"
-    result = benchmark_seq2seq(write_daily_csv(tmp_path / "daily.csv"), SEASON, HORIZON, params, out)
+    seasons = [SEASON // 2, SEASON]
+    result = benchmark_seq2seq(write_daily_csv(tmp_path / "daily.csv"), seasons, HORIZON, params, out, seeds=2)
 
     assert json.loads(out.read_text()) == result
-    for key in ("rel_mae_seasonal", "rel_mae_persistence", "mae", "mae_seasonal", "seconds"):
+    baselines = ["seasonal_24", "seasonal_48", "persistence"]
+    for key in ("mae", "seconds", *(f"{m}_{b}" for m in ("mae", "rel_mae") for b in [*baselines, "best_baseline"])):
         assert np.isfinite(result[key]) and result[key] > 0, key
+    assert result["best_baseline"] == "seasonal_48"  # the daily cycle: the one-day naive is strongest
+    assert result["rel_mae_best_baseline"] == pytest.approx(result["rel_mae_seasonal_48"])
     assert len(result["mae_per_step"]) == HORIZON
-    assert result["rel_mae_seasonal"] == pytest.approx(result["mae"] / result["mae_seasonal"])
-    assert set(result["val"]) >= {"mae", "rel_mae_seasonal"}  # settings are chosen on val, not test
-    assert (result["settings"]["season"], result["settings"]["horizon"]) == (SEASON, HORIZON)
+    assert [run["seed"] for run in result["runs"]] == [params.train.seed, params.train.seed + 1]
+    spread = result["over_seeds"]["test"]["rel_mae_best_baseline"]
+    per_seed = [run["test"]["rel_mae_best_baseline"] for run in result["runs"]]
+    assert (spread["min"], spread["max"]) == (min(per_seed), max(per_seed))
+    assert spread["mean"] == pytest.approx(result["rel_mae_best_baseline"])
+    assert set(result["val"]) >= {"mae", "rel_mae_best_baseline"}  # settings are chosen on val, not test
+    assert (result["settings"]["seasons"], result["settings"]["horizon"]) == (seasons, HORIZON)
     assert result["split_rows"]["test"] == [340, 400]
     assert (tmp_path / "bench" / "seq2seq_attention.png").exists()
 
@@ -60,5 +68,5 @@ def test_a_csv_that_fails_validation_is_refused_with_its_name(tmp_path, params):
     )
     frame.to_csv(csv, index=False)
     with pytest.raises(BenchmarkInputError, match="irregular.csv"):
-        benchmark_seq2seq(csv, SEASON, HORIZON, params, tmp_path / "out.json")
+        benchmark_seq2seq(csv, [SEASON], HORIZON, params, tmp_path / "out.json")
     assert not (tmp_path / "out.json").exists()

@@ -84,6 +84,7 @@ def test_csv_source_without_a_path_says_what_is_missing(workdir):
 def test_run_ingests_validates_and_prepares_both_kinds(workdir):
     (workdir / "params.yaml").write_text(
         "prices: {tickers: [DEMOA], demo: {n_days: 200}}\nsensors: {demo: {n_points: 500}}\n"
+        "models: {seq2seq: {seasons: [48]}}\n"
     )
 
     result = runner.invoke(app, ["run"])

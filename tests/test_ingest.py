@@ -22,6 +22,8 @@ def params(tmp_path):
             "windows.sensors.window": 4,
             "models.seq2seq.window": 4,
             "models.seq2seq.horizon": 2,
+            "models.seq2seq.seasons": [2],
+            "models.seq2seq.decoder": "recursive",
         }
     )
 

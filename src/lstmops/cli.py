@@ -275,20 +275,28 @@ def benchmark_prices(
 @benchmark_app.command("seq2seq")
 def benchmark_seq2seq(
     csv: Annotated[Path, typer.Option(help="timestamp,value CSV")],
-    season: Annotated[int, typer.Option(help="Seasonal-naive period in samples")],
+    season: Annotated[
+        list[int],
+        typer.Option(
+            help="Seasonal-naive period in samples; repeat for several (a day and a week). Each is a baseline"
+        ),
+    ],
     horizon: Annotated[int, typer.Option(help="Forecast horizon in samples")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
     window: Annotated[int | None, typer.Option(help="Override models.seq2seq.window (input length)")] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
-    """Attention seq2seq against seasonal naive and persistence on the test part of one series."""
+    """Attention seq2seq against every seasonal naive and persistence on the test part of one series."""
     from lstmops.benchmarks import seq2seq
 
     params = _params(params_file, assignments, **{"models.seq2seq.window": window})
-    result = _guarded(lambda: seq2seq.benchmark_seq2seq(csv, season, horizon, params, out))
+    result = _guarded(lambda: seq2seq.benchmark_seq2seq(csv, season, horizon, params, out, seeds=seeds))
+    spread = result["over_seeds"]["test"]["rel_mae_best_baseline"]
     typer.echo(
-        f"MAE {result['mae']:.4g}  relative to seasonal naive {result['rel_mae_seasonal']:.3f}, "
+        f"MAE {result['mae']:.4g}  relative to the strongest baseline ({result['best_baseline']}) "
+        f"{spread['mean']:.3f} (seeds {spread['min']:.3f}..{spread['max']:.3f}), "
         f"to persistence {result['rel_mae_persistence']:.3f}  ({result['seconds']:.0f} s) -> {out}"
     )
 

@@ -7,7 +7,7 @@ Unknown keys are errors (a typo in params.yaml must not be silently ignored), an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -140,16 +140,32 @@ class AutoencoderParams(Strict):
     train: TrainOverrides = TrainOverrides()
 
 
+Seq2SeqDecoder = Literal["recursive", "seasonal_residual"]
+
+
 class Seq2SeqParams(Strict):
     units: int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
-    attention: Literal["luong", "bahdanau"] = "luong"
+    attention: Literal["luong", "luong_scaled", "bahdanau"] = "luong"
     window: int = Field(96, ge=2)
     horizon: int = Field(24, ge=1)
-    season: int = Field(288, ge=1)  # seasonal-naive period in samples (288 = 1 day at 5 min)
+    # recursive: teacher-forced training, each step's forecast fed back as the next input.
+    # seasonal_residual: all steps decoded at once from the seasonal-naive values and calendar of each
+    # target step, forecasting the residual over the seasonal naive that was strongest on the train part.
+    decoder: Seq2SeqDecoder = "seasonal_residual"
+    # Seasonal-naive periods in samples (288 = a day and 2016 = a week at 5 min): every one is a
+    # baseline, the strongest on the hold-out is the gate's, and seasonal_residual reads them all.
+    seasons: list[Annotated[int, Field(ge=1)]] = Field([288, 2016], min_length=1)
     # sin/cos of time of day / week as inputs (chosen on the val part of the demo sensor and of NYC taxi)
     calendar: list[Literal["day", "week"]] = ["day", "week"]
     train: TrainOverrides = TrainOverrides()
+
+    def history_rows(self) -> int:
+        """Rows of history one forecast origin needs: every season's naive, and for seasonal_residual
+        also a window of deviations from one season earlier (the longest season, at worst)."""
+        if self.decoder == "seasonal_residual":
+            return self.window + max(self.seasons)
+        return max(self.window, max(self.seasons))
 
 
 class ModelParams(Strict):

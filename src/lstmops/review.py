@@ -119,10 +119,22 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-# Metric-name suffixes that mean "the same metric for a naive baseline" (`mae_persistence`, `f1_zscore`);
-# longest first, so `mae_seasonal_naive` is the `seasonal_naive` baseline of `mae`, not `naive` of `mae_seasonal`.
-BASELINE_SUFFIXES = ("seasonal_naive", "threshold_max", "persistence", "seasonal", "zscore", "drift", "naive")
-BASELINE_COLUMNS = ("persistence", "drift", "seasonal", "seasonal_naive", "naive", "zscore", "threshold_max")
+# Metric-name suffixes that mean "the same metric for a naive baseline" (`mae_persistence`, `f1_zscore`,
+# `mae_seasonal_288`: the seasonal naive of period 288); longest first, so `mae_seasonal_naive` is the
+# `seasonal_naive` baseline of `mae`, not `naive` of `mae_seasonal`.
+BASELINE_SUFFIX = re.compile(
+    r"_(seasonal_naive|threshold_max|best_baseline|persistence|seasonal_\d+|seasonal|zscore|drift|naive)$"
+)
+BASELINE_COLUMNS = (
+    "best_baseline",
+    "persistence",
+    "drift",
+    "seasonal",
+    "seasonal_naive",
+    "naive",
+    "zscore",
+    "threshold_max",
+)
 
 
 def natural_key(name: str) -> list:
@@ -131,15 +143,17 @@ def natural_key(name: str) -> list:
 
 
 def split_baselines(metrics: dict[str, float]) -> tuple[list[str], list[str]]:
-    """The model's metrics (natural order) and the baselines found beside them (`mae_persistence` -> persistence)."""
-    baselines, own = [], []
+    """The model's metrics (natural order) and the baselines found beside them (`mae_persistence` -> persistence),
+    the named ones in BASELINE_COLUMNS order, then the seasonal naives by period."""
+    baselines, own = set(), []
     for name in metrics:
-        suffix = next((s for s in BASELINE_SUFFIXES if name.endswith("_" + s) and name[: -len(s) - 1] in metrics), None)
-        if suffix is None:
+        match = BASELINE_SUFFIX.search(name)
+        if match and name[: match.start()] in metrics:
+            baselines.add(match.group(1))
+        else:
             own.append(name)
-        elif suffix not in baselines:
-            baselines.append(suffix)
-    return sorted(own, key=natural_key), [s for s in BASELINE_COLUMNS if s in baselines]
+    named = [s for s in BASELINE_COLUMNS if s in baselines]
+    return sorted(own, key=natural_key), named + sorted(baselines - set(named), key=natural_key)
 
 
 def metrics_table(

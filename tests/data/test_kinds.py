@@ -12,7 +12,12 @@ from lstmops.config import load_params
 from lstmops.data import ingest, prepare
 from lstmops.data.kinds import DATA_KINDS, DataKindName, data_kind
 
-SMALL = {"prices.tickers": ["DEMOA"], "prices.demo.n_days": 200, "sensors.demo.n_points": 500}
+SMALL = {
+    "prices.tickers": ["DEMOA"],
+    "prices.demo.n_days": 200,
+    "sensors.demo.n_points": 500,
+    "models.seq2seq.seasons": [48],  # a weekly season does not fit in 500 rows
+}
 
 
 def test_the_registry_and_the_one_spelling_name_the_same_kinds():

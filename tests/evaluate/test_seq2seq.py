@@ -35,7 +35,7 @@ def demo(demo_series, params):
     return series.raw, series.prepared, trained, evaluate_seq2seq(trained, series.prepared, params)
 
 
-def periodic_series(n_rows: int = 200) -> PreparedSeries:
+def periodic_series(n_rows: int = 800) -> PreparedSeries:
     """A pure period-8 signal: seasonal naive with season 8 is exact, persistence is not."""
     frame = pd.DataFrame(
         {
@@ -49,26 +49,21 @@ def periodic_series(n_rows: int = 200) -> PreparedSeries:
     return PreparedSeries("sensors", "periodic", None, features, ["value"], "value", split, scaler, WINDOW, {})
 
 
-def test_metrics_put_both_baselines_beside_the_model(demo):
+def test_metrics_put_every_baseline_beside_the_model_and_gate_on_the_strongest(demo):
     evaluation = demo[3]
     metrics = evaluation.metrics
+    baselines = ["seasonal_48", "seasonal_288", "persistence"]  # the tiny params' seasons, then persistence
     steps = [f"mae_step_{step}" for step in range(1, HORIZON + 1)]
-    for key in (
-        "mae",
-        "rmse",
-        "mae_seasonal",
-        "mae_persistence",
-        "rel_mae_seasonal",
-        "rel_mae_persistence",
-        "mase",
-        *steps,
-    ):
+    for key in ("mae", "rmse", "mase", *steps, *(f"{m}_{b}" for m in ("mae", "rel_mae") for b in baselines)):
         assert np.isfinite(metrics[key]), key
-    assert metrics["rel_mae_seasonal"] == pytest.approx(metrics["mae"] / metrics["mae_seasonal"])
-    assert metrics["rel_mae_persistence"] == pytest.approx(metrics["mae"] / metrics["mae_persistence"])
-    assert (evaluation.primary_metric, evaluation.baseline_metric) == ("mae", "mae_seasonal")
+    for baseline in baselines:
+        assert metrics[f"rel_mae_{baseline}"] == pytest.approx(metrics["mae"] / metrics[f"mae_{baseline}"])
+    assert metrics["mae_best_baseline"] == min(metrics[f"mae_{b}"] for b in baselines)
+    assert (evaluation.primary_metric, evaluation.baseline_metric) == ("mae", "mae_best_baseline")
     assert evaluation.higher_is_better is False
-    assert evaluation.beats_baseline() == (metrics["mae"] < metrics["mae_seasonal"])
+    assert evaluation.beats_baseline() == (metrics["mae"] < metrics["mae_best_baseline"])
+    # The gate's paired test compares with the same strongest baseline, origin by origin.
+    assert evaluation.units["loss_baseline"].mean() == pytest.approx(metrics["mae_best_baseline"])
 
 
 def test_only_origins_whose_targets_lie_in_the_test_part_are_scored(demo):
@@ -101,18 +96,18 @@ def test_figures_and_tables_are_produced(demo, tmp_path):
     assert (tmp_path / "attention.png").stat().st_size > 1000
     per_step = evaluation.tables["per_step.csv"]
     assert list(per_step["step"]) == list(range(1, HORIZON + 1))
-    assert {"mae", "rmse", "mae_seasonal", "mae_persistence"} <= set(per_step.columns)
+    assert {"mae", "rmse", "mae_seasonal_48", "mae_seasonal_288", "mae_persistence"} <= set(per_step.columns)
 
 
 def test_per_step_metrics_align_with_the_series_on_a_periodic_signal(demo, params):
     trained = demo[2]  # any trained seq2seq scores any prepared sensor series
     prepared = periodic_series()
     periodic_params = params.model_copy(deep=True)
-    periodic_params.models.seq2seq.season = PERIOD
+    periodic_params.models.seq2seq.seasons = [PERIOD, 2 * PERIOD]
     evaluation = evaluate_seq2seq(trained, prepared, periodic_params)
     metrics, predictions = evaluation.metrics, evaluation.tables["predictions.csv"]
 
-    assert metrics["mae_seasonal"] == 0.0
+    assert metrics["mae_seasonal_8"] == metrics["mae_seasonal_16"] == metrics["mae_best_baseline"] == 0.0
     assert metrics["mae_persistence"] > 0
     # Each row's actual is the series value at its timestamp, i.e. `step` rows after the origin.
     values = prepared.features.set_index("timestamp")["value"]
@@ -125,10 +120,11 @@ def test_per_step_metrics_align_with_the_series_on_a_periodic_signal(demo, param
         assert metrics[f"mae_step_{step}"] == pytest.approx(error)
 
 
-def test_origins_without_a_full_season_of_history_are_left_out_for_everyone():
-    # Test part rows 10..99; step 1 of seasonal naive at origin t reads row t + 1 - 20, so t >= 19.
-    origins = scored_origins(100, slice(10, 100), window=5, horizon=3, season=20)
+def test_origins_without_the_history_of_the_model_or_the_longest_season_are_left_out_for_everyone():
+    # Test part rows 10..99; step 1 of the season-20 naive at origin t reads row t + 1 - 20, so t >= 19.
+    origins = scored_origins(100, slice(10, 100), first_origin=4, horizon=3, seasons=[5, 20])
     assert (origins[0], origins[-1]) == (19, 96)
-    assert scored_origins(100, slice(50, 100), window=5, horizon=3, season=20)[0] == 49
+    assert scored_origins(100, slice(10, 100), first_origin=30, horizon=3, seasons=[5, 20])[0] == 30
+    assert scored_origins(100, slice(50, 100), first_origin=4, horizon=3, seasons=[20])[0] == 49
     with pytest.raises(ValueError, match="hold no origin"):
-        scored_origins(100, slice(95, 100), window=5, horizon=6, season=20)
+        scored_origins(100, slice(95, 100), first_origin=4, horizon=6, seasons=[20])

@@ -44,6 +44,7 @@ TINY = {
     "prices": {"tickers": ["DEMOA"], "demo": {"n_days": 300}},
     "sensors": {"series": ["demo/machine_a"], "demo": {"n_points": 600}},
     "train": {"epochs": 1, "verbose": 0},
+    "models": {"seq2seq": {"seasons": [48, 288]}},  # a day of 5-minute samples fits in 600 rows
 }
 
 

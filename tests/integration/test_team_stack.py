@@ -53,6 +53,7 @@ TINY = {
     "models.seq2seq.units": 16,
     "models.seq2seq.window": 48,
     "models.seq2seq.horizon": 12,
+    "models.seq2seq.seasons": [48, 288],
     "train.epochs": 2,
     "train.verbose": 0,
 }

@@ -37,9 +37,12 @@ def prepared(demo):
     return demo.prepared
 
 
-@pytest.fixture(scope="module")
-def trained(prepared, params):
-    return train_seq2seq(prepared, params)
+@pytest.fixture(scope="module", params=["seasonal_residual", "recursive"])
+def trained(request, prepared, params):
+    seq2seq = params.models.seq2seq.model_copy(update={"decoder": request.param})
+    return train_seq2seq(
+        prepared, params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": seq2seq})})
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +57,19 @@ def test_training_drives_the_loss_down_and_reports_the_device(trained):
     assert trained.device["backend"] and trained.device["device"] in ("cpu", "gpu")
 
 
-def test_predict_raw_forecasts_every_origin_with_a_full_window_including_the_last(trained, raw):
+def test_the_residual_decoder_builds_on_the_strongest_seasonal_naive_of_the_train_part(prepared, params):
+    trained = train_seq2seq(
+        prepared, params.model_copy(update={"train": params.train.model_copy(update={"epochs": 1})})
+    )
+    # The demo signal repeats daily (288 samples); the 4-hour naive (48) is the weaker baseline.
+    assert (trained.decoder, trained.seasons, trained.base_season) == ("seasonal_residual", (48, 288), 288)
+    # Its history: a window of changes since one base season earlier.
+    assert trained.first_origin == WINDOW - 1 + 288
+
+
+def test_predict_raw_forecasts_every_origin_with_its_full_history_including_the_last(trained, raw):
     predictions = trained.predict_raw(raw)
-    origins = raw["timestamp"].iloc[WINDOW - 1 :].to_numpy()
+    origins = raw["timestamp"].iloc[trained.first_origin :].to_numpy()
     assert list(predictions.columns) == ["origin", "step", "timestamp", "forecast"]
     assert len(predictions) == len(origins) * HORIZON
     np.testing.assert_array_equal(predictions["origin"].unique(), origins)
@@ -72,7 +85,7 @@ def test_predict_raw_forecasts_every_origin_with_a_full_window_including_the_las
 
 
 def test_changing_the_future_does_not_change_earlier_forecasts(trained, raw):
-    cut = 400
+    cut = 450
     changed = raw.copy()
     changed.loc[cut:, "value"] += 25.0
     before, after = trained.predict_raw(raw), trained.predict_raw(changed)
@@ -83,19 +96,19 @@ def test_changing_the_future_does_not_change_earlier_forecasts(trained, raw):
 
 def test_forecasts_decoded_in_chunks_match_one_pass(trained, raw, monkeypatch):
     one_pass = trained.predict_raw(raw)
-    monkeypatch.setattr(seq2seq_training, "_PREDICT_CHUNK", 100)  # 589 origins -> 6 chunks
+    monkeypatch.setattr(seq2seq_training, "_PREDICT_CHUNK", 100)  # several chunks for either decoder
     np.testing.assert_allclose(trained.predict_raw(raw)["forecast"], one_pass["forecast"], rtol=1e-6)
 
 
-def test_the_input_example_is_one_window_that_predict_raw_accepts(trained):
+def test_the_input_example_is_one_origin_s_history_that_predict_raw_accepts(trained):
     example = trained.input_example()
-    assert list(example.columns) == ["timestamp", "value"] and len(example) == WINDOW
+    assert list(example.columns) == ["timestamp", "value"] and len(example) == trained.first_origin + 1
     assert len(trained.predict_raw(example)) == HORIZON
 
 
-def test_a_frame_shorter_than_the_window_is_refused(trained, raw):
-    with pytest.raises(ValueError, match=f"at least window={WINDOW}"):
-        trained.predict_raw(raw.iloc[: WINDOW - 1])
+def test_a_frame_shorter_than_one_origin_s_history_is_refused(trained, raw):
+    with pytest.raises(ValueError, match=f"at least {trained.first_origin + 1} observed rows"):
+        trained.predict_raw(raw.iloc[: trained.first_origin])
 
 
 def test_a_price_series_is_refused(prepared, params):

@@ -13,8 +13,8 @@ STEP = re.compile(r"^(?P<metric>.+)_step_(?P<step>\d+)$")  # per-horizon-step me
 
 
 def _is_baseline(suffix: str) -> bool:
-    """`persistence`, `seasonal`, `zscore` are baselines; `step_3` (a horizon step) is not."""
-    return not any(char.isdigit() for char in suffix)
+    """`persistence`, `seasonal_288`, `zscore` are baselines; `step_3` (a horizon step) is not."""
+    return not re.fullmatch(r"step_\d+", suffix)
 
 
 def _baseline_columns(metrics: dict[str, float]) -> tuple[list[str], dict[str, dict[str, float]]]:

@@ -90,12 +90,13 @@ class Sensors(DataKind):
         )
 
     def longest_window(self, params: Params) -> tuple[int, str]:
-        # The autoencoder reads windows.sensors.window; seq2seq its own window and horizon.
+        # The autoencoder reads windows.sensors.window; seq2seq its own history (window, seasons) and horizon.
         autoencoder, seq2seq = params.windows.sensors.window, params.models.seq2seq
-        if seq2seq.window + seq2seq.horizon > autoencoder:
+        if seq2seq.history_rows() + seq2seq.horizon > autoencoder:
             return (
-                seq2seq.window + seq2seq.horizon,
-                f"models.seq2seq.window {seq2seq.window} + horizon {seq2seq.horizon}",
+                seq2seq.history_rows() + seq2seq.horizon,
+                f"models.seq2seq history {seq2seq.history_rows()} (window {seq2seq.window}, seasons "
+                f"{seq2seq.seasons}, decoder {seq2seq.decoder}) + horizon {seq2seq.horizon}",
             )
         return autoencoder, f"windows.sensors.window {autoencoder}"
 

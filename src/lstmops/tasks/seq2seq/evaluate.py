@@ -1,15 +1,19 @@
-"""Score a trained seq2seq on the hold-out part of a sensor series, beside seasonal naive and persistence.
+"""Score a trained seq2seq on the hold-out part of a sensor series, beside every seasonal naive and persistence.
 
 Scored origins: every row t (the last observed value) whose H targets t+1..t+H all lie in the part;
 its inputs may reach back before the part (that is history, known at forecast time). An origin is
-also dropped when its window or its seasonal history (row t+1-season, what seasonal naive reads for
-step 1) would start before the series does. That rule only bites when the part begins within one
-season of the series start, and it drops the origin for the model and both baselines alike, so the
-three are always scored on exactly the same points. Errors are in the value's own units.
+also dropped when the history the model or the longest season's naive reads would start before the
+series does. That rule only bites when the part begins within one window or season of the series
+start, and it drops the origin for the model and every baseline alike, so all are always scored on
+exactly the same points. Errors are in the value's own units.
+
+Baselines: `seasonal_<season>` for each of params.models.seq2seq.seasons, and `persistence`. The
+strongest of them on the scored points (lowest MAE) is `best_baseline`: the one the gate compares with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,13 +23,13 @@ from matplotlib.figure import Figure
 from lstmops import metrics
 from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
-from lstmops.data.windows import sliding_windows
 from lstmops.evaluate.report import Evaluation
 from lstmops.models import baselines
 from lstmops.tasks.seq2seq.plots import ForecastExample, attention_figure, forecast_figure, per_step_figure
-from lstmops.tasks.seq2seq.train import TrainedSeq2Seq
+from lstmops.tasks.seq2seq.train import TrainedSeq2Seq, part_origins, seasonal_naive_at
 
 FORECAST_EXAMPLES = 3  # origins drawn in forecast.png, evenly spread over the part
+BEST_BASELINE = "best_baseline"
 
 
 @dataclass(frozen=True)
@@ -37,61 +41,65 @@ class HoldoutForecasts:
     origins: np.ndarray  # (n,) row of each origin's last observed value
     actual: np.ndarray
     forecast: np.ndarray
-    seasonal_naive: np.ndarray
-    persistence: np.ndarray
+    baselines: dict[str, np.ndarray]  # seasonal_<season> for each season, then persistence
     attention: np.ndarray  # (n, H, window)
 
     @property
     def steps(self) -> np.ndarray:
         return np.arange(1, self.actual.shape[1] + 1)
 
-
-def scored_origins(n_rows: int, part: slice, *, window: int, horizon: int, season: int) -> np.ndarray:
-    """Origin rows t with targets t+1..t+horizon in `part`, and window and season history in the series."""
-    start, stop, _ = part.indices(n_rows)
-    first = max(start - 1, window - 1, season - 1)
-    last = stop - 1 - horizon
-    if last < first:
-        raise ValueError(
-            f"rows {start}..{stop} hold no origin with a full window={window}, horizon={horizon} "
-            f"and season={season} of history (need {first + horizon + 1 - start} rows from the part start)"
-        )
-    return np.arange(first, last + 1)
+    @property
+    def best_baseline(self) -> str:
+        """The baseline with the lowest MAE on these origins."""
+        return min(self.baselines, key=lambda name: metrics.mae(self.actual, self.baselines[name]))
 
 
-def holdout_forecasts(trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, season: int) -> HoldoutForecasts:
+def scored_origins(n_rows: int, part: slice, *, first_origin: int, horizon: int, seasons: Sequence[int]) -> np.ndarray:
+    """Origin rows t with targets t+1..t+horizon in `part`, the model's history (rows up to
+    `first_origin`) and every season's history in the series."""
+    return part_origins(n_rows, part, horizon=horizon, first_origin=max(first_origin, max(seasons) - 1))
+
+
+def holdout_forecasts(
+    trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, seasons: Sequence[int]
+) -> HoldoutForecasts:
     """Forecast every scored origin of `part` (rows of `features`: timestamp, value) and its baselines."""
     values = features["value"].to_numpy(dtype="float64")
     horizon = trained.horizon
-    origins = scored_origins(len(values), part, window=trained.window, horizon=horizon, season=season)
+    origins = scored_origins(len(values), part, first_origin=trained.first_origin, horizon=horizon, seasons=seasons)
     forecast, attention = trained.forecast_with_attention(features, origins)
-    # Row i of the season-long windows ends at row i + season - 1, so origin t is row t - season + 1.
-    season_history = sliding_windows(values, season)[origins - season + 1]
+    naive = {f"seasonal_{season}": seasonal_naive_at(values, origins, season, horizon) for season in seasons}
     return HoldoutForecasts(
         timestamps=features["timestamp"].to_numpy(),
         values=values,
         origins=origins,
         actual=values[origins[:, None] + np.arange(1, horizon + 1)],
         forecast=forecast,
-        seasonal_naive=baselines.seasonal_naive(season_history, season, horizon),
-        persistence=baselines.persistence(values[origins], horizon),
+        baselines={**naive, "persistence": baselines.persistence(values[origins], horizon)},
         attention=attention,
     )
 
 
-def forecast_metrics(forecasts: HoldoutForecasts, train_values: np.ndarray, season: int) -> dict[str, float]:
-    """mae, rmse and mase of the model and both baselines, rel_mae_<baseline> (model mae / baseline mae),
-    the model's mae per step (mae_step_<h>) and n_origins.
+def forecast_metrics(forecasts: HoldoutForecasts, train_values: np.ndarray, seasons: Sequence[int]) -> dict[str, float]:
+    """mae, rmse and mase of the model and of each baseline (suffix `_<baseline>`), rel_mae_<baseline>
+    (model mae / baseline mae), the same for `best_baseline`, the model's mae per step (mae_step_<h>)
+    and n_origins.
 
-    mase is Hyndman's: MAE over the in-sample seasonal-naive MAE of `train_values` (the train part).
+    mase is Hyndman's: MAE over the in-sample seasonal-naive MAE of `train_values` (the train part),
+    with the season whose in-sample naive is strongest (the smallest scale, the strictest mase).
     """
     report: dict[str, float] = {"n_origins": float(len(forecasts.origins))}
-    for suffix, predicted in _forecasters(forecasts).items():
+    fitting = [season for season in seasons if len(train_values) > season]
+    forecasters = {"": forecasts.forecast, **{f"_{name}": f for name, f in forecasts.baselines.items()}}
+    forecasters[f"_{BEST_BASELINE}"] = forecasts.baselines[forecasts.best_baseline]
+    for suffix, predicted in forecasters.items():
         report[f"mae{suffix}"] = metrics.mae(forecasts.actual, predicted)
         report[f"rmse{suffix}"] = metrics.rmse(forecasts.actual, predicted)
-        if len(train_values) > season:  # the in-sample scale needs one season of training history
-            report[f"mase{suffix}"] = metrics.mase_insample(forecasts.actual, predicted, train_values, season)
-    for name in ("seasonal", "persistence"):
+        if fitting:  # the in-sample scale needs one season of training history
+            report[f"mase{suffix}"] = max(
+                metrics.mase_insample(forecasts.actual, predicted, train_values, season) for season in fitting
+            )
+    for name in [*forecasts.baselines, BEST_BASELINE]:
         baseline_mae = report[f"mae_{name}"]
         report[f"rel_mae_{name}"] = report["mae"] / baseline_mae if baseline_mae > 0 else float("nan")
     per_step = metrics.per_step_mae(forecasts.actual, forecasts.forecast)
@@ -102,7 +110,7 @@ def forecast_metrics(forecasts: HoldoutForecasts, train_values: np.ndarray, seas
 def per_step_table(forecasts: HoldoutForecasts) -> pd.DataFrame:
     """step, then mae and rmse of the model and of each baseline at that step."""
     table = pd.DataFrame({"step": forecasts.steps})
-    for suffix, predicted in _forecasters(forecasts).items():
+    for suffix, predicted in {"": forecasts.forecast, **{f"_{n}": f for n, f in forecasts.baselines.items()}}.items():
         table[f"mae{suffix}"] = metrics.per_step_mae(forecasts.actual, predicted)
         table[f"rmse{suffix}"] = metrics.per_step_rmse(forecasts.actual, predicted)
     return table
@@ -119,8 +127,7 @@ def predictions_table(forecasts: HoldoutForecasts) -> pd.DataFrame:
             "timestamp": forecasts.timestamps[target_rows].ravel(),
             "actual": forecasts.actual.ravel(),
             "forecast": forecasts.forecast.ravel(),
-            "seasonal_naive": forecasts.seasonal_naive.ravel(),
-            "persistence": forecasts.persistence.ravel(),
+            **{name: predicted.ravel() for name, predicted in forecasts.baselines.items()},
         }
     )
 
@@ -140,8 +147,7 @@ def evaluation_figures(forecasts: HoldoutForecasts, window: int) -> dict[str, Fi
             per_step["step"].to_numpy(),
             {
                 "seq2seq": per_step["mae"].to_numpy(),
-                "seasonal naive": per_step["mae_seasonal"].to_numpy(),
-                "persistence": per_step["mae_persistence"].to_numpy(),
+                **{_label(name): per_step[f"mae_{name}"].to_numpy() for name in forecasts.baselines},
             },
         ),
     }
@@ -153,16 +159,16 @@ def evaluate_seq2seq(
     """Score on the test part of `prepared` with the TRAINED model's own scaler and window.
 
     Works for any trained seq2seq on any prepared sensor series, so the registry can score champion
-    and challenger on the same newest hold-out (`gate=True`: no figures). Gate: mae, against
-    seasonal naive's mae.
+    and challenger on the same newest hold-out (`gate=True`: no figures). Gate: mae, against the
+    strongest baseline's mae on the same points.
     """
-    season = params.models.seq2seq.season
-    forecasts = holdout_forecasts(trained, prepared.features, prepared.split.test, season)
+    seasons = params.models.seq2seq.seasons
+    forecasts = holdout_forecasts(trained, prepared.features, prepared.split.test, seasons)
     train_values = prepared.features["value"].to_numpy(dtype="float64")[prepared.split.train]
     return Evaluation(
-        metrics=forecast_metrics(forecasts, train_values, season),
+        metrics=forecast_metrics(forecasts, train_values, seasons),
         primary_metric="mae",
-        baseline_metric="mae_seasonal",
+        baseline_metric=f"mae_{BEST_BASELINE}",
         higher_is_better=False,
         figures={} if gate else evaluation_figures(forecasts, trained.window),
         tables={"per_step.csv": per_step_table(forecasts), "predictions.csv": predictions_table(forecasts)},
@@ -172,24 +178,16 @@ def evaluate_seq2seq(
 
 
 def origin_losses(forecasts: HoldoutForecasts) -> pd.DataFrame:
-    """Per forecast origin: the model's and seasonal naive's MAE over the horizon (their means are
-    `mae` and `mae_seasonal`), indexed by the origin's timestamp."""
+    """Per forecast origin: the model's and the strongest baseline's MAE over the horizon (their means
+    are `mae` and `mae_best_baseline`), indexed by the origin's timestamp."""
+    best = forecasts.baselines[forecasts.best_baseline]
     return pd.DataFrame(
         {
             "loss": np.abs(forecasts.actual - forecasts.forecast).mean(axis=1),
-            "loss_baseline": np.abs(forecasts.actual - forecasts.seasonal_naive).mean(axis=1),
+            "loss_baseline": np.abs(forecasts.actual - best).mean(axis=1),
         },
         index=pd.Index(forecasts.timestamps[forecasts.origins], name="origin"),
     )
-
-
-def _forecasters(forecasts: HoldoutForecasts) -> dict[str, np.ndarray]:
-    """Metric-name suffix -> (n, H) forecasts: the model has none, baselines '_<name>'."""
-    return {
-        "": forecasts.forecast,
-        "_seasonal": forecasts.seasonal_naive,
-        "_persistence": forecasts.persistence,
-    }
 
 
 def _example(forecasts: HoldoutForecasts, index: int, window: int) -> ForecastExample:
@@ -203,8 +201,16 @@ def _example(forecasts: HoldoutForecasts, index: int, window: int) -> ForecastEx
         future_time=forecasts.timestamps[future_rows],
         actual=forecasts.actual[index],
         forecast=forecasts.forecast[index],
-        seasonal_naive=forecasts.seasonal_naive[index],
+        baseline=forecasts.baselines[forecasts.best_baseline][index],
+        baseline_label=_label(forecasts.best_baseline),
     )
+
+
+def _label(baseline: str) -> str:
+    """`seasonal_288` -> `seasonal naive (288)` for plot legends."""
+    if baseline.startswith("seasonal_"):
+        return f"seasonal naive ({baseline.removeprefix('seasonal_')})"
+    return baseline
 
 
 def _time_label(timestamp: np.datetime64) -> str:

@@ -21,7 +21,7 @@ from typing import Literal
 import keras
 import numpy as np
 
-AttentionKind = Literal["luong", "bahdanau"]
+AttentionKind = Literal["luong", "luong_scaled", "bahdanau"]
 
 
 @keras.saving.register_keras_serializable(package="lstmops")
@@ -68,15 +68,16 @@ class _DecoderLayers:
 
 
 def _decoder_layers(units: int, attention: AttentionKind) -> _DecoderLayers:
-    if attention == "luong":
-        scorer = keras.layers.Attention(score_mode="dot", name="attention")
+    if attention in ("luong", "luong_scaled"):
+        # luong_scaled learns a temperature for the dot scores: attention can sharpen on a few positions.
+        scorer = keras.layers.Attention(score_mode="dot", use_scale=attention == "luong_scaled", name="attention")
         query_projection = key_projection = None
     elif attention == "bahdanau":
         scorer = keras.layers.AdditiveAttention(name="attention")
         query_projection = keras.layers.Dense(units, use_bias=False, name="attention_query")
         key_projection = keras.layers.Dense(units, use_bias=False, name="attention_key")
     else:
-        raise ValueError(f"attention must be 'luong' or 'bahdanau', got {attention!r}")
+        raise ValueError(f"attention must be 'luong', 'luong_scaled' or 'bahdanau', got {attention!r}")
     return _DecoderLayers(
         lstm=keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
         attention=scorer,
@@ -171,3 +172,85 @@ def teacher_forcing_inputs(y: np.ndarray, last_observed: np.ndarray) -> np.ndarr
     if y.ndim != 2 or len(last_observed) != len(y):
         raise ValueError(f"y must be (n, horizon) and last_observed (n,), got {y.shape} and {last_observed.shape}")
     return np.concatenate([last_observed, y[:, :-1]], axis=1)[:, :, None]
+
+
+@keras.saving.register_keras_serializable(package="lstmops")
+class TakeChannel(keras.layers.Layer):
+    """(n, T, channels) -> (n, T): one channel (the base seasonal naive among the decoder inputs)."""
+
+    def __init__(self, channel: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.channel = channel
+
+    def call(self, inputs):
+        return inputs[:, :, self.channel]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:2]
+
+    def get_config(self):
+        return {**super().get_config(), "channel": self.channel}
+
+
+def build_seasonal_residual_seq2seq(
+    window: int,
+    n_features: int,
+    horizon: int,
+    n_decoder_features: int,
+    *,
+    base_channel: int = 0,
+    units: int = 64,
+    attention: AttentionKind = "luong",
+    learning_rate: float = 1e-3,
+) -> SeasonalResidualSeq2Seq:
+    """Encoder LSTM over the window; a decoder LSTM that reads all `horizon` steps at once
+    (each step's known future inputs: the seasonal-naive values and calendar of its target time),
+    started from the encoder's state and attending over the encoder outputs. Its output at each step
+    is a residual added to decoder input channel `base_channel` (a seasonal naive), so an untrained
+    model already forecasts that seasonal naive."""
+    if not 0 <= base_channel < n_decoder_features:
+        raise ValueError(f"base_channel {base_channel} is not one of {n_decoder_features} decoder inputs")
+    window_in = keras.Input(shape=(window, n_features), name="window")
+    decoder_in = keras.Input(shape=(horizon, n_decoder_features), name="decoder_inputs")
+    encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm")
+    encoder_outputs, hidden, cell = encoder(window_in)
+    decode = _decoder_layers(units, attention)
+    decoded = decode.lstm(decoder_in, initial_state=[hidden, cell])[0]  # (n, horizon, units)
+    if decode.key_projection is None:
+        context, weights = decode.attention([decoded, encoder_outputs], return_attention_scores=True)
+    else:
+        query, key = decode.query_projection(decoded), decode.key_projection(encoder_outputs)
+        context, weights = decode.attention([query, encoder_outputs, key], return_attention_scores=True)
+    # The step's own inputs join the context: the residual depends on how far the naive values sit apart.
+    combined = decode.combine(keras.layers.Concatenate(name="decoder_and_context")([decoded, context, decoder_in]))
+    residual = keras.layers.Reshape((horizon,), name="residual")(decode.output(combined))
+    base = TakeChannel(base_channel, name="seasonal_naive")(decoder_in)
+    forecast = keras.layers.Add(name="forecast")([base, residual])
+    model = keras.Model([window_in, decoder_in], [forecast, weights], name="seasonal_residual_seq2seq")
+    return SeasonalResidualSeq2Seq(model, learning_rate=learning_rate)
+
+
+class SeasonalResidualSeq2Seq:
+    """The direct model plus its compiled `training_model` (Adam, MAE: the metric it is judged on)."""
+
+    def __init__(self, model: keras.Model, *, learning_rate: float = 1e-3):
+        self.model = model
+        forecast, _ = model.outputs
+        self.training_model = keras.Model(model.inputs, forecast, name="seasonal_residual_training")
+        self.training_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae")
+        self.horizon: int = model.inputs[1].shape[1]
+
+    def predict(
+        self, x: np.ndarray, decoder_inputs: np.ndarray, *, batch_size: int = 1024
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Forecast (n, horizon) and attention weights (n, horizon, window)."""
+        inputs = [np.asarray(x, dtype="float32"), np.asarray(decoder_inputs, dtype="float32")]
+        forecast, attention_weights = self.model.predict(inputs, batch_size=batch_size, verbose=0)
+        return forecast, attention_weights
+
+    def save(self, path: str | PathLike) -> None:
+        self.model.save(path)
+
+    @classmethod
+    def load(cls, path: str | PathLike, *, learning_rate: float = 1e-3) -> SeasonalResidualSeq2Seq:
+        return cls(keras.saving.load_model(path), learning_rate=learning_rate)

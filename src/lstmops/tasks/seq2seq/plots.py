@@ -19,7 +19,8 @@ class ForecastExample:
     future_time: np.ndarray
     actual: np.ndarray
     forecast: np.ndarray
-    seasonal_naive: np.ndarray
+    baseline: np.ndarray  # the strongest baseline's forecast
+    baseline_label: str
 
 
 def attention_figure(mean_weights: np.ndarray, example_weights: np.ndarray, example_label: str) -> Figure:
@@ -44,14 +45,14 @@ def attention_figure(mean_weights: np.ndarray, example_weights: np.ndarray, exam
 
 
 def forecast_figure(examples: Sequence[ForecastExample], unit: str = "value") -> Figure:
-    """One panel per origin: history, actual continuation, model forecast and seasonal naive."""
+    """One panel per origin: history, actual continuation, model forecast and the strongest baseline."""
     figure = Figure(figsize=(12, 3 * len(examples)), layout="constrained")
     axes = figure.subplots(len(examples), 1, squeeze=False)[:, 0]
     for ax, example in zip(axes, examples):
         ax.plot(example.history_time, example.history, color="0.4", label="history")
         ax.plot(example.future_time, example.actual, color="black", label="actual")
         ax.plot(example.future_time, example.forecast, color="tab:blue", marker=".", label="seq2seq")
-        ax.plot(example.future_time, example.seasonal_naive, color="tab:orange", linestyle="--", label="seasonal naive")
+        ax.plot(example.future_time, example.baseline, color="tab:orange", linestyle="--", label=example.baseline_label)
         ax.axvline(example.history_time[-1], color="0.7", linewidth=0.8)
         ax.set(title=f"origin {example.label}", ylabel=unit)
         ax.legend(loc="upper left", fontsize="small")

@@ -24,7 +24,13 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import sliding_windows, supervised_windows
-from lstmops.tasks.seq2seq.network import Seq2Seq, build_seq2seq
+from lstmops.models import baselines
+from lstmops.tasks.seq2seq.network import (
+    SeasonalResidualSeq2Seq,
+    Seq2Seq,
+    build_seasonal_residual_seq2seq,
+    build_seq2seq,
+)
 from lstmops.train.common import MODEL_FILE, WindowBatches, device_report, fit, read_state, set_seed, write_state
 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
@@ -47,16 +53,52 @@ def calendar_features(timestamps: pd.Series, names: Sequence[str]) -> np.ndarray
     return np.stack(columns, axis=1) if columns else np.empty((len(elapsed), 0))
 
 
+def seasonal_naive_at(values: np.ndarray, origins: np.ndarray, season: int, horizon: int) -> np.ndarray:
+    """(n, horizon) seasonal-naive forecasts of `values` from each origin row (needs origin >= season - 1)."""
+    # Row i of the season-long windows ends at row i + season - 1, so origin t is row t - season + 1.
+    return baselines.seasonal_naive(sliding_windows(values, season)[origins - season + 1], season, horizon)
+
+
+def part_origins(n_rows: int, part: slice, *, horizon: int, first_origin: int) -> np.ndarray:
+    """Origin rows t >= first_origin whose targets t+1..t+horizon all lie in `part`."""
+    start, stop, _ = part.indices(n_rows)
+    first, last = max(start - 1, first_origin), stop - 1 - horizon
+    if last < first:
+        raise ValueError(
+            f"rows {start}..{stop} hold no origin with horizon={horizon} and {first_origin + 1} rows of "
+            f"history (need {first + horizon + 1 - start} rows from the part start)"
+        )
+    return np.arange(first, last + 1)
+
+
+def strongest_season(values: np.ndarray, part: slice, seasons: Sequence[int], horizon: int) -> int:
+    """The season whose naive forecasts have the lowest MAE over the origins of `part` (the train part)."""
+    origins = part_origins(len(values), part, horizon=horizon, first_origin=max(seasons) - 1)
+    actual = values[origins[:, None] + np.arange(1, horizon + 1)]
+    errors = {s: np.abs(actual - seasonal_naive_at(values, origins, s, horizon)).mean() for s in seasons}
+    return min(errors, key=errors.get)
+
+
 @dataclass
 class TrainedSeq2Seq:
-    seq2seq: Seq2Seq
+    seq2seq: Seq2Seq | SeasonalResidualSeq2Seq
     scaler: MinMaxScaler  # of the value, fitted on the training part
     window: int
     calendar: tuple[str, ...]
     sampling_interval: pd.Timedelta  # median interval of the training rows (input_example spacing)
     history: dict[str, list[float]]
     device: dict
+    decoder: str = "recursive"  # params.models.seq2seq.decoder
+    seasons: tuple[int, ...] = ()  # seasonal_residual: the naive forecasts the decoder reads, in order
+    base_season: int | None = None  # seasonal_residual: the naive its output is a residual over
     kind: ClassVar[str] = "seq2seq"
+
+    @property
+    def first_origin(self) -> int:
+        """The first row that can be a forecast origin: a full window (and its deviations) behind it."""
+        if self.decoder == "seasonal_residual":
+            return max(self.window - 1 + self.base_season, max(self.seasons) - 1)
+        return self.window - 1
 
     @property
     def model(self) -> keras.Model:
@@ -67,9 +109,27 @@ class TrainedSeq2Seq:
         return self.seq2seq.horizon
 
     def model_inputs(self, features: pd.DataFrame) -> np.ndarray:
-        """(n, 1 + 2 * len(calendar)) per row: the scaled value (column 0, the target), then calendar."""
+        """Per row: the scaled value (column 0, the target); seasonal_residual: then its change since one
+        base season earlier (0 in the first season, which no window reads); then the calendar columns."""
         value = self.scaler.transform(features["value"].to_numpy(dtype="float64"))
-        return np.column_stack([value, calendar_features(features["timestamp"], self.calendar)])
+        columns = [value]
+        if self.decoder == "seasonal_residual":
+            change = np.zeros_like(value)
+            change[self.base_season :] = value[self.base_season :] - value[: -self.base_season]
+            columns.append(change)
+        return np.column_stack([*columns, calendar_features(features["timestamp"], self.calendar)])
+
+    def decoder_inputs(self, features: pd.DataFrame, origins: np.ndarray) -> np.ndarray:
+        """seasonal_residual: (n, horizon, len(seasons) + 2 * len(calendar)) per origin and step, what is
+        known of the target time in advance: each season's scaled naive value, then its calendar."""
+        value = self.scaler.transform(features["value"].to_numpy(dtype="float64"))
+        naive = [seasonal_naive_at(value, origins, season, self.horizon) for season in self.seasons]
+        steps = np.arange(1, self.horizon + 1)
+        origin_times = features["timestamp"].to_numpy()[origins]
+        target_times = origin_times[:, None] + steps[None, :] * self.sampling_interval.to_timedelta64()
+        calendar = calendar_features(pd.Series(target_times.ravel()), self.calendar)
+        calendar = calendar.reshape(len(origins), self.horizon, -1)
+        return np.concatenate([np.stack(naive, axis=-1), calendar], axis=-1)
 
     def forecast(self, features: pd.DataFrame, origins: np.ndarray) -> np.ndarray:
         """Forecasts (n, H) in the value's units for the given origin rows of `features`."""
@@ -85,15 +145,19 @@ class TrainedSeq2Seq:
         origins = np.asarray(origins, dtype=int)
         if origins.size == 0:
             raise ValueError("no origins to forecast")
-        if origins.min() < self.window - 1 or origins.max() >= len(features):
+        if origins.min() < self.first_origin or origins.max() >= len(features):
             raise ValueError(
-                f"origins must be rows {self.window - 1}..{len(features) - 1} (a full window of "
-                f"{self.window} rows ending at each), got rows {origins.min()}..{origins.max()}"
+                f"origins must be rows {self.first_origin}..{len(features) - 1} (the history a forecast "
+                f"of this model needs ends at each), got rows {origins.min()}..{origins.max()}"
             )
         windows = sliding_windows(self.model_inputs(features), self.window)  # row i ends at i + window - 1
         for start in range(0, len(origins), _PREDICT_CHUNK):
-            rows = origins[start : start + _PREDICT_CHUNK] - (self.window - 1)
-            scaled, attention = self.seq2seq.predict(windows[rows])
+            chunk = origins[start : start + _PREDICT_CHUNK]
+            x = windows[chunk - (self.window - 1)]
+            if self.decoder == "seasonal_residual":
+                scaled, attention = self.seq2seq.predict(x, self.decoder_inputs(features, chunk))
+            else:
+                scaled, attention = self.seq2seq.predict(x)
             yield self.scaler.inverse_transform(scaled), attention
 
     def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -104,9 +168,9 @@ class TrainedSeq2Seq:
         Missing values are forward-filled and leading missing rows dropped, as in training.
         """
         features = sensor_features(frame)
-        if len(features) < self.window:
-            raise ValueError(f"predict_raw needs at least window={self.window} observed rows, got {len(features)}")
-        origins = np.arange(self.window - 1, len(features))
+        if len(features) <= self.first_origin:
+            raise ValueError(f"predict_raw needs at least {self.first_origin + 1} observed rows, got {len(features)}")
+        origins = np.arange(self.first_origin, len(features))
         forecast = self.forecast(features, origins)
         origin_times = features["timestamp"].to_numpy()[origins]
         steps = np.arange(1, self.horizon + 1)
@@ -121,9 +185,9 @@ class TrainedSeq2Seq:
         )
 
     def input_example(self) -> pd.DataFrame:
-        """One window of a flat signal in the middle of the training range: the smallest valid input."""
+        """The history of one origin, a flat signal in the middle of the training range: the smallest valid input."""
         middle = float((self.scaler.data_min[0] + self.scaler.data_max[0]) / 2)
-        timestamps = pd.date_range("2024-01-01", periods=self.window, freq=self.sampling_interval)
+        timestamps = pd.date_range("2024-01-01", periods=self.first_origin + 1, freq=self.sampling_interval)
         return pd.DataFrame({"timestamp": timestamps.astype("datetime64[ns]"), "value": middle})
 
     def save(self, folder: Path) -> None:
@@ -141,6 +205,9 @@ class TrainedSeq2Seq:
                 "scaler": self.scaler.to_dict(),
                 "history": self.history,
                 "device": self.device,
+                "decoder": self.decoder,
+                "seasons": list(self.seasons),
+                "base_season": self.base_season,
             },
         )
 
@@ -150,23 +217,29 @@ class TrainedSeq2Seq:
         preprocessing = read_state(folder, cls.kind)
         legacy = folder / "training.json"  # where versions saved before history moved kept it
         training = json.loads(legacy.read_text()) if legacy.exists() else preprocessing
+        decoder = preprocessing.get("decoder", "recursive")  # versions saved before seasonal_residual
+        network = SeasonalResidualSeq2Seq if decoder == "seasonal_residual" else Seq2Seq
         return cls(
-            seq2seq=Seq2Seq.load(folder / MODEL_FILE),
+            seq2seq=network.load(folder / MODEL_FILE),
             scaler=MinMaxScaler.from_dict(preprocessing["scaler"]),
             window=int(preprocessing["window"]),
             calendar=tuple(preprocessing["calendar"]),
             sampling_interval=pd.Timedelta(seconds=preprocessing["sampling_interval_seconds"]),
             history=training["history"],
             device=training["device"],
+            decoder=decoder,
+            seasons=tuple(preprocessing.get("seasons", ())),
+            base_season=preprocessing.get("base_season"),
         )
 
 
 def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequence[str] | None = None) -> TrainedSeq2Seq:
     """Fit on the windows whose targets lie in the train part; early stopping on the val part.
 
-    Teacher forcing in training (the decoder reads the true previous value), recursive decoding in
-    every forecast. `calendar` names the calendar columns added to the inputs (see CALENDAR_PERIODS);
-    default: params.models.seq2seq.calendar.
+    params.models.seq2seq.decoder picks the network: `recursive` (teacher forcing in training, its own
+    forecasts fed back in every forecast) or `seasonal_residual` (all steps at once, a residual over the
+    seasonal naive that was strongest on the train part). `calendar` names the calendar columns added
+    to the inputs (see CALENDAR_PERIODS); default: params.models.seq2seq.calendar.
     """
     is_sensor_value = prepared.kind == "sensors" and prepared.columns == ["value"]
     if not is_sensor_value or not isinstance(prepared.scaler, MinMaxScaler):
@@ -176,11 +249,42 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
         )
     set_seed(params.train.seed)
     p = params.models.seq2seq
-    calendar = p.calendar if calendar is None else calendar
+    calendar = tuple(p.calendar if calendar is None else calendar)
     split = prepared.split
     timestamps = prepared.features["timestamp"]
     trained = TrainedSeq2Seq(
-        seq2seq=build_seq2seq(
+        seq2seq=None,  # built below, once the input widths are known
+        scaler=prepared.scaler,
+        window=p.window,
+        calendar=calendar,
+        sampling_interval=timestamps.iloc[split.train].diff().median(),
+        history={},
+        device=device_report(),
+        decoder=p.decoder,
+    )
+    if p.decoder == "seasonal_residual":
+        values = prepared.features["value"].to_numpy(dtype="float64")
+        try:
+            trained.base_season = strongest_season(values, split.train, p.seasons, p.horizon)
+        except ValueError as err:
+            raise ValueError(
+                f"{prepared.series}: the train part holds no origin with the history models.seq2seq.seasons "
+                f"{p.seasons} need: {err}"
+            ) from err
+        trained.seasons = tuple(p.seasons)
+        trained.seq2seq = build_seasonal_residual_seq2seq(
+            p.window,
+            2 + 2 * len(calendar),
+            p.horizon,
+            len(p.seasons) + 2 * len(calendar),
+            base_channel=trained.seasons.index(trained.base_season),
+            units=p.units,
+            attention=p.attention,
+            learning_rate=p.learning_rate,
+        )
+        batches = _direct_batches
+    else:
+        trained.seq2seq = build_seq2seq(
             p.window,
             1 + 2 * len(calendar),
             p.horizon,
@@ -188,21 +292,14 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
             attention=p.attention,
             learning_rate=p.learning_rate,
             target_index=0,
-        ),
-        scaler=prepared.scaler,
-        window=p.window,
-        calendar=tuple(calendar),
-        sampling_interval=timestamps.iloc[split.train].diff().median(),
-        history={},
-        device=device_report(),
-    )
-    inputs = trained.model_inputs(prepared.features)
+        )
+        batches = _teacher_forced_batches
     try:
-        train = _teacher_forced_batches(trained, inputs, split.train, params, shuffle=True)
+        train = batches(trained, prepared.features, split.train, params, shuffle=True)
     except ValueError as err:
         raise ValueError(f"{prepared.series}: the train part cannot hold one seq2seq window: {err}") from err
     try:
-        validation = _teacher_forced_batches(trained, inputs, split.val, params, shuffle=False)
+        validation = batches(trained, prepared.features, split.val, params, shuffle=False)
     except ValueError:  # an empty or too short val part: early stopping watches the training loss
         validation = None
     trained.history = fit(trained.seq2seq.training_model, train, validation=validation, params=params.train)
@@ -210,15 +307,34 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
 
 
 def _teacher_forced_batches(
-    trained: TrainedSeq2Seq, inputs: np.ndarray, part: slice, params: Params, *, shuffle: bool
+    trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, params: Params, *, shuffle: bool
 ) -> WindowBatches:
     """Windows whose H targets all lie in `part` (inputs may reach back before it)."""
+    inputs = trained.model_inputs(features)
     windows = supervised_windows(inputs, inputs[:, 0], trained.window, trained.horizon, split=part)
     y = windows.y.reshape(len(windows.y), trained.horizon)
     x, decoder_inputs = trained.seq2seq.training_inputs(windows.X, y)
     return WindowBatches(
         (x, decoder_inputs),
         y[:, :, None],
+        batch_size=params.train.batch_size,
+        shuffle=shuffle,
+        seed=params.train.seed,
+    )
+
+
+def _direct_batches(
+    trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, params: Params, *, shuffle: bool
+) -> WindowBatches:
+    """Every origin whose H targets lie in `part` and whose history the model can read."""
+    inputs = trained.model_inputs(features)
+    origins = part_origins(len(inputs), part, horizon=trained.horizon, first_origin=trained.first_origin)
+    first = origins[0] - (trained.window - 1)  # origins are consecutive: the windows are a view
+    windows = sliding_windows(inputs, trained.window)[first : first + len(origins)]
+    targets = inputs[origins[:, None] + np.arange(1, trained.horizon + 1), 0]
+    return WindowBatches(
+        (windows, trained.decoder_inputs(features, origins)),
+        targets,
         batch_size=params.train.batch_size,
         shuffle=shuffle,
         seed=params.train.seed,

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from lstmops.benchmarks.prices import BenchmarkInputError, benchmark_prices
+from lstmops.benchmarks.prices import BenchmarkInputError, benchmark_prices, vs_persistence
 from lstmops.config import load_params
 from lstmops.data.demo_prices import demo_prices
 
@@ -35,9 +35,25 @@ def test_each_csv_gets_walk_forward_means_named_by_its_stem(tmp_path):
 
     assert json.loads(out.read_text()) == result
     (series,) = result["series"]
-    assert set(series) == {"name", "mase", "rmse", "rmse_persistence", "directional_accuracy", "coverage_90", "seconds"}
+    assert set(series) == {
+        "name",
+        "mase",
+        "rmse",
+        "rmse_persistence",
+        "directional_accuracy",
+        "coverage_90",
+        "mase_pooled",
+        "mase_pooled_ci_low",
+        "mase_pooled_ci_high",
+        "mae_vs_drift",
+        "vs_persistence",
+        "points",
+        "seconds",
+    }
     assert series["name"] == "ACME" and series["seconds"] > 0
     assert 0.5 < series["mase"] < 2 and series["rmse"] > 0 and math.isfinite(series["rmse_persistence"])
+    assert series["mase_pooled_ci_low"] <= series["mase_pooled"] <= series["mase_pooled_ci_high"]
+    assert series["vs_persistence"] == vs_persistence(series["mase_pooled_ci_low"], series["mase_pooled_ci_high"])
     assert result["protocol"]["folds"] == 2
 
 
@@ -65,3 +81,9 @@ def test_folds_zero_is_refused_because_the_benchmark_is_walk_forward(tmp_path):
 
     with pytest.raises(ValueError, match="backtest_folds >= 1"):
         benchmark_prices([write_yahoo_csv(tmp_path / "A.csv")], params, tmp_path / "out.json")
+
+
+def test_pooled_mase_is_read_against_persistence_by_where_its_interval_lies():
+    assert vs_persistence(0.95, 0.99) == "better"
+    assert vs_persistence(0.98, 1.01) == "indistinguishable"
+    assert vs_persistence(1.01, 1.05) == "worse"

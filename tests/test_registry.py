@@ -276,6 +276,7 @@ def test_history_holds_every_move_with_time_actor_reason_and_both_sides_metrics(
         ("rollback", "1"),
     ]
     assert all(datetime.fromisoformat(e["time"]).utcoffset().total_seconds() == 0 for e in entries)
+    assert entries[0]["holdout_rows"] == {"start": None, "after": None, "points": len(HOLDOUT_X)}  # all of it
     rejected = entries[2]
     assert rejected["actor"] == "tester" and rejected["incumbent"]["version"] == "2"
     assert rejected["candidate"]["score"] == pytest.approx(1.6) and rejected["incumbent"]["score"] == pytest.approx(0.2)

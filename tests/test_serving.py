@@ -126,3 +126,26 @@ def test_versions_registered_before_tasks_became_packages_still_load():
     from lstmops.tasks.autoencoder.train import TrainedAutoencoder
 
     assert import_class("lstmops.train.autoencoder:TrainedAutoencoder") is TrainedAutoencoder
+
+
+def test_a_damaged_bundle_file_is_named_by_what_its_own_format_says(tmp_path):
+    import zipfile
+
+    from lstmops.serving import damaged_file
+
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+    (tmp_path / "state.json").write_text('{"window": 10}')
+    assert damaged_file(tmp_path) is None  # intact files pass
+
+    (tmp_path / "state.json").write_text('{"window": 1')
+    path, problem = damaged_file(tmp_path)
+    assert path == tmp_path / "state.json" and problem.startswith("JSONDecodeError")
+
+    (tmp_path / "state.json").write_text('{"window": 10}')
+    whole = (tmp_path / "model.keras").read_bytes()
+    (tmp_path / "model.keras").write_bytes(whole[: len(whole) // 2])
+    assert damaged_file(tmp_path) == (tmp_path / "model.keras", "BadZipFile: File is not a zip file")
+
+    (tmp_path / "model.keras").write_bytes(b"")
+    assert damaged_file(tmp_path) == (tmp_path / "model.keras", "empty file")

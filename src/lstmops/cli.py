@@ -264,10 +264,15 @@ def benchmark_prices(
 
     params = _params(params_file, assignments)
     result = _guarded(lambda: prices.benchmark_prices(csv, params, out))
-    typer.echo(f"{'series':20s} {'MASE':>7s} {'RMSE':>10s} {'RMSE pers.':>10s} {'dir.acc':>7s} {'cov90':>6s} {'s':>6s}")
+    typer.echo(
+        f"{'series':20s} {'MASE':>7s} {'pooled [95% CI]':>24s} {'vs persistence':>17s} {'vs drift':>8s} "
+        f"{'RMSE':>10s} {'RMSE pers.':>10s} {'dir.acc':>7s} {'cov90':>6s} {'s':>6s}"
+    )
     for row in result["series"]:
+        pooled = f"{row['mase_pooled']:.4f} [{row['mase_pooled_ci_low']:.3f}, {row['mase_pooled_ci_high']:.3f}]"
         typer.echo(
-            f"{row['name']:20s} {row['mase']:7.4f} {row['rmse']:10.4g} {row['rmse_persistence']:10.4g} "
+            f"{row['name']:20s} {row['mase']:7.4f} {pooled:>24s} {row['vs_persistence']:>17s} "
+            f"{row['mae_vs_drift']:8.4f} {row['rmse']:10.4g} {row['rmse_persistence']:10.4g} "
             f"{row['directional_accuracy']:7.3f} {row['coverage_90']:6.3f} {row['seconds']:6.1f}"
         )
 

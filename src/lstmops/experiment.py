@@ -8,7 +8,7 @@ Each phase is timed and the seconds are logged with the run (`seconds/open`, `se
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from lstmops import tracking
@@ -20,7 +20,7 @@ from lstmops.train import live
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
     from lstmops.evaluate.report import Evaluation
-    from lstmops.registry import Decision, Evaluate
+    from lstmops.registry import Decision, Evaluate, NewestRows
 
 
 @dataclass
@@ -107,8 +107,39 @@ def gate_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Evalu
     return evaluate
 
 
+def newest_rows(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params) -> NewestRows:
+    """The gate's fallback hold-out: `prepared`'s test rows after a training end, scored by the task as
+    usual. Enough rows means enough paired points for the significance test (counted on the
+    challenger's own evaluation units after that time, so the task's windows are accounted for)."""
+    import pandas as pd
+
+    from lstmops.data.windows import SplitIndex
+    from lstmops.evaluate.significance import minimum_points
+    from lstmops.registry import HoldoutTooShort, Resplit
+
+    times = prepared.features[data_kind(prepared.kind).time_column]
+    test = prepared.split.test
+
+    def after(train_end: str) -> Resplit:
+        end = pd.Timestamp(train_end)
+        start = max(test.start, int((times <= end).sum()))  # times are sorted
+        units = outcome.evaluation.units
+        points = int((pd.to_datetime(units.index) > end).sum()) if units is not None else test.stop - start
+        needed = minimum_points(outcome.evaluation.horizon)
+        if start >= test.stop or points < needed:
+            raise HoldoutTooShort(
+                f"only {points} hold-out points come after {train_end} (the gate needs {needed} to compare on)"
+            )
+        split = prepared.split  # the rows between the old and the new start join val, which the gate never scores
+        newer = replace(prepared, split=SplitIndex(split.train, slice(split.val.start, start), slice(start, test.stop)))
+        return Resplit(gate_evaluator(outcome.kind, newer, params), train_end, times.iloc[start].isoformat(), points)
+
+    return after
+
+
 def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *, actor: str | None = None) -> Decision:
-    """Register the outcome's model and let the registry gate judge it against @champion on `prepared`'s hold-out."""
+    """Register the outcome's model and let the registry gate judge it against @champion on `prepared`'s
+    hold-out (or its newest rows, where a version trained on part of it)."""
     from lstmops import registry
 
     return registry.register_and_gate(
@@ -116,6 +147,7 @@ def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *
         gate_evaluator(outcome.kind, prepared, params),
         holdout=prepared.card.get("sha256"),
         holdout_start=prepared.part_times()[1].isoformat(),
+        newest_rows=newest_rows(outcome, prepared, params),
         actor=actor,
         margin=params.registry.margin,
         alpha=params.registry.alpha,

@@ -8,8 +8,9 @@ Aliases only, never the deprecated stages:
 
 The gate re-evaluates the challenger AND the current champion on the same, newest hold-out (never
 stale metrics), after checking that neither version trained on any of it (each version's
-`data.train_end` tag), and promotes only if the challenger beats the champion AND the naive baseline
-by a statistically significant margin at level `alpha` (paired tests on the same hold-out points:
+`data.train_end` tag; where one did, the comparison moves to the hold-out's rows after both training
+ends when there are enough of them for the paired test, else it is refused), and promotes only if
+the challenger beats the champion AND the naive baseline by a statistically significant margin at level `alpha` (paired tests on the same hold-out points:
 Diebold–Mariano for forecasts, a block bootstrap of the F1 difference for anomaly detection; see
 `evaluate.significance`) and beats the champion by at least `margin` (relative: the smallest effect
 worth a change). A noisy tie keeps the champion. A first version needs only to beat the baseline;
@@ -17,15 +18,22 @@ its decision says whether that win is significant. After the decision @challenge
 is removed either way (it means "awaiting a decision"); a rejected version keeps its number, its
 `gate.*` tags say why, and `review MODEL --version N` still shows it.
 
+Crash safety: each gate holds a per-version lock (`<name>.v<N>.gate.lock`) from registering its
+version to deciding it; a @challenger whose lock nobody holds was left by a gate that died, and the
+next gate of the model decides it first (or abandons it, audited, where it cannot be evaluated). A
+champion whose files cannot be read (serving.CorruptModelError) does not block promotions: the
+challenger is judged against the naive baseline alone and the decision carries the warning.
+
 Rollback swaps @champion and @previous, so a second rollback undoes the first.
 
 Versions carry only the tags that identify and decide them (VERSION_TAGS from the run, `gate.*`);
 their metrics stay on the run, where MLflow shows them.
 
-Audit trail: every promote, reject and rollback is one registered-model tag `audit.<UTC time>.<id>`
-holding a JSON entry (time, actor, action, version, reason, aliases before/after, both sides'
-metrics: `candidate` is the version the move is about, `incumbent` the champion it was compared with
-or replaced, and the paired tests `test` and `baseline_test`): complete and machine-readable. Keys
+Audit trail: every promote, reject, abandon and rollback is one registered-model tag
+`audit.<UTC time>.<id>` holding a JSON entry (time, actor, action, version, reason, aliases
+before/after, both sides' metrics: `candidate` is the version the move is about, `incumbent` the
+champion it was compared with or replaced, the paired tests `test` and `baseline_test`, the
+`holdout_rows` compared on and any `warning`): complete and machine-readable. Keys
 are unique per entry, so concurrent writers never overwrite one another; sorted keys are
 chronological. For people, every move also rewrites the registered model's description, which ends
 with a Markdown table of the latest moves (the MLflow UI renders it on the model's page).
@@ -47,7 +55,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -62,6 +70,7 @@ from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
 from lstmops.evaluate.significance import Comparison, compare_units
 from lstmops.reports.registry import history_markdown, model_card
+from lstmops.serving import CorruptModelError
 from lstmops.tasks import task_names
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
@@ -87,6 +96,27 @@ class RegistryError(RuntimeError):
 
 class HoldoutOverlapError(RegistryError):
     """The gate's hold-out starts before a version's training data ends: that comparison would flatter it."""
+
+
+class HoldoutTooShort(ValueError):
+    """Too few hold-out points after the versions' training ends to compare on; the message says how many."""
+
+
+@dataclass(frozen=True)
+class Resplit:
+    """The gate's hold-out cut to its rows after the newest training end of the versions compared."""
+
+    evaluate: Evaluate  # model URI -> its evaluation on these rows only
+    after: str  # ISO time: the newest `data.train_end` of the versions compared
+    start: str  # ISO time of the first row kept
+    points: int  # paired points scored there
+
+    def describe(self) -> str:
+        return f"the {self.points} newest points from {self.start}, after the training end {self.after}"
+
+
+# The newest training end (ISO) -> the hold-out's rows after it; raises HoldoutTooShort when too few.
+NewestRows = Callable[[str], Resplit]
 
 
 class RunToRegister(Protocol):
@@ -120,6 +150,8 @@ class Decision:
     test: Comparison | None = None  # the deciding paired test: vs the champion, else vs the baseline
     baseline_test: Comparison | None = None  # challenger vs the naive baseline on the same points
     significant: bool = False  # `test` found the challenger better at level alpha
+    resplit: Resplit | None = None  # the rows compared on, when not the whole hold-out
+    warning: str | None = None  # e.g. a champion that could not be loaded
 
     @property
     def action(self) -> str:
@@ -215,10 +247,12 @@ def decide(
     champion: tuple[str, Evaluation] | None,
     margin: float = 0.0,
     alpha: float = 0.05,
+    unloadable_champion: str | None = None,
 ) -> Decision:
     """Promote only if the challenger beats the champion by a significant margin (paired test at
     `alpha`, and at least `margin` relative) and the naive baseline significantly; a first version
-    only needs to beat the baseline (whether significantly is recorded)."""
+    only needs to beat the baseline (whether significantly is recorded), and so does a challenger
+    whose champion cannot be loaded (`unloadable_champion`: the warning, which leads the reason)."""
     metric = challenger.primary_metric
     mine = _side(version, challenger)
     theirs = _side(champion[0], champion[1]) if champion else None
@@ -233,8 +267,10 @@ def decide(
     here = f"{metric} {mine.score:.4g}"
     versus_baseline = f"naive baseline {challenger.baseline_metric} {mine.baseline:.4g}{_tested(vs_baseline)}"
 
+    warned = f"{unloadable_champion}: " if unloadable_champion and theirs is None else ""
+
     def decision(promoted: bool, reason: str, test: Comparison | None, significant: bool) -> Decision:
-        return Decision(name, version, promoted, reason, metric, mine, theirs, test, vs_baseline, significant)
+        return Decision(name, version, promoted, warned + reason, metric, mine, theirs, test, vs_baseline, significant)
 
     if not challenger.beats_baseline():
         return decision(False, f"{here} does not beat the {versus_baseline}", vs_baseline, baseline_wins)
@@ -242,7 +278,7 @@ def decide(
         verdict = "significant" if baseline_wins else "not significant"
         return decision(
             True,
-            f"first version: {here} beats the {versus_baseline}: {verdict} at alpha {alpha:g}",
+            f"{'' if warned else 'first version: '}{here} beats the {versus_baseline}: {verdict} at alpha {alpha:g}",
             vs_baseline,
             baseline_wins,
         )
@@ -260,23 +296,123 @@ def decide(
     return decision(True, f"{versus}: significant improvement; beats the {versus_baseline}", vs_champion, True)
 
 
-def check_holdout(name: str, holdout_start: str | None, train_ends: dict[str, str | None]) -> None:
-    """Refuse a hold-out that starts at or before the end of any version's training data.
+def overlapping(holdout_start: str | None, train_ends: dict[str, str | None]) -> dict[str, str]:
+    """The versions (label -> `data.train_end`) that trained on data at or after the hold-out's start.
 
     `train_ends` maps a label ('challenger v3') to its `data.train_end` (None: not recorded, by
     versions registered before the tag existed; they cannot be checked and pass).
     """
     if holdout_start is None:
-        return
+        return {}
     start = datetime.fromisoformat(holdout_start)
-    seen = {who: end for who, end in train_ends.items() if end and datetime.fromisoformat(end) >= start}
-    if seen:
-        which = ", ".join(f"{who} trained on data up to {end}" for who, end in seen.items())
-        raise HoldoutOverlapError(
-            f"{name}: refusing to compare on a hold-out starting {holdout_start}: {which}, so it would be "
-            "scored on rows it has seen. Gate on newer data (ingest a snapshot whose test part starts after "
-            "every version's training end) or keep windows.split as the champion was trained with."
-        )
+    return {who: end for who, end in train_ends.items() if end and datetime.fromisoformat(end) >= start}
+
+
+def _refusal(name: str, holdout_start: str, seen: dict[str, str], why_not: str = "") -> str:
+    which = ", ".join(f"{who} trained on data up to {end}" for who, end in seen.items())
+    return (
+        f"{name}: refusing to compare on a hold-out starting {holdout_start}: {which}, so it would be "
+        f"scored on rows it has seen{why_not}. Gate on newer data (ingest a snapshot whose test part starts after "
+        "every version's training end) or keep windows.split as the champion was trained with."
+    )
+
+
+@dataclass
+class _Gate:
+    """One gate run's settings: the hold-out, how to evaluate on it and on its newest rows, the policy."""
+
+    name: str
+    evaluate: Evaluate
+    holdout: str | None
+    holdout_start: str | None
+    newest_rows: NewestRows | None
+    actor: str
+    margin: float
+    alpha: float
+
+    def rows_for(self, own_end: str | None, champion_version: str | None) -> Resplit | None:
+        """None: compare on the whole hold-out; else the newest rows after both versions' training ends.
+        HoldoutOverlapError when a version trained on the hold-out and too few rows come after."""
+        ends = {"the challenger": own_end}
+        if champion_version:
+            ends[f"champion v{champion_version}"] = _train_end(self.name, champion_version)
+        seen = overlapping(self.holdout_start, ends)
+        if not seen:
+            return None
+        if self.newest_rows is None:
+            raise HoldoutOverlapError(_refusal(self.name, self.holdout_start, seen))
+        newest = max((end for end in ends.values() if end), key=datetime.fromisoformat)
+        try:
+            return self.newest_rows(newest)
+        except HoldoutTooShort as err:
+            raise HoldoutOverlapError(_refusal(self.name, self.holdout_start, seen, f", and {err}")) from err
+
+    def champion(self, version: str | None, evaluate: Evaluate) -> tuple[Evaluation | None, str | None]:
+        """The champion's evaluation, or (None, warning) when its files cannot be read."""
+        if version is None:
+            return None, None
+        try:
+            return evaluate(version_uri(self.name, version)), None
+        except CorruptModelError as err:
+            return None, f"champion v{version} cannot be loaded ({err}), so compared with the naive baseline only"
+
+    def judge(self, number: str, own_end: str | None, run_id: str, note: str = "") -> Decision:
+        """Evaluate version `number` and the champion on the same rows, decide, move the aliases, record."""
+        client = MlflowClient()
+        champion_version = alias_version(self.name, CHAMPION)
+        resplit = self.rows_for(own_end, champion_version)
+        evaluate = resplit.evaluate if resplit else self.evaluate
+        # Evaluations are slow, so they run outside the lock; the champion is re-checked inside it.
+        challenger = evaluate(version_uri(self.name, number))
+        champion, warning = self.champion(champion_version, evaluate)
+        with model_lock(self.name):
+            current = alias_version(self.name, CHAMPION)
+            if current != champion_version:  # promoted meanwhile: compare with the champion that serves now
+                champion_version = current
+                rows = self.rows_for(own_end, current)
+                if _rows_key(rows) != _rows_key(resplit):
+                    resplit, evaluate = rows, rows.evaluate if rows else self.evaluate
+                    challenger = evaluate(version_uri(self.name, number))
+                champion, warning = self.champion(current, evaluate)
+            compared = (champion_version, champion) if champion else None
+            decision = decide(self.name, number, challenger, compared, self.margin, self.alpha, warning)
+            on_rows = (
+                f"on {resplit.describe()} (the hold-out overlapped a version's training data): " if resplit else ""
+            )
+            decision = replace(decision, reason=f"{note}{on_rows}{decision.reason}", resplit=resplit, warning=warning)
+            _apply(decision, self.actor, holdout=self.holdout, holdout_start=self.holdout_start)
+            version = client.get_model_version(self.name, number)
+            client.update_model_version(
+                self.name, number, description=model_card(self.name, version, client.get_run(run_id), decision)
+            )
+        return decision
+
+    def settle_undecided(self) -> Decision | None:
+        """Decide a @challenger left by a gate that died (its gate lock is free), or abandon it, audited,
+        where it cannot be compared; a @challenger whose gate is still running is left to that gate."""
+        with model_lock(self.name):
+            orphan = alias_version(self.name, CHALLENGER)
+            lock = _gate_lock(self.name, orphan) if orphan else None
+            if lock is None or not _try_acquire(lock):
+                return None
+        try:
+            version = MlflowClient().get_model_version(self.name, orphan)
+            left = f"left undecided at @{CHALLENGER} by a gate that did not finish"
+            try:
+                return self.judge(
+                    orphan, version.tags.get(TRAIN_END_TAG), version.run_id, f"{left}; decided by the next gate: "
+                )
+            except Exception as err:  # any reason: an undecidable version must not block every later gate
+                abandon(
+                    self.name, orphan, f"{left}; abandoned by the next gate, which cannot compare it: {err}", self.actor
+                )
+                return None
+        finally:
+            lock.release()
+
+
+def _rows_key(resplit: Resplit | None) -> tuple[str, int] | None:
+    return (resplit.start, resplit.points) if resplit else None
 
 
 def register_and_gate(
@@ -285,6 +421,7 @@ def register_and_gate(
     *,
     holdout: str | None = None,
     holdout_start: str | None = None,
+    newest_rows: NewestRows | None = None,
     actor: str | None = None,
     margin: float = 0.0,
     alpha: float = 0.05,
@@ -294,8 +431,11 @@ def register_and_gate(
     record the move. Returns the decision. `experiment.gate` supplies the model task's evaluator.
 
     `holdout_start` (ISO time of the hold-out's first row) is checked against both versions'
-    `data.train_end` before anything is registered: HoldoutOverlapError if either trained on it.
-    If an evaluation raises, no decision is taken: the version keeps @challenger and nothing else moves.
+    `data.train_end` before anything is registered; where either trained on it, `newest_rows` gives
+    the hold-out's rows after both training ends to compare on instead, and HoldoutOverlapError is
+    raised when there is no `newest_rows` or it finds too few. A @challenger left undecided by an
+    earlier gate that died is decided (or abandoned) first. If an evaluation raises, no decision is
+    taken: the version keeps @challenger (for the next gate) and nothing else moves.
     """
     if margin < 0:
         raise ValueError(f"margin must be >= 0 (a relative improvement), got {margin}")
@@ -304,39 +444,51 @@ def register_and_gate(
     client = MlflowClient()
     name = registered_model_name(outcome.kind, outcome.series)
     own_end = client.get_run(outcome.run_id).data.tags.get(TRAIN_END_TAG)
-
-    def check(champion_version: str | None) -> None:
-        ends = {"the challenger": own_end}
-        if champion_version:
-            ends[f"champion v{champion_version}"] = _train_end(name, champion_version)
-        check_holdout(name, holdout_start, ends)
-
+    gate = _Gate(name, evaluate, holdout, holdout_start, newest_rows, actor_name(actor), margin, alpha)
     if _model_exists(name):
-        check(alias_version(name, CHAMPION))
+        gate.settle_undecided()
+        gate.rows_for(own_end, alias_version(name, CHAMPION))  # refuse before registering anything
     else:
-        check(None)
+        gate.rows_for(own_end, None)
     # Every write to the model happens under its lock: SQLite gives up on a write that waits > 5 s.
     with model_lock(name):
         version = register_version(outcome)
         number = str(version.version)
+        deciding = _gate_lock(name, number)
+        deciding.acquire()  # held until decided: a @challenger whose lock is free was left by a dead gate
         client.set_registered_model_alias(name, CHALLENGER, number)
+    try:
+        return gate.judge(number, own_end, outcome.run_id)
+    finally:
+        deciding.release()
 
-    # Evaluations are slow, so they run outside the lock; the champion is re-checked inside it.
-    challenger = evaluate(version_uri(name, number))
-    champion_version = alias_version(name, CHAMPION)
-    champion = evaluate(version_uri(name, champion_version)) if champion_version else None
+
+def abandon(name: str, version: str, reason: str, actor: str) -> dict[str, Any]:
+    """Give up deciding `version`: it loses @challenger, its `gate.decision` says abandoned, and the audit says why."""
+    client = MlflowClient()
     with model_lock(name):
-        current = alias_version(name, CHAMPION)
-        if current != champion_version:  # promoted meanwhile: compare with the champion that serves now
-            champion_version = current
-            check(current)
-            champion = evaluate(version_uri(name, current)) if current else None
-        decision = decide(name, number, challenger, (champion_version, champion) if champion else None, margin, alpha)
-        _apply(decision, actor_name(actor), holdout=holdout)
-        client.update_model_version(
-            name, number, description=model_card(name, version, client.get_run(outcome.run_id), decision)
+        before = aliases_of(name)
+        if before.get(CHALLENGER) == version:
+            client.delete_registered_model_alias(name, CHALLENGER)
+        now = _utc_now()
+        for key, value in {"decision": "abandoned", "reason": reason, "time": now.isoformat(), "actor": actor}.items():
+            client.set_model_version_tag(name, version, f"{GATE_TAG_PREFIX}{key}", value)
+        return record(
+            name,
+            {
+                "action": "abandon",
+                "actor": actor,
+                "version": version,
+                "reason": reason,
+                "metric": None,
+                "holdout_sha256": None,
+                "candidate": None,
+                "incumbent": None,
+                "aliases_before": _serving(before),
+                "aliases_after": _serving(aliases_of(name)),
+            },
+            now,
         )
-    return decision
 
 
 def _model_exists(name: str) -> bool:
@@ -362,7 +514,7 @@ def comparison_tags(test: Comparison | None) -> dict[str, str]:
     }
 
 
-def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
+def _apply(decision: Decision, actor: str, holdout: str | None, holdout_start: str | None = None) -> None:
     """Move the aliases for `decision` and record it; the caller holds the model's lock."""
     client = MlflowClient()
     name, number = decision.name, decision.version
@@ -405,11 +557,20 @@ def _apply(decision: Decision, actor: str, holdout: str | None) -> None:
             "test": asdict(decision.test) if decision.test else None,
             "baseline_test": asdict(decision.baseline_test) if decision.baseline_test else None,
             "significant": decision.significant,
+            "holdout_rows": _holdout_rows(decision, holdout_start),
+            "warning": decision.warning,
             "aliases_before": _serving(before),
             "aliases_after": _serving(aliases_of(name)),
         },
         now,
     )
+
+
+def _holdout_rows(decision: Decision, holdout_start: str | None) -> dict[str, Any]:
+    """The rows the decision compared on: from `start`, after the training end `after` when re-split."""
+    if decision.resplit:
+        return {"start": decision.resplit.start, "after": decision.resplit.after, "points": decision.resplit.points}
+    return {"start": holdout_start, "after": None, "points": decision.test.n if decision.test else None}
 
 
 # ---------------------------------------------------------------- rollback
@@ -531,6 +692,21 @@ def lock_dir() -> Path:
     if uri.startswith("sqlite:///") and not uri.endswith(":memory:"):
         return Path(uri.removeprefix("sqlite:///")).parent / ".locks"
     return Path("mlruns") / ".locks"
+
+
+def _gate_lock(name: str, version: str) -> FileLock:
+    """The lock a gate holds on version `version` of `name` from registering it to deciding it."""
+    folder = lock_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(folder / f"{name}.v{version}.gate.lock")
+
+
+def _try_acquire(lock: FileLock) -> bool:
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return False
+    return True
 
 
 @contextmanager

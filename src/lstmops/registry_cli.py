@@ -35,9 +35,12 @@ def _guarded(action, model: str | None = None):
 
     from lstmops.registry import RegistryError
     from lstmops.reports import no_such_model
+    from lstmops.serving import CorruptModelError
 
     try:
         return action()
+    except CorruptModelError as err:
+        _fail(f"ERROR: {err}; roll back (`lstmops registry rollback {model}`) or retrain")
     except (RegistryError, FileNotFoundError) as err:
         _fail(f"ERROR: {err}")
     except MlflowException as err:

@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -21,6 +20,7 @@ from lstmops.anomalies import flagged_to_segments
 from lstmops.data.snapshots import frame_to_csv_bytes
 from lstmops.registry import CHAMPION, RegistryError, version_uri
 from lstmops.reports import no_such_model
+from lstmops.serving import load_pyfunc
 from lstmops.tracking import ensure_experiment
 
 SCORING_EXPERIMENT_KIND = "scoring"  # -> experiment "lstmops-scoring"
@@ -77,7 +77,7 @@ def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") ->
     except MlflowException as err:
         raise RegistryError(f"{name} has no @{CHAMPION} to score with: {err.message}") from err
     version = str(champion.version)  # an int in MLflow 3.17
-    model = mlflow.pyfunc.load_model(version_uri(name, version))
+    model = load_pyfunc(version_uri(name, version))
     stamp = {"model_name": name, "model_version": int(version), "model_run_id": champion.run_id}
     predictions = pd.DataFrame(model.predict(frame)).assign(**stamp)
 

@@ -8,13 +8,17 @@ the `lstmops` package itself (code_paths), so `mlflow.pyfunc.load_model(uri).pre
 from __future__ import annotations
 
 import importlib
+import json
 import tempfile
+import zipfile
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import mlflow
 import pandas as pd
+import yaml
+from mlflow.artifacts import download_artifacts
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 from packaging.requirements import Requirement
@@ -125,4 +129,49 @@ def load_trained(model_uri: str) -> Trained:
     from lstmops.console import import_keras_quietly
 
     import_keras_quietly()
-    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().trained
+    return load_pyfunc(model_uri).unwrap_python_model().trained
+
+
+class CorruptModelError(RuntimeError):
+    """A model's stored files cannot be read back: the message names the model, version and file."""
+
+
+def load_pyfunc(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """`mlflow.pyfunc.load_model`, except that a damaged artifact file is named (CorruptModelError)
+    instead of surfacing the loader's own error, which for a truncated `.keras` file is "File not found"."""
+    local = Path(download_artifacts(model_uri))
+    try:
+        return mlflow.pyfunc.load_model(str(local))
+    except Exception as err:
+        damaged = damaged_file(local)
+        if damaged is None:  # not a damaged file (a missing dependency, a bug): the loader's error says more
+            raise
+        path, problem = damaged
+        raise CorruptModelError(f"{_model_label(model_uri)}: the model artifact {path} is corrupt ({problem})") from err
+
+
+def damaged_file(folder: Path) -> tuple[Path, str] | None:
+    """The first file under `folder` whose own format says it is damaged, with what is wrong: empty,
+    a zip archive (`.keras`) that does not open or fails its checksums, or JSON/YAML that does not parse."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.stat().st_size == 0:
+            return path, "empty file"
+        try:
+            if path.suffix in (".keras", ".zip"):
+                with zipfile.ZipFile(path) as archive:
+                    broken = archive.testzip()
+                if broken is not None:
+                    return path, f"member {broken} fails its checksum"
+            elif path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix in (".yaml", ".yml") or path.name == "MLmodel":
+                yaml.safe_load(path.read_text())
+        except (zipfile.BadZipFile, ValueError, yaml.YAMLError, UnicodeDecodeError, EOFError) as err:
+            return path, f"{type(err).__name__}: {err}"
+    return None
+
+
+def _model_label(model_uri: str) -> str:
+    """`models:/forecaster-DEMOA/3` -> `forecaster-DEMOA v3`; other URIs as they are."""
+    name, _, version = model_uri.removeprefix("models:/").rpartition("/")
+    return f"{name} v{version}" if model_uri.startswith("models:/") and version.isdigit() else model_uri

@@ -30,6 +30,17 @@ BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0  # the gate's verdict on the same data must not change between calls
 LOSS_COLUMNS = ("loss",)
 SEGMENT_COLUMNS = ("tp", "fp", "fn")
+# Fewest paired points a comparison is worth making on when the rows can be chosen (the gate's
+# re-split): below ~30 pairs the DM statistic's t approximation rests on little and rarely rejects,
+# and the long-run variance (h-step losses) or the bootstrap (blocks of h rows) needs several
+# independent stretches of h points.
+MIN_POINTS = 30
+MIN_BLOCKS = 10
+
+
+def minimum_points(horizon: int) -> int:
+    """Paired points a test with `horizon`-dependent units needs: max(MIN_POINTS, MIN_BLOCKS * horizon)."""
+    return max(MIN_POINTS, MIN_BLOCKS * max(horizon, 1))
 
 
 @dataclass(frozen=True)

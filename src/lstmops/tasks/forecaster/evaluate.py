@@ -95,7 +95,7 @@ def walk_forward(prepared: PreparedSeries, params: Params) -> list[Fold]:
     return folds
 
 
-def _backtest_metrics(folds: list[Fold]) -> dict[str, float]:
+def backtest_metrics(folds: list[Fold]) -> dict[str, float]:
     metrics = {f"backtest_fold_{fold.number}_mase": fold.metrics["mase"] for fold in folds}
     metrics["backtest_mase_mean"] = float(np.mean([fold.metrics["mase"] for fold in folds]))
     points = pd.concat([fold.points for fold in folds], ignore_index=True)
@@ -146,7 +146,7 @@ def evaluate_forecaster(
 
     folds = walk_forward(prepared, params)
     if folds:
-        evaluation.metrics |= _backtest_metrics(folds)
+        evaluation.metrics |= backtest_metrics(folds)
         fold_points = pd.concat([fold.points.assign(fold=fold.number) for fold in folds], ignore_index=True)
         evaluation.figures["backtest.png"] = backtest_figure(
             fold_points,

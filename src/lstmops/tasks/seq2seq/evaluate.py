@@ -43,6 +43,7 @@ class HoldoutForecasts:
     forecast: np.ndarray
     baselines: dict[str, np.ndarray]  # seasonal_<season> for each season, then persistence
     attention: np.ndarray  # (n, H, window)
+    seasons: tuple[int, ...]
 
     @property
     def steps(self) -> np.ndarray:
@@ -77,6 +78,7 @@ def holdout_forecasts(
         forecast=forecast,
         baselines={**naive, "persistence": baselines.persistence(values[origins], horizon)},
         attention=attention,
+        seasons=tuple(seasons),
     )
 
 
@@ -141,6 +143,7 @@ def evaluation_figures(forecasts: HoldoutForecasts, window: int) -> dict[str, Fi
             forecasts.attention.mean(axis=0),
             forecasts.attention[last],
             _time_label(forecasts.timestamps[forecasts.origins[last]]),
+            seasons=forecasts.seasons,
         ),
         "forecast.png": forecast_figure([_example(forecasts, i, window) for i in examples]),
         "per_step_mae.png": per_step_figure(

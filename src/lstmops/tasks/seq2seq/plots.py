@@ -23,8 +23,13 @@ class ForecastExample:
     baseline_label: str
 
 
-def attention_figure(mean_weights: np.ndarray, example_weights: np.ndarray, example_label: str) -> Figure:
-    """Two heatmaps of (horizon step x window position) attention: mean over origins, and one origin."""
+def attention_figure(
+    mean_weights: np.ndarray, example_weights: np.ndarray, example_label: str, seasons: Sequence[int] = ()
+) -> Figure:
+    """Two heatmaps of (horizon step x window position) attention: mean over origins, and one origin.
+
+    For each season that reaches into the window, a dashed guide marks the position one season before
+    each step's target (step h: position h - season), where a seasonal pattern draws the eye."""
     figure = Figure(figsize=(12, 4.5), layout="constrained")
     axes = figure.subplots(1, 2)
     for ax, weights, title in (
@@ -41,6 +46,14 @@ def attention_figure(mean_weights: np.ndarray, example_weights: np.ndarray, exam
         )
         ax.set(title=title, xlabel="window position (0 = last observed row)", ylabel="forecast step")
         figure.colorbar(image, ax=ax, label="weight")
+        steps = np.arange(1, horizon + 1)
+        for season in seasons:
+            inside = (steps - season > -window) & (steps - season <= 0)
+            if inside.any():
+                ax.plot(steps[inside] - season, steps[inside], color="white", linestyle="--", linewidth=0.8)
+                ax.annotate(
+                    f"{season} earlier", (steps[inside][0] - season, steps[inside][0]), color="white", fontsize="small"
+                )
     return figure
 
 

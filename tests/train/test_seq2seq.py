@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from lstmops.tasks.seq2seq import train as seq2seq_training
-from lstmops.tasks.seq2seq.train import TrainedSeq2Seq, calendar_features, train_seq2seq
+from lstmops.tasks.seq2seq.train import (
+    TrainedSeq2Seq,
+    calendar_features,
+    seasons_to_read,
+    strongest_season,
+    train_seq2seq,
+)
 
 WINDOW, HORIZON = 12, 4
 
@@ -57,14 +63,21 @@ def test_training_drives_the_loss_down_and_reports_the_device(trained):
     assert trained.device["backend"] and trained.device["device"] in ("cpu", "gpu")
 
 
-def test_the_residual_decoder_builds_on_the_strongest_seasonal_naive_of_the_train_part(prepared, params):
-    trained = train_seq2seq(
-        prepared, params.model_copy(update={"train": params.train.model_copy(update={"epochs": 1})})
-    )
-    # The demo signal repeats daily (288 samples); the 4-hour naive (48) is the weaker baseline.
-    assert (trained.decoder, trained.seasons, trained.base_season) == ("seasonal_residual", (48, 288), 288)
-    # Its history: a window of changes since one base season earlier.
-    assert trained.first_origin == WINDOW - 1 + 288
+def test_the_residual_decoder_reads_the_seasons_that_leave_half_the_train_part_to_learn_from(prepared, params):
+    one_epoch = params.model_copy(update={"train": params.train.model_copy(update={"epochs": 1})})
+    trained = train_seq2seq(prepared, one_epoch)
+    # 420 training rows: a day (288) of history would leave fewer than half of them as origins.
+    assert (trained.decoder, trained.seasons, trained.base_season) == ("seasonal_residual", (48,), 48)
+    assert trained.first_origin == WINDOW - 1 + 48  # a window of changes since one base season earlier
+    assert seasons_to_read([48, 288], WINDOW, train_rows=600) == (48, 288)
+    assert seasons_to_read([288, 2016], 96, train_rows=400) == (288,)  # none fits: the shortest
+
+
+def test_the_base_season_is_the_strongest_seasonal_naive_of_the_part():
+    steps = np.arange(2000)
+    weekly = np.sin(2 * np.pi * steps / 24) + 0.3 * np.sin(2 * np.pi * steps / 168)  # a week of 7 days
+    assert strongest_season(weekly, slice(0, 2000), [24, 168], horizon=6) == 168
+    assert strongest_season(np.sin(2 * np.pi * steps / 24), slice(0, 2000), [12, 24], horizon=6) == 24
 
 
 def test_predict_raw_forecasts_every_origin_with_its_full_history_including_the_last(trained, raw):

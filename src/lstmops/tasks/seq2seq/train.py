@@ -71,6 +71,14 @@ def part_origins(n_rows: int, part: slice, *, horizon: int, first_origin: int) -
     return np.arange(first, last + 1)
 
 
+def seasons_to_read(seasons: Sequence[int], window: int, train_rows: int) -> tuple[int, ...]:
+    """The seasons a seasonal_residual model reads: those whose history (window + season) leaves at least
+    half of the train part as training origins, or else the shortest. A week of history in a two-week
+    series would leave too few windows to learn from; it stays a baseline all the same."""
+    fitting = tuple(season for season in seasons if window + season <= train_rows // 2)
+    return fitting or (min(seasons),)
+
+
 def strongest_season(values: np.ndarray, part: slice, seasons: Sequence[int], horizon: int) -> int:
     """The season whose naive forecasts have the lowest MAE over the origins of `part` (the train part)."""
     origins = part_origins(len(values), part, horizon=horizon, first_origin=max(seasons) - 1)
@@ -264,19 +272,19 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
     )
     if p.decoder == "seasonal_residual":
         values = prepared.features["value"].to_numpy(dtype="float64")
+        trained.seasons = seasons_to_read(p.seasons, p.window, split.train.stop - split.train.start)
         try:
-            trained.base_season = strongest_season(values, split.train, p.seasons, p.horizon)
+            trained.base_season = strongest_season(values, split.train, trained.seasons, p.horizon)
         except ValueError as err:
             raise ValueError(
-                f"{prepared.series}: the train part holds no origin with the history models.seq2seq.seasons "
-                f"{p.seasons} need: {err}"
+                f"{prepared.series}: the train part holds no origin with the history of models.seq2seq.seasons "
+                f"{list(trained.seasons)}: {err}"
             ) from err
-        trained.seasons = tuple(p.seasons)
         trained.seq2seq = build_seasonal_residual_seq2seq(
             p.window,
             2 + 2 * len(calendar),
             p.horizon,
-            len(p.seasons) + 2 * len(calendar),
+            len(trained.seasons) + 2 * len(calendar),
             base_channel=trained.seasons.index(trained.base_season),
             units=p.units,
             attention=p.attention,

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import mlflow
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 import yaml
 from mlflow import MlflowClient
@@ -291,3 +292,28 @@ def test_a_user_error_is_one_line_and_debug_shows_the_traceback(world, monkeypat
     assert quiet.exit_code == 1 and len(quiet.output.strip().splitlines()) == 1
     assert isinstance(quiet.exception, SystemExit)
     assert isinstance(debug.exception, TrackingStoreError) and isinstance(by_variable.exception, TrackingStoreError)
+
+
+# ---------------------------------------------------------------- a training past its timeout
+
+
+def test_a_hung_training_is_killed_at_its_timeout_and_its_run_ends_failed(world, monkeypatch):
+    """A training that never returns (tests/fixtures/hung_task.py), in the child process the timeout kills."""
+    from lstmops.train.isolated import TrainingTimedOut, run_experiment_within
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fixtures"))  # the child imports the task by name
+    monkeypatch.setitem(tasks.REGISTRY, "forecaster", "hung_task")
+    before = world.state()
+
+    with pytest.raises(TrainingTimedOut, match="forecaster DEMOA: training stopped after 4 s, its training_timeout_s"):
+        run_experiment_within(4, "forecaster", world.prepared, world.params, tracking_uri=f"sqlite:///{world.store}")
+
+    hung = int((Path(world.params.data.root) / "hung-training-started").read_text())
+    assert not psutil.pid_exists(hung)  # the training's process is gone, not left running
+    (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert run.info.status == "FAILED"
+    assert (
+        run.data.tags["lstmops.ended"]
+        == f"FAILED: process {hung} on {socket.gethostname()}: stopped after 4 s (training_timeout_s)"
+    )
+    assert world.state() == before

@@ -169,6 +169,19 @@ def test_an_unreachable_tracking_server_is_one_line_before_any_training(world, s
     assert world.state() == before
 
 
+def test_a_server_that_never_answers_is_reported_after_one_request_timeout(world, monkeypatch):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")  # the preflight waits at most this (and at most 10 s)
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{silent.getsockname()[1]}")
+
+        listed = runner.invoke(app, ["registry", "list"])
+
+    assert listed.exit_code == 1
+    assert "is not reachable (no answer within 1 s)" in listed.output
+
+
 def _lstmops(world: World, *args: str) -> subprocess.CompletedProcess:
     """`lstmops ARGS --params <the world's params>` as a new process (it opens the store afresh)."""
     params_file = world.root / "params.yaml"
@@ -305,8 +318,8 @@ def test_a_hung_training_is_killed_at_its_timeout_and_its_run_ends_failed(world,
     monkeypatch.setitem(tasks.REGISTRY, "forecaster", "hung_task")
     before = world.state()
 
-    with pytest.raises(TrainingTimedOut, match="forecaster DEMOA: training stopped after 4 s, its training_timeout_s"):
-        run_experiment_within(4, "forecaster", world.prepared, world.params, tracking_uri=f"sqlite:///{world.store}")
+    with pytest.raises(TrainingTimedOut, match="forecaster DEMOA: training stopped after 6 s, its training_timeout_s"):
+        run_experiment_within(6, "forecaster", world.prepared, world.params, tracking_uri=f"sqlite:///{world.store}")
 
     hung = int((Path(world.params.data.root) / "hung-training-started").read_text())
     assert not psutil.pid_exists(hung)  # the training's process is gone, not left running
@@ -314,6 +327,6 @@ def test_a_hung_training_is_killed_at_its_timeout_and_its_run_ends_failed(world,
     assert run.info.status == "FAILED"
     assert (
         run.data.tags["lstmops.ended"]
-        == f"FAILED: process {hung} on {socket.gethostname()}: stopped after 4 s (training_timeout_s)"
+        == f"FAILED: process {hung} on {socket.gethostname()}: stopped after 6 s (training_timeout_s)"
     )
     assert world.state() == before

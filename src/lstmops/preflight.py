@@ -62,14 +62,26 @@ def check_reachable(uri: str) -> None:
         )
     except Exception as err:  # requests' and MLflow's connection errors alike: the server did not answer
         raise TrackingStoreError(
-            f"MLflow tracking server {masked(uri)} is not reachable (no answer within {timeout} s: "
-            f"{type(err).__name__}); start it or point MLFLOW_TRACKING_URI at one that runs"
+            f"MLflow tracking server {masked(uri)} is not reachable ({_why(err, timeout)}); "
+            "start it or point MLFLOW_TRACKING_URI at one that runs"
         ) from None
     if response.status_code != 200:
         why = "check MLFLOW_TRACKING_USERNAME/PASSWORD" if response.status_code in (401, 403) else "see its log"
         raise TrackingStoreError(
             f"MLflow tracking server {masked(uri)} answered HTTP {response.status_code} to a search; {why}"
         )
+
+
+def _why(err: Exception, timeout: float) -> str:
+    """Why a request failed, in words; never the error's text, which can hold the URI's password."""
+    text = str(err)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return f"no answer within {timeout} s"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    return type(err).__name__
 
 
 def _check_database(uri: str) -> None:

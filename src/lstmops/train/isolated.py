@@ -9,8 +9,8 @@ training runs on to its last epoch. Keras on JAX or TensorFlow frees many arrays
 a landing is a matter of chance: that is how a 5,000-epoch training outlived its 5 s timeout in some
 runs and not others. A killed process cannot swallow anything.
 
-The timeout counts from the moment the child is ready (imports and device set-up done, bounded on
-their own by STARTUP_TIMEOUT_S), so a busy machine's slow start-up does not eat into a training's
+The timeout counts from the moment the child is ready (imports, device set-up and the connection to
+the store done, bounded on their own by STARTUP_TIMEOUT_S), so a busy machine's slow start-up does not eat into a training's
 time. The parent then waits for the child's result or exit; at the timeout it sends SIGTERM, then
 SIGKILL after `GRACE_S`, and ends the MLflow run the child had opened FAILED, tagged with the
 timeout setting (`preflight.end_orphaned_runs`). The child trains with the parent's task registry
@@ -144,14 +144,13 @@ def _experiment(
     return experiment.run_experiment(kind, prepared, params, run_name=run_name, tags=tags)
 
 
-def _child(sender: Connection, registry: dict[str, str], *arguments: Any) -> None:
-    """In the child: set up the devices, send ("ready", None), run the experiment, send ("ok", outcome)
-    or ("error", exception)."""
+def _child(sender: Connection, task_registry: dict[str, str], *arguments: Any) -> None:
+    """In the child: start up (imports, devices, the store's connection), send ("ready", None), run the
+    experiment, send ("ok", outcome) or ("error", exception)."""
     from lstmops import tasks
     from lstmops.console import import_keras_quietly, quiet_libraries
 
-    tasks.REGISTRY.update(registry)
-
+    tasks.REGISTRY.update(task_registry)
     quiet_libraries()
     import_keras_quietly()
     from lstmops.train import common
@@ -159,9 +158,12 @@ def _child(sender: Connection, registry: dict[str, str], *arguments: Any) -> Non
     common.enable_gpu_memory_growth()  # before anything touches the GPU in this process
     print(f"devices: {common.device_report()}")
     import mlflow.data  # noqa: F401  the rest of the start-up: what the experiment imports on its way
+    from mlflow import MlflowClient
 
-    from lstmops import experiment, registry  # noqa: F401
+    from lstmops import experiment, registry, tracking  # noqa: F401
 
+    tracking.configure_tracking(arguments[3])
+    MlflowClient().search_experiments(max_results=1)  # the store's client code loads and connects here
     sender.send(("ready", None))
     try:
         outcome = _experiment(*arguments)

@@ -83,6 +83,10 @@ def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Pa
         origins = {key: f"--set {key}=" for key in assigned} | {key: f"--{key.rsplit('.', 1)[-1]}" for key in options}
         return load_params(path, {**assigned, **options}, origins)
     except ConfigError as err:
+        from lstmops.user_errors import debugging
+
+        if debugging():
+            raise
         _fail(f"ERROR: {err}", code=2)
 
 

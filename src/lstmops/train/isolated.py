@@ -6,8 +6,9 @@ once, at whatever Python line the main thread is on when the signal is handled. 
 finalizer (`__del__`, a weakref or garbage-collector callback: "Exception ignored in ..."), or inside
 a handler that catches BaseException, the exception is swallowed, no second alarm comes, and the
 training runs on to its last epoch. Keras on JAX or TensorFlow frees many arrays per batch, so such
-a landing is a matter of chance: that is how a 5,000-epoch training outlived its 5 s timeout in some
-runs and not others. A killed process cannot swallow anything.
+a landing is a matter of chance, which fits a 5,000-epoch training outliving its 5 s timeout in some
+runs and not others (bench/prefect_alarm_timeout.py shows the mechanism with Prefect's own timeout).
+A killed process cannot swallow anything.
 
 The timeout counts from the moment the child is ready (imports, device set-up and the connection to
 the store done, bounded on their own by STARTUP_TIMEOUT_S), so a busy machine's slow start-up does not eat into a training's

@@ -37,8 +37,7 @@ def _console(
     """Keep library chatter (TensorFlow start-up lines, informational MLflow/GX logs) off the console."""
     from lstmops import console, user_errors
 
-    if debug:
-        user_errors.set_debug()
+    user_errors.set_debug(debug)
     if verbose:
         console.set_verbose()
     console.quiet_libraries()

@@ -31,12 +31,16 @@ KNOWN = (
 )
 
 
+_debug_option = False  # `lstmops --debug`, set by the CLI's callback at every invocation
+
+
 def debugging() -> bool:
-    return os.environ.get(DEBUG_VARIABLE, "").lower() not in ("", "0", "false", "no")
+    return _debug_option or os.environ.get(DEBUG_VARIABLE, "").lower() not in ("", "0", "false", "no")
 
 
-def set_debug() -> None:
-    os.environ[DEBUG_VARIABLE] = "1"
+def set_debug(on: bool) -> None:
+    global _debug_option
+    _debug_option = on
 
 
 def message(err: BaseException) -> str | None:

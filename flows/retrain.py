@@ -74,7 +74,7 @@ def retrain(
         for series in ingest(kind, params_file, overrides, csv_paths=csv_paths[kind], nab_root=nab_root)
     ]
 
-    train = training_task(training_timeout_s, training_limit)
+    train = training_task(training_limit)
     trainings = []
     with runner:
         for series in prepared:
@@ -84,6 +84,7 @@ def retrain(
                     "prepared": series,
                     "params": params,
                     "tracking_uri": tracking_uri,
+                    "timeout_s": training_timeout_s,
                 }
                 with training_resources(params):
                     training = runner.submit(train, arguments)

@@ -1,7 +1,7 @@
 """Where the trainings of a retrain run: `orchestration` in params.yaml picks the Prefect task runner.
 
-threads (the embedded default): a `ThreadPoolTaskRunner` in the flow's own process; a training's
-timeout cannot interrupt a thread, so a hung training holds its slot until it returns.
+threads (the embedded default): a `ThreadPoolTaskRunner` in the flow's own process. Whatever the runner,
+each training runs in a child process that its timeout kills (`lstmops.train.isolated`).
 processes: Prefect's `ProcessPoolTaskRunner`, each training in a worker process of its own (each
 imports TensorFlow once; parallel trainings share no random state).
 dask: prefect-dask's `DaskTaskRunner`, against the cluster at `dask_address` or, without one, a

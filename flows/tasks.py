@@ -1,8 +1,8 @@
 """Prefect tasks shared by the flows about models: each wraps one `lstmops` call and adds only orchestration.
 
 What Prefect adds here, and nothing else (the ingest tasks are in `ingest_tasks.py`):
-- a timeout on training, an optional concurrency-limited tag on it (one training per GPU), the
-  device report in the task log;
+- an optional concurrency-limited tag on training (one training per GPU); the training itself runs
+  in a child process its timeout kills (`lstmops.train.isolated`);
 - run names that say what ran, logs through the run logger, a markdown artifact per training run.
 
 Heavy imports (GX, TensorFlow, MLflow) happen inside the tasks, so loading a flow to deploy it is fast.
@@ -10,9 +10,6 @@ Heavy imports (GX, TensorFlow, MLflow) happen inside the tasks, so loading a flo
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger, runtime, task
@@ -43,30 +40,9 @@ def _train_name(parameters: dict[str, Any]) -> str:
     return "train-" + training_run_name(parameters["model_kind"], parameters["prepared"])
 
 
-_devices_lock = threading.Lock()
-_device_report: dict[str, Any] | None = None
-
-
-def _devices() -> dict[str, Any]:
-    """Turn on GPU memory growth once per process (TF refuses it after the GPU is initialised)."""
-    global _device_report
-    with _devices_lock:
-        if _device_report is None:
-            from lstmops.console import import_keras_quietly
-
-            import_keras_quietly()  # before lstmops.train.common loads Keras: TensorFlow's start-up lines stay off
-            from lstmops.train import common
-
-            common.enable_gpu_memory_growth()
-            _device_report = common.device_report()
-        return _device_report
-
-
 def _run_tags() -> dict[str, str]:
-    """Tags that lead from the MLflow run back to the Prefect run and the process that made it."""
+    """Tags that lead from the MLflow run back to the Prefect run (`tracking.training_run` adds the process)."""
     tags = {
-        "worker.host": socket.gethostname(),
-        "worker.pid": str(os.getpid()),
         "prefect.flow_run_id": str(runtime.flow_run.id or ""),
         "prefect.flow_run_name": runtime.flow_run.name or "",
         "prefect.task_run_id": str(runtime.task_run.id or ""),
@@ -76,26 +52,37 @@ def _run_tags() -> dict[str, str]:
     return {key: value for key, value in tags.items() if value}
 
 
-@task(task_run_name=_train_name, cache_policy=NO_CACHE, timeout_seconds=DEFAULT_TRAINING_TIMEOUT_S)
+@task(task_run_name=_train_name, cache_policy=NO_CACHE)
 def train_model(
-    model_kind: str, prepared: PreparedSeries, params: Params, tracking_uri: str | None = None
+    model_kind: str,
+    prepared: PreparedSeries,
+    params: Params,
+    tracking_uri: str | None = None,
+    timeout_s: float = DEFAULT_TRAINING_TIMEOUT_S,
 ) -> ExperimentOutcome:
-    """Train, evaluate and log one model to MLflow (`experiment.run_experiment`).
+    """Train, evaluate and log one model to MLflow (`experiment.run_experiment`) in a child process that
+    is killed after `timeout_s` seconds (`lstmops.train.isolated`: Prefect's own task timeout cannot
+    reliably stop a training).
 
     `tracking_uri`: the flow's store, so a training on another process or host (a Dask worker) logs
     where the flow gates; default: this process's MLFLOW_TRACKING_URI or the embedded store.
     """
     from lstmops import experiment, tracking
+    from lstmops.train import isolated
 
     uri = tracking.configure_tracking(tracking_uri)
-    get_run_logger().info("devices: %s; MLflow: %s", _devices(), tracking.masked(uri))
-    # run_experiment prints its one-line summary; log_prints on the flows sends it to the run log.
+    logger = get_run_logger()
+    logger.info("MLflow: %s; training in a child process, stopped after %g s", tracking.masked(uri), timeout_s)
     run_name = experiment.training_run_name(model_kind, prepared)
-    return experiment.run_experiment(model_kind, prepared, params, run_name=run_name, tags=_run_tags())
+    outcome = isolated.run_experiment_within(
+        timeout_s, model_kind, prepared, params, tracking_uri=uri, run_name=run_name, tags=_run_tags()
+    )
+    logger.info("%s", outcome.summary())
+    return outcome
 
 
-def training_task(timeout_s: float, limit_tag: str | None = None) -> Task:
-    """The training task with its timeout and, on GPU deployments, a concurrency-limited tag.
+def training_task(limit_tag: str | None = None) -> Task:
+    """The training task, on GPU deployments with a concurrency-limited tag (its timeout is a parameter).
 
     With `limit_tag` (e.g. "gpu-training") each training carries that tag, and the server's task
     concurrency limit on it (`prefect concurrency-limit create gpu-training 1`: one training per
@@ -115,7 +102,7 @@ def training_task(timeout_s: float, limit_tag: str | None = None) -> Task:
                     f"training_limit {limit_tag!r}: the Prefect server has no such concurrency limit; "
                     f"create it with `prefect concurrency-limit create {limit_tag} 1`"
                 ) from None
-    return train_model.with_options(timeout_seconds=timeout_s, tags=[limit_tag] if limit_tag else [])
+    return train_model.with_options(tags=[limit_tag] if limit_tag else [])
 
 
 # ---------------------------------------------------------------- reporting

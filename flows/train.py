@@ -45,7 +45,7 @@ def train(
 ) -> ExperimentOutcome:
     """Train `model_kind` on `series` (a ticker, or a sensor series of the configured source)."""
     params, prepared = params_and_series(model_kind, series, params_file, overrides)
-    outcome = training_task(training_timeout_s, training_limit)(model_kind, prepared, params)
+    outcome = training_task(training_limit)(model_kind, prepared, params, timeout_s=training_timeout_s)
     report_evaluation(outcome)
     if promote_model:
         promote(outcome, prepared, params, actor=actor())

@@ -121,6 +121,7 @@ def test_an_unset_option_does_not_undo_a_set_override(workdir):
     assert _params(Path("params.yaml"), ["train.epochs=1"], **{"train.epochs": 5}).train.epochs == 5  # given: wins
 
 
+@pytest.mark.faults
 def test_a_yaml_syntax_error_in_params_names_the_file_and_line(workdir):
     (workdir / "params.yaml").write_text("train:\n  epochs: 3\n  batch_size: [32\n")
 

@@ -181,6 +181,7 @@ def test_the_run_names_its_training_data_and_its_experiment_says_what_it_holds(
     assert description.startswith("LSTM forecaster") and "forecaster-<series>" in description
 
 
+@pytest.mark.faults
 def test_a_training_that_fails_leaves_its_run_failed_not_running(mlflow_store, prepared, params, monkeypatch):
     def broken_trainer(prepared, params):
         raise RuntimeError("out of memory")

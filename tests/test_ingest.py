@@ -128,6 +128,7 @@ def test_parallel_ingests_of_different_series_each_record_their_newest_snapshot(
     assert latest == {s.series: s.raw_path for s in snapshots}
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize(
     "damage",
     [
@@ -154,6 +155,7 @@ def test_a_damaged_snapshot_is_refused_set_aside_and_restored_by_ingesting_again
     assert again.raw_path == good.raw_path and again.sha256 == good.sha256
 
 
+@pytest.mark.faults
 def test_rows_that_arrive_out_of_order_are_sorted_and_the_card_says_so(params, tmp_path):
     shuffled = tmp_path / "shuffled.csv"
     rows = [f"2024-01-01 00:{minute:02d}:00,{minute / 5:.1f}\n" for minute in range(0, 60, 5)]

@@ -239,6 +239,7 @@ def test_overlong_parameter_values_are_cut_to_mlflows_limit(prepared, params):
     )
 
 
+@pytest.mark.faults
 def test_a_password_in_the_tracking_uri_is_never_shown():
     from lstmops.tracking import masked
 

@@ -13,8 +13,10 @@ from lstmops.config import ConfigError, Params, load_params, parse_assignments
 from lstmops.data.kinds import DATA_KINDS, DataKind, data_kind
 from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
+from lstmops.user_errors import ErrorsAsMessages
 
 app = typer.Typer(
+    cls=ErrorsAsMessages,  # known errors: one red line, a traceback only with --debug
     help="MLOps for LSTM sequence models: ingest, validate, window, train, evaluate, register.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -27,10 +29,15 @@ def _console(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every log line (also: LSTMOPS_LOG_LEVEL=DEBUG)")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the traceback of an error, not only its message (also: LSTMOPS_DEBUG=1)"),
+    ] = False,
 ) -> None:
     """Keep library chatter (TensorFlow start-up lines, informational MLflow/GX logs) off the console."""
-    from lstmops import console
+    from lstmops import console, user_errors
 
+    user_errors.set_debug(debug)
     if verbose:
         console.set_verbose()
     console.quiet_libraries()
@@ -75,25 +82,16 @@ def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Pa
         origins = {key: f"--set {key}=" for key in assigned} | {key: f"--{key.rsplit('.', 1)[-1]}" for key in options}
         return load_params(path, {**assigned, **options}, origins)
     except ConfigError as err:
+        from lstmops.user_errors import debugging
+
+        if debugging():
+            raise
         _fail(f"ERROR: {err}", code=2)
 
 
 def _report(results) -> None:
     for result in results:
         typer.echo(result.summary())
-
-
-def _guarded(action):
-    """Run an ingest/validate action; known data errors become a red message and a non-zero exit."""
-    from lstmops.data.ingest import BatchRejected
-    from lstmops.data.prices import IngestError
-
-    try:
-        return action()
-    except BatchRejected as err:
-        _fail(f"REJECTED: {err}")
-    except (IngestError, FileNotFoundError, ValueError) as err:
-        _fail(f"ERROR: {err}")
 
 
 @ingest_app.command("prices")
@@ -112,9 +110,9 @@ def ingest_prices(
     from lstmops.data import ingest
 
     params = _params(params_file, **{"prices.source": source, "prices.start": start, "prices.end": end})
-    results = _guarded(lambda: ingest.snapshot("prices", params, series=ticker or (), csv_paths=path or ()))
+    results = ingest.snapshot("prices", params, series=ticker or (), csv_paths=path or ())
     if validate:
-        results = _guarded(lambda: ingest.validate_all(results, params))
+        results = ingest.validate_all(results, params)
     _report(results)
 
 
@@ -135,11 +133,9 @@ def ingest_sensors(
     from lstmops.data import ingest
 
     params = _params(params_file, **{"sensors.source": source})
-    results = _guarded(
-        lambda: ingest.snapshot("sensors", params, series=series or (), csv_paths=path or (), nab_root=root)
-    )
+    results = ingest.snapshot("sensors", params, series=series or (), csv_paths=path or (), nab_root=root)
     if validate:
-        results = _guarded(lambda: ingest.validate_all(results, params))
+        results = ingest.validate_all(results, params)
     _report(results)
 
 
@@ -154,7 +150,7 @@ def validate(
 
     params = _params(params_file)
     source = source or data_kind(kind.value).source(params)
-    _report(_guarded(lambda: ingest.validate_latest(params, kind.value, source)))
+    _report(ingest.validate_latest(params, kind.value, source))
 
 
 @app.command()
@@ -168,7 +164,7 @@ def features(
 
     params = _params(params_file)
     source = source or data_kind(kind.value).source(params)
-    for prepared in _guarded(lambda: prepare.prepare_all(params, kind.value, source)):
+    for prepared in prepare.prepare_all(params, kind.value, source):
         typer.echo(prepared.summary())
 
 
@@ -214,7 +210,7 @@ def train(
     params = _params(params_file, assignments, **{"train.epochs": epochs})
     trains_on = data_kind(get_task(kind.value).data_kind)
     source = source or trains_on.source(params)
-    prepared_all = _guarded(lambda: prepare.prepare_all(params, trains_on.name, source))
+    prepared_all = prepare.prepare_all(params, trains_on.name, source)
     chosen = [p for p in prepared_all if not series or p.series in series]
     if not chosen:
         _fail(
@@ -225,15 +221,24 @@ def train(
     outcomes = []
     for prepared in chosen:
         outcome = experiment.run_experiment(kind.value, prepared, params)
-        if register:
-            from lstmops.registry import HoldoutOverlapError
-
-            try:
-                typer.echo(experiment.gate(outcome, prepared, params).summary())
-            except HoldoutOverlapError as err:  # the run is logged; the gate compared nothing
-                _fail(f"NOT GATED: {err}")
+        if register:  # a HoldoutOverlapError ends with NOT GATED: the run is logged, the gate compared nothing
+            typer.echo(experiment.gate(outcome, prepared, params).summary())
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
+
+
+@app.command("log-saved")
+def log_saved(
+    folder: Annotated[Path, typer.Argument(help="A model kept by a training whose logging failed (data/unlogged/...)")],
+    register: Annotated[bool, typer.Option(help="Register the model and run the champion/challenger gate")] = True,
+) -> None:
+    """Log a model that a training kept on disk when MLflow failed, and gate it like any training."""
+    from lstmops import tracking, unlogged
+
+    typer.echo(f"tracking: {tracking.masked(tracking.configure_tracking())}")
+    _, decision = unlogged.log_saved(folder, register=register)
+    if decision is not None:
+        typer.echo(decision.summary())
 
 
 @benchmark_app.command("nab")
@@ -248,7 +253,7 @@ def benchmark_nab(
     from lstmops.benchmarks import nab
 
     params = _params(params_file, assignments)
-    result = _guarded(lambda: nab.benchmark_nab(root, [g for g in groups.split(",") if g], params, out))
+    result = nab.benchmark_nab(root, [g for g in groups.split(",") if g], params, out)
     typer.echo(nab.format_table(result))
 
 
@@ -263,7 +268,7 @@ def benchmark_prices(
     from lstmops.benchmarks import prices
 
     params = _params(params_file, assignments)
-    result = _guarded(lambda: prices.benchmark_prices(csv, params, out))
+    result = prices.benchmark_prices(csv, params, out)
     typer.echo(
         f"{'series':20s} {'MASE':>7s} {'pooled [95% CI]':>24s} {'vs persistence':>17s} {'vs drift':>8s} "
         f"{'RMSE':>10s} {'RMSE pers.':>10s} {'dir.acc':>7s} {'cov90':>6s} {'s':>6s}"
@@ -297,7 +302,7 @@ def benchmark_seq2seq(
     from lstmops.benchmarks import seq2seq
 
     params = _params(params_file, assignments, **{"models.seq2seq.window": window})
-    result = _guarded(lambda: seq2seq.benchmark_seq2seq(csv, season, horizon, params, out, seeds=seeds))
+    result = seq2seq.benchmark_seq2seq(csv, season, horizon, params, out, seeds=seeds)
     spread = result["over_seeds"]["test"]["rel_mae_best_baseline"]
     typer.echo(
         f"MAE {result['mae']:.4g}  relative to the strongest baseline ({result['best_baseline']}) "
@@ -320,9 +325,9 @@ def _run_kind(params: Params, kind: DataKind) -> None:
 
     source = kind.source(params)
     typer.secho(f"\n== {kind.name}: ingest ({source}) -> validate -> features", bold=True)
-    results = _guarded(lambda: ingest.snapshot(kind.name, params, source=source))
-    _report(_guarded(lambda: ingest.validate_all(results, params)))
-    for prepared in _guarded(lambda: prepare.prepare_all(params, kind.name, source)):
+    results = ingest.snapshot(kind.name, params, source=source)
+    _report(ingest.validate_all(results, params))
+    for prepared in prepare.prepare_all(params, kind.name, source):
         typer.echo(prepared.summary())
 
 

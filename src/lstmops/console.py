@@ -32,9 +32,6 @@ NOISE: dict[str, tuple[str, ...]] = {
     # Keras on TensorFlow: each newly built model (backtest folds, gate re-evaluations) traces its own
     # predict step once; the detector counts those across models as "retracing".
     "tensorflow": ("triggered tf.function retracing",),
-    # Prefect: trainings run in the flow's thread pool, where a task timeout cannot interrupt a blocking
-    # call; the timeout still ends the task run's wait (see flows/tasks.py). Said once per training.
-    "prefect.task_runs": ("Timeout of ",),
 }
 # Python warnings dropped (category, message beginning).
 NOISY_WARNINGS: tuple[tuple[type[Warning], str], ...] = (

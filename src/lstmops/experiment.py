@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
     from lstmops.evaluate.report import Evaluation
     from lstmops.registry import Decision, Evaluate, NewestRows
+    from lstmops.serving import Trained
 
 
 @dataclass
@@ -48,6 +49,10 @@ def training_run_name(kind: str, prepared: PreparedSeries) -> str:
     return f"{kind}-{prepared.series}-{data_kind(prepared.kind).newest_time(prepared.features)}"
 
 
+class ModelNotLogged(RuntimeError):
+    """Training finished but MLflow logging failed; the model is kept on disk (`lstmops.unlogged`)."""
+
+
 def run_experiment(
     kind: str,
     prepared: PreparedSeries,
@@ -55,25 +60,47 @@ def run_experiment(
     *,
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
+    trained: Trained | None = None,
 ) -> ExperimentOutcome:
     """Train task `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line.
 
-    The MLflow run is open for the whole experiment: its epochs appear as they are trained, and a
-    failure leaves it FAILED (see `tracking.training_run`).
+    The store is checked first (`preflight.before_training`). The MLflow run is open for the whole
+    experiment: its epochs appear as they are trained, and a failure leaves it FAILED (see
+    `tracking.training_run`). If logging fails after training, the model is kept on disk and
+    ModelNotLogged says how to log it later. `trained`: a model trained earlier, logged instead of training.
     """
+    from lstmops import preflight, store_record, unlogged
+    from lstmops.registry import registered_model_name
+
     task = get_task(kind)
     params = params.for_task(kind)  # the run logs the training values the task really used
     name = run_name or training_run_name(kind, prepared)
+    model = registered_model_name(kind, prepared.series)
+    preflight.before_training(kind, model, params.data.root)
     started = time.perf_counter()
-    with tracking.training_run(kind, prepared, params, run_name=name, tags=tags) as run_id:
-        with live.watching(f"{kind} {prepared.series}", run_id):
-            opened_at = time.perf_counter()
-            trained = task.train(prepared, params)
-            trained_at = time.perf_counter()
-            evaluation = task.evaluate(trained, prepared, params)
-            evaluated_at = time.perf_counter()
-            logged = tracking.log_trained_model(run_id, trained, evaluation, prepared, params)
+    kept = None
+    try:
+        with tracking.training_run(kind, prepared, params, run_name=name, tags=tags) as run_id:
+            with live.watching(f"{kind} {prepared.series}", run_id):
+                opened_at = time.perf_counter()
+                trained = trained or task.train(prepared, params)
+                trained_at = time.perf_counter()
+                evaluation = task.evaluate(trained, prepared, params)
+                evaluated_at = time.perf_counter()
+                try:
+                    logged = tracking.log_trained_model(run_id, trained, evaluation, prepared, params)
+                except Exception:
+                    kept = unlogged.keep(trained, prepared, params, name)
+                    raise
+    except Exception as err:
+        if kept is None:
+            raise
+        raise ModelNotLogged(
+            f"{kind} {prepared.series}: trained, but logging it to MLflow failed ({_first_line(err)}); the model "
+            f"is kept in {kept}: log it once the store works with `lstmops log-saved {kept}`"
+        ) from err
     finished = time.perf_counter()
+    store_record.remember(params.data.root, tracking.current_store(), model, run_id=run_id)
     phases = {
         "open": opened_at - started,
         "train": trained_at - opened_at,
@@ -93,6 +120,11 @@ def run_experiment(
     )
     print(outcome.summary())
     return outcome
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:200] if text else ''}"
 
 
 def gate_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Evaluate:
@@ -140,9 +172,9 @@ def newest_rows(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Pa
 def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *, actor: str | None = None) -> Decision:
     """Register the outcome's model and let the registry gate judge it against @champion on `prepared`'s
     hold-out (or its newest rows, where a version trained on part of it)."""
-    from lstmops import registry
+    from lstmops import registry, store_record
 
-    return registry.register_and_gate(
+    decision = registry.register_and_gate(
         outcome,
         gate_evaluator(outcome.kind, prepared, params),
         holdout=prepared.card.get("sha256"),
@@ -152,3 +184,6 @@ def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *
         margin=params.registry.margin,
         alpha=params.registry.alpha,
     )
+    # The store now holds this version: a store that later loses it is refused (preflight.check_same_store).
+    store_record.remember(params.data.root, tracking.current_store(), decision.name, version=decision.version)
+    return decision

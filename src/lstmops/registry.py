@@ -72,6 +72,7 @@ from lstmops.evaluate.significance import Comparison, compare_units
 from lstmops.reports.registry import history_markdown, model_card
 from lstmops.serving import CorruptModelError
 from lstmops.tasks import task_names
+from lstmops.tracking import filter_literal
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 AUDIT_PREFIX = "audit."
@@ -492,7 +493,7 @@ def abandon(name: str, version: str, reason: str, actor: str) -> dict[str, Any]:
 
 
 def _model_exists(name: str) -> bool:
-    return bool(MlflowClient().search_registered_models(filter_string=f"name = '{name}'"))
+    return bool(MlflowClient().search_registered_models(filter_string=f"name = {filter_literal(name)}"))
 
 
 def _train_end(name: str, version: str) -> str | None:
@@ -711,10 +712,16 @@ def _try_acquire(lock: FileLock) -> bool:
 
 @contextmanager
 def model_lock(name: str, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Hold the per-model lock that serialises alias moves of `name` on this host."""
+    """Hold the per-model lock that serialises alias moves of `name` on this host.
+
+    A name that would put its lock file anywhere but directly in the lock folder ('../../x') is refused
+    before anything is created: no registered model is named so.
+    """
     folder = lock_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.lock"
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise RegistryError(f"{name!r} is not a registered model name (it would place a lock file outside {folder})")
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(path, timeout=timeout):
             yield

@@ -18,9 +18,11 @@ ModelArgument = Annotated[str, typer.Argument(help="Registered model name, e.g. 
 
 
 def _connect() -> None:
+    """Point MLflow at the store and check that it answers: an unreachable server fails in seconds, not after retries."""
+    from lstmops.preflight import check_reachable
     from lstmops.tracking import configure_tracking
 
-    configure_tracking()
+    check_reachable(configure_tracking())
 
 
 def _fail(message: str) -> None:
@@ -36,14 +38,21 @@ def _guarded(action, model: str | None = None):
     from lstmops.registry import RegistryError
     from lstmops.reports import no_such_model
     from lstmops.serving import CorruptModelError
+    from lstmops.user_errors import debugging
 
     try:
         return action()
     except CorruptModelError as err:
+        if debugging():
+            raise
         _fail(f"ERROR: {err}; roll back (`lstmops registry rollback {model}`) or retrain")
     except (RegistryError, FileNotFoundError) as err:
+        if debugging():
+            raise
         _fail(f"ERROR: {err}")
     except MlflowException as err:
+        if debugging():
+            raise
         if model is not None and err.error_code == "RESOURCE_DOES_NOT_EXIST" and model in err.message:
             _fail(f"ERROR: {no_such_model(model)}")
         _fail(f"ERROR: {err.message}")
@@ -55,6 +64,7 @@ def list_models() -> None:
     from mlflow import MlflowClient
 
     from lstmops.registry import CHALLENGER, CHAMPION, PREVIOUS, aliases_of
+    from lstmops.tracking import filter_literal
 
     _connect()
     client = MlflowClient()
@@ -65,7 +75,7 @@ def list_models() -> None:
     typer.echo(f"{'model':45s} {'@champion':>10s} {'@previous':>10s} {'@challenger':>12s} {'versions':>9s}")
     for name in models:
         aliases = aliases_of(name)
-        versions = len(client.search_model_versions(f"name = '{name}'"))
+        versions = len(client.search_model_versions(f"name = {filter_literal(name)}"))
         typer.echo(
             f"{name:45s} {aliases.get(CHAMPION, '-'):>10s} {aliases.get(PREVIOUS, '-'):>10s} "
             f"{aliases.get(CHALLENGER, '-'):>12s} {versions:>9d}"

@@ -21,6 +21,7 @@ from mlflow.exceptions import MlflowException
 
 from lstmops.registry import CHAMPION, GATE_TAG_PREFIX, METRIC_TAG_PREFIX, RegistryError, aliases_of, history
 from lstmops.reports import no_such_model
+from lstmops.tracking import filter_literal
 
 REVIEW_ROOT = Path("mlruns") / "reviews"  # next to the embedded store, git-ignored with it
 REVIEW_ARTIFACT_DIR = "review"
@@ -75,7 +76,7 @@ def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_R
 
 def resolve_version(client: MlflowClient, name: str, version: str | int | None) -> ModelVersion:
     try:
-        versions = client.search_model_versions(f"name = '{name}'")
+        versions = client.search_model_versions(f"name = {filter_literal(name)}")
     except MlflowException as err:
         raise RegistryError(f"cannot read registered model {name!r}: {err.message}") from err
     if not versions:

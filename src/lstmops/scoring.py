@@ -21,7 +21,7 @@ from lstmops.data.snapshots import frame_to_csv_bytes
 from lstmops.registry import CHAMPION, RegistryError, version_uri
 from lstmops.reports import no_such_model
 from lstmops.serving import load_pyfunc
-from lstmops.tracking import ensure_experiment
+from lstmops.tracking import ensure_experiment, filter_literal
 
 SCORING_EXPERIMENT_KIND = "scoring"  # -> experiment "lstmops-scoring"
 SEGMENT_COLUMNS = ["start", "end", "points", "max_score", "mean_score"]
@@ -70,7 +70,7 @@ def anomaly_segments(predictions: pd.DataFrame) -> pd.DataFrame:
 def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") -> ScoreResult:
     """Score raw `frame` with `name`'s champion; write `<out_dir>/<name>.parquet` (+ `.segments.parquet`)."""
     client = MlflowClient()
-    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+    if not client.search_registered_models(filter_string=f"name = {filter_literal(name)}"):
         raise RegistryError(no_such_model(name))
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import time
 import warnings
@@ -61,6 +62,8 @@ TRACKED_PACKAGES = {
     "great_expectations": ("great_expectations",),
     "dvc": ("dvc",),
 }
+# The process that opened a run: a run left RUNNING by a process that is gone is ended (lstmops.preflight).
+HOST_TAG, PID_TAG = "worker.host", "worker.pid"
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as an experiment's description
 EXPERIMENT_DESCRIPTIONS = {
     "forecaster": "LSTM forecaster of the next daily close from a window of past bars, "
@@ -93,7 +96,7 @@ def configure_tracking(uri: str | None = None) -> str:
     directory cannot split the store in two. Returns the URI in use.
     """
     resolved = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    database = _sqlite_path(resolved)
+    database = sqlite_file(resolved)
     if database is not None:
         database = database.resolve()
         database.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +123,7 @@ def require_tracking_server(uri: str, why: str) -> None:
     )
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_file(uri: str) -> Path | None:
     if not uri.startswith(SQLITE_PREFIX) or uri.endswith(":memory:"):
         return None
     return Path(uri[len(SQLITE_PREFIX) :])
@@ -135,6 +138,24 @@ def masked(uri: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def filter_literal(value: str) -> str:
+    """`value` quoted for an MLflow filter string (`name = <literal>`).
+
+    MLflow's filter grammar has no escape character: a value with an apostrophe (O'Reilly) goes in
+    double quotes; one with both quote characters cannot be written at all.
+    """
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise ValueError(f"{value!r} holds both quote characters; MLflow filter strings cannot express it")
+
+
+def current_store() -> str:
+    """The tracking store in use, password masked: how `store_record` names it."""
+    return masked(mlflow.get_tracking_uri())
 
 
 def run_link(run_id: str) -> tuple[str, str | None]:
@@ -156,7 +177,7 @@ def artifact_location(experiment: str, tracking_uri: str) -> str | None:
 
     Without it MLflow would put artifacts in ./mlartifacts of whatever directory the run started in.
     """
-    database = _sqlite_path(tracking_uri)
+    database = sqlite_file(tracking_uri)
     if database is None:
         return None
     return (database.resolve().parent / "artifacts" / experiment).as_uri()
@@ -358,7 +379,8 @@ def training_run(
     block raises (KILLED on Ctrl-C): MLflow's `start_run` closes it whatever happens.
     """
     experiment_id = ensure_experiment(kind)
-    run_tags = {"kind": kind, **lineage_tags(prepared, params), **(tags or {})}
+    opened_by = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    run_tags = {"kind": kind, **lineage_tags(prepared, params), **opened_by, **(tags or {})}
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
         mlflow.log_params(run_params(prepared, params, kind))
         log_training_data(prepared, data_root or params.data.root)

@@ -116,6 +116,7 @@ PRICE_CASES: list[tuple[str, Callable[[pd.DataFrame], pd.DataFrame], set[str]]] 
 ]
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize(("case", "breakage", "expected"), PRICE_CASES, ids=[c[0] for c in PRICE_CASES])
 def test_each_price_rule_is_caught_and_named(case, breakage, expected):
     report = validate_prices(breakage(clean_prices()), source_file="prices.csv")
@@ -285,6 +286,7 @@ def test_frame_index_does_not_change_line_numbers():
     assert failure.examples[0]["line"] == 4
 
 
+@pytest.mark.faults
 def test_a_series_shorter_than_the_models_need_is_rejected_with_the_numbers():
     from lstmops.config import load_params
     from lstmops.data.kinds import data_kind

@@ -25,6 +25,8 @@ from lstmops.experiment import gate, run_experiment
 from lstmops.registry import CHALLENGER, CHAMPION, _gate_lock, aliases_of, history, register_version
 from lstmops.tracking import ensure_experiment
 
+pytestmark = pytest.mark.faults
+
 
 @pytest.fixture(scope="module")
 def params(tmp_path_factory, tiny_params):

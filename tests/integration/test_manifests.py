@@ -311,6 +311,7 @@ def run_preflight(compose: dict[str, Any], env: dict[str, str]) -> subprocess.Co
     return subprocess.run(["/bin/sh", "-ec", script], env=variables, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.faults
 def test_the_example_passwords_stop_the_stack_before_anything_holds_data(compose):
     refused = run_preflight(compose, env_file(INFRA / ".env.example"))
 

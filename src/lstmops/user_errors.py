@@ -1,0 +1,69 @@
+"""Errors a user can act on: one red line and a non-zero exit, no traceback unless `lstmops --debug`
+(or LSTMOPS_DEBUG=1). Any other exception is a bug and keeps its traceback.
+
+`ErrorsAsMessages` is the CLI's command group: every command's known errors end here, so a command
+needs no handler of its own (the registry commands keep theirs for the wording of a missing model).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+DEBUG_VARIABLE = "LSTMOPS_DEBUG"
+
+# (module, class, prefix): matched only when the module is loaded (an error of it cannot occur otherwise),
+# so reading this table imports nothing heavy. Subclasses first: HoldoutOverlapError is a RegistryError.
+KNOWN = (
+    ("lstmops.data.ingest", "BatchRejected", "REJECTED"),
+    ("lstmops.registry", "HoldoutOverlapError", "NOT GATED"),
+    ("lstmops.data.prices", "IngestError", "ERROR"),
+    ("lstmops.registry", "RegistryError", "ERROR"),
+    ("lstmops.preflight", "TrackingStoreError", "ERROR"),
+    ("lstmops.experiment", "ModelNotLogged", "ERROR"),
+    ("lstmops.train.isolated", "TrainingTimedOut", "ERROR"),
+    ("lstmops.tracking", "SharedStoreRequired", "ERROR"),
+    ("builtins", "FileNotFoundError", "ERROR"),
+    ("builtins", "ValueError", "ERROR"),  # config errors, unknown tasks, bad arguments
+)
+
+
+_debug_option = False  # `lstmops --debug`, set by the CLI's callback at every invocation
+
+
+def debugging() -> bool:
+    return _debug_option or os.environ.get(DEBUG_VARIABLE, "").lower() not in ("", "0", "false", "no")
+
+
+def set_debug(on: bool) -> None:
+    global _debug_option
+    _debug_option = on
+
+
+def message(err: BaseException) -> str | None:
+    """The one line shown for a known error; None for anything else."""
+    for module, name, prefix in KNOWN:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(err, cls):
+            return f"{prefix}: {err}"
+    mlflow_error = getattr(sys.modules.get("mlflow.exceptions"), "MlflowException", None)
+    if mlflow_error is not None and isinstance(err, mlflow_error):
+        return f"ERROR: MLflow: {err.message}"
+    return None
+
+
+class ErrorsAsMessages(TyperGroup):
+    """A command group whose commands' known errors become one red line (a traceback with --debug)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except Exception as err:
+            text = message(err)
+            if text is None or debugging():
+                raise
+            typer.secho(text, fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None

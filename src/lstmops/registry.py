@@ -50,7 +50,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mlflow
 from filelock import FileLock, Timeout
@@ -60,9 +60,11 @@ from mlflow.entities.model_registry import ModelVersion
 
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
-from lstmops.evaluate.significance import Comparison, compare_units
 from lstmops.reports.registry import history_markdown, model_card
 from lstmops.tasks import task_names
+
+if TYPE_CHECKING:  # the paired tests load scipy.stats and statsmodels: only the gate needs them, not list/history
+    from lstmops.evaluate.significance import Comparison
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 AUDIT_PREFIX = "audit."
@@ -201,6 +203,8 @@ def _side(version: str, evaluation: Evaluation) -> Side:
 def _paired_test(challenger: Evaluation, other: Evaluation, alpha: float, baseline: bool) -> Comparison | None:
     if challenger.units is None or other.units is None:
         return None
+    from lstmops.evaluate.significance import compare_units
+
     return compare_units(challenger.units, other.units, horizon=challenger.horizon, alpha=alpha, baseline=baseline)
 
 

@@ -57,6 +57,7 @@ from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
@@ -178,7 +179,14 @@ def register_version(run: RunToRegister) -> ModelVersion:
     client = MlflowClient()
     name = registered_model_name(run.kind, run.series)
     source_run = client.get_run(run.run_id)
-    version = mlflow.register_model(run.model_uri, name, tags=version_tags(source_run))  # creates `name` if new
+    # The client, not `mlflow.register_model`: that one prints "Successfully registered model ..." and
+    # "Created version ..." to the console; the gate's decision line says what happened.
+    try:
+        client.create_registered_model(name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(name, run.model_uri, run_id=run.run_id, tags=version_tags(source_run))
     for key in MODEL_TAGS:
         if key in source_run.data.tags:
             client.set_registered_model_tag(name, key, source_run.data.tags[key])

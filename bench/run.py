@@ -130,7 +130,7 @@ def scaleout(series: int, epochs: int) -> dict[str, Any]:
 
 
 def startup(repeats: int) -> dict[str, Any]:
-    """bench/startup.py: wall seconds of `lstmops --help`, `registry list`, `registry history` and their heavy imports."""
+    """bench/startup.py: wall and CPU seconds of `lstmops --help`, `registry list`, `registry history`, their heavy imports."""
     return run_bench_script("startup.py", ["--repeats", str(repeats)], timeout=600)
 
 
@@ -357,10 +357,16 @@ def report(results: dict[str, Any]) -> str:
     if "startup" in results:
         tables.append(
             format_table(
-                "command start-up (fresh process, median wall seconds)",
-                ["command", "seconds", "target <", "heavy imports"],
+                "command start-up (fresh process, median wall and CPU seconds)",
+                ["command", "seconds", "CPU seconds", "target <", "heavy imports"],
                 [
-                    [label, row["median_s"], row["target_s"], ", ".join(row["heavy_imports"]) or "none"]
+                    [
+                        label,
+                        row["median_s"],
+                        row["median_cpu_s"],
+                        row["target_s"],
+                        ", ".join(row["heavy_imports"]) or "none",
+                    ]
                     for label, row in results["startup"]["commands"].items()
                 ],
             )

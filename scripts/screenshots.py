@@ -5,8 +5,10 @@
 Needs Debian's `chromium` (`apt-get install -y chromium`) and a store `make run` filled (the working
 directory's `mlruns/`, or MLFLOW_TRACKING_URI). It:
 1. starts `mlflow ui` on 127.0.0.1:<port> (stopped by its PID at the end, whatever happens);
-2. starts `lstmops train forecaster --series <series> --no-register` in the background and, while it
-   trains, shoots its MLflow run page (status Running, epoch curves so far), then stops it by PID;
+2. starts `lstmops train <kind> --series <series> --no-register` in the background, with epochs and
+   patience raised so that it is still training while the shots are taken (a shot of a page with
+   charts takes up to a minute here), shoots its MLflow run page (status Running, epoch curves so
+   far), then stops it by PID;
 3. shoots the registered model's page and its version page in the MLflow UI;
 4. writes the model's review report (`lstmops registry review`) and shoots it.
 """
@@ -34,7 +36,8 @@ def chromium() -> str:
 
 
 def shoot(url: str, out: Path, *, wait_ms: int = 12000, size: str = "1500,1100") -> Path:
-    """One PNG of `url` after `wait_ms` of page time (the MLflow UI renders with JavaScript)."""
+    """One PNG of `url` after `wait_ms` of page time (the MLflow UI renders with JavaScript; its metric
+    charts draw only with every compositor stage run before the shot)."""
     subprocess.run(
         [
             chromium(),
@@ -42,6 +45,7 @@ def shoot(url: str, out: Path, *, wait_ms: int = 12000, size: str = "1500,1100")
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
+            "--run-all-compositor-stages-before-draw",
             f"--window-size={size}",
             f"--virtual-time-budget={wait_ms}",
             f"--screenshot={out}",
@@ -104,7 +108,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     parser.add_argument("--model", default="forecaster-DEMOB")
     parser.add_argument("--port", type=int, default=5055)
-    parser.add_argument("--wait-s", type=float, default=20, help="training seconds before the live shot")
+    parser.add_argument("--wait-s", type=float, default=10, help="training seconds before the live shot")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -137,6 +141,8 @@ def main(argv: list[str]) -> int:
                 "--series",
                 series.replace("__", "/"),
                 "--no-register",
+                # long enough to be watched; stopped by PID once shot
+                *("--set", "train.epochs=1000", "--set", f"models.{kind}.train.patience=1000"),
             ],
             env=env,
             cwd=Path.cwd(),
@@ -148,7 +154,7 @@ def main(argv: list[str]) -> int:
         base = f"{ui_url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
         print(f"live run {run.info.run_name} ({run.info.run_id}):")
         shoot(base, args.out / "mlflow-run-live.png")
-        shoot(f"{base}/model-metrics", args.out / "mlflow-run-live-metrics.png", wait_ms=30000)
+        shoot(f"{base}/model-metrics", args.out / "mlflow-run-live-metrics.png", wait_ms=60000)
         stop(training, interrupt=True)
 
         champion = mlflow.MlflowClient().get_registered_model(args.model).aliases.get("champion", "1")

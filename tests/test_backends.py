@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import keras  # after lstmops, which conftest.py imports first
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -53,6 +55,44 @@ def test_the_device_report_names_this_backend_its_version_and_what_determinism_i
 
     assert report["backend"] == THIS_BACKEND and report["device"] in ("cpu", "gpu")
     assert report["backend_version"] != "unknown" and report["determinism"] != "unknown"
+
+
+def seeded_draws() -> list[float]:
+    """What a training draws after seeding: Python's and NumPy's generators, an unseeded keras.random call
+    (the global SeedGenerator) and a new layer's initial weights."""
+    layer = keras.layers.Dense(3)
+    layer.build((None, 2))
+    keras_draws = [keras.random.normal((2,)), layer.kernel]
+    return [
+        random.random(),
+        np.random.rand(),
+        *np.concatenate([keras.ops.convert_to_numpy(x).ravel() for x in keras_draws]),
+    ]
+
+
+def test_set_seed_seeds_everything_keras_set_random_seed_seeds():
+    set_seed(5)
+    ours = seeded_draws()
+    keras.utils.set_random_seed(5)
+    theirs = seeded_draws()
+    set_seed(6)
+    other_seed = seeded_draws()
+
+    assert ours == theirs
+    assert other_seed != theirs
+
+
+def test_seeding_a_jax_training_neither_imports_tensorflow_nor_prints_its_start_up_lines():
+    code = (
+        "import sys, lstmops, keras\n"
+        "from lstmops.train.common import set_seed\n"
+        "set_seed(1)\n"
+        "print(keras.backend.backend(), 'tensorflow' in sys.modules)"
+    )
+    done = run_on("jax", [sys.executable, "-c", code], cwd=TESTS.parent)
+
+    assert done.stdout.split() == ["jax", "False"]
+    assert done.stderr == ""
 
 
 def test_a_seeded_rerun_trains_bitwise_the_same_weights():

@@ -14,7 +14,8 @@ import pytest
 from lstmops import console
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = {"great_expectations", "tensorflow", "keras"}
+# what validates, trains, or tests significance (statsmodels: only the registry gate needs it)
+HEAVY = {"great_expectations", "tensorflow", "keras", "statsmodels"}
 
 
 def imported_packages(*args: str, env: dict[str, str]) -> set[str]:
@@ -32,7 +33,7 @@ def imported_packages(*args: str, env: dict[str, str]) -> set[str]:
 
 # (history of a model the empty store lacks: it answers "no such model", after the same imports)
 @pytest.mark.parametrize("command", [["--help"], ["registry", "list"], ["registry", "history", "forecaster-DEMOA"]])
-def test_help_and_the_registry_commands_load_neither_great_expectations_nor_tensorflow(command, tmp_path):
+def test_help_and_the_registry_commands_load_no_validation_training_or_statistics_library(command, tmp_path):
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
@@ -41,6 +42,43 @@ def test_help_and_the_registry_commands_load_neither_great_expectations_nor_tens
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
     assert not imported_packages(*command, env=env) & HEAVY
+
+
+def test_a_training_on_jax_from_the_cli_prints_no_tensorflow_or_mlflow_start_up_lines(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TF_CPP_MIN_LOG_LEVEL", "MLFLOW_TRACKING_URI", console.LOG_LEVEL_VARIABLE)
+    }  # a user's shell (not make's): data/ and mlruns/ in the working directory
+    env |= {"KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT / "src"), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    tiny = [
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "models.forecaster.units=[8]",
+        "--set",
+        "models.forecaster.backtest_folds=0",
+    ]
+    params = ["--params", str(ROOT / "params.yaml")]
+
+    def lstmops(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "lstmops.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    ingested = lstmops("ingest", "prices", "--source", "demo", "--ticker", "DEMOA", *params)
+    trained = lstmops("train", "forecaster", "--series", "DEMOA", "--no-register", *params, *tiny)
+
+    assert ingested.returncode == 0 and trained.returncode == 0, ingested.stderr + trained.stderr
+    console_text = ingested.stdout + ingested.stderr + trained.stdout + trained.stderr
+    for line in ("oneDNN custom operations", "absl::InitializeLog", "cpu_feature_guard", "Creating initial MLflow"):
+        assert line not in console_text
+    assert "forecaster DEMOA: mae" in trained.stdout
 
 
 def test_library_notices_are_dropped_but_other_warnings_still_show(monkeypatch, caplog):

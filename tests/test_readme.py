@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import mlflow
@@ -19,6 +21,7 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from lstmops.cli import app
+from lstmops.config import load_params
 from lstmops.tracking import ensure_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +40,13 @@ def readme_registry_commands() -> list[list[str]]:
             if argv[:2] in (["lstmops", "registry"], ["lstmops", "score"]):
                 commands.append(argv[1:])
     return commands
+
+
+def readme_second_champion_route() -> list[str]:
+    """The lines of the section's code block that leads to a second champion (the one editing params.yaml)."""
+    section = (ROOT / "README.md").read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
+    [block] = [block for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL) if "sed " in block]
+    return block.splitlines()
 
 
 def model_named(argv: list[str]) -> str | None:
@@ -114,3 +124,22 @@ def test_every_registry_example_of_the_readme_runs_as_written(registry_after_mak
         assert result.exit_code == 0, f"lstmops {shlex.join(argv)}:\n{result.output}"
     rolled_back = [argv[2] for argv in registry_after_make_run if argv[:2] == ["registry", "rollback"]]
     assert all(str(MlflowClient().get_registered_model(name).aliases["champion"]) == "1" for name in rolled_back)
+
+
+def test_the_readmes_newer_data_step_changes_params_and_ingests_the_extra_days(tmp_path, monkeypatch):
+    """The route's first two lines, run as written: if the edit stopped matching params.yaml, the retrain
+    would see unchanged data and, by design, promote nothing (its training and gate are too slow to run here)."""
+    route = readme_second_champion_route()
+    [edit] = [line for line in route if line.startswith("sed ")]
+    [ingest] = [shlex.split(line, comments=True) for line in route if line.startswith("lstmops ingest")]
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+
+    subprocess.run(["bash", "-c", edit], check=True, timeout=30, cwd=tmp_path)
+    result = CliRunner().invoke(app, ingest[1:])
+
+    newer = tmp_path / ingest[ingest.index("--params") + 1]
+    days_before, days_after = (load_params(path).prices.demo.n_days for path in (tmp_path / "params.yaml", newer))
+    assert days_after > days_before
+    assert result.exit_code == 0, result.output
+    assert result.output.count(f" {days_after} rows ") == len(load_params(newer).prices.tickers)

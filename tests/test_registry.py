@@ -26,6 +26,7 @@ from lstmops.registry import (
     decide,
     history,
     register_and_gate,
+    register_version,
     registered_model_name,
     rollback,
 )
@@ -181,6 +182,17 @@ def test_first_version_beating_the_baseline_becomes_champion_with_tags_and_card(
     assert model.tags["series"] == "first"
     # The model page's description ends with the audit trail as a Markdown table, newest move first.
     assert "| time (UTC) | action |" in model.description and "| promote | v1 | none → v1 |" in model.description
+
+
+def test_registering_versions_prints_nothing_and_links_each_to_its_run_and_logged_model(log_toy_run, capfd):
+    runs = [log_toy_run({"slope": slope}, "quiet") for slope in (1.8, 1.9)]
+    capfd.readouterr()
+
+    versions = [register_version(run) for run in runs]  # the first one also creates the registered model
+
+    assert capfd.readouterr() == ("", "")  # the gate's decision line is what the console shows
+    assert [str(version.version) for version in versions] == ["1", "2"]
+    assert [(version.source, version.run_id) for version in versions] == [(run.model_uri, run.run_id) for run in runs]
 
 
 def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(gate):

@@ -2,8 +2,9 @@
 
 `LSTMOPS_LOG_LEVEL=DEBUG` (or `lstmops --verbose`) brings every line back. Otherwise:
 - TensorFlow's C++ start-up lines (`oneDNN custom operations are on`, `cpu_feature_guard`, `absl::InitializeLog`)
-  are printed while TensorFlow loads, before any log level applies: the first Keras import runs with
-  file descriptor 2 pointed at /dev/null (`import_keras_quietly`), and `TF_CPP_MIN_LOG_LEVEL=3` keeps
+  are printed while TensorFlow loads, before any log level applies: the first Keras import (and on JAX,
+  the TensorFlow import that Keras makes when it saves a model) runs with file descriptor 2 pointed at
+  /dev/null (`import_keras_quietly`, `import_tensorflow_quietly`), and `TF_CPP_MIN_LOG_LEVEL=3` keeps
   its later C++ messages (`node_def_util.cc ... use_unbounded_threadpool`, a TF 2.21 graph-version
   notice) off the console;
 - the messages listed in `NOISE` are dropped where their library logs them. Each is informational for
@@ -14,6 +15,7 @@ Nothing here imports a heavy library.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -21,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.util import find_spec
 
 LOG_LEVEL_VARIABLE = "LSTMOPS_LOG_LEVEL"
 
@@ -29,6 +32,8 @@ NOISE: dict[str, tuple[str, ...]] = {
     # MLflow: lstmops logs a pyfunc *object* on purpose (its code ships as code_paths); the model's own
     # bundle is what gets loaded, and only from the team's own store.
     "mlflow.pyfunc": ("Passing a Python object as `python_model`", "Validating input example against model signature"),
+    # MLflow creating a new SQLite store's tables (the first command in a fresh folder): nothing to act on.
+    "mlflow.store.db.utils": ("Creating initial MLflow database tables", "Updating database tables"),
     # Keras on TensorFlow: each newly built model (backtest folds, gate re-evaluations) traces its own
     # predict step once; the detector counts those across models as "retracing".
     "tensorflow": ("triggered tf.function retracing",),
@@ -94,11 +99,25 @@ def import_keras_quietly() -> None:
 
     An import error still raises (its traceback prints once stderr is back).
     """
-    if "keras" in sys.modules or verbose():
+    _import_quietly("keras")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow, where installed, with its load-time C++ lines kept off the console.
+
+    On JAX, Keras still imports TensorFlow when it saves a model (its serializer checks for TensorFlow
+    types whenever TensorFlow is installed): call this before saving.
+    """
+    if find_spec("tensorflow") is not None:
+        _import_quietly("tensorflow")
+
+
+def _import_quietly(module: str) -> None:
+    if module in sys.modules or verbose():
         return
     quiet_libraries()
     with _import_lock:
-        if "keras" in sys.modules:
+        if module in sys.modules:
             return
         with stderr_silenced():
-            import keras  # noqa: F401
+            importlib.import_module(module)

@@ -58,21 +58,24 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mlflow
 from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
-from lstmops.evaluate.significance import Comparison, compare_units
 from lstmops.reports.registry import history_markdown, model_card
 from lstmops.serving import CorruptModelError
 from lstmops.tasks import task_names
 from lstmops.tracking import filter_literal
+
+if TYPE_CHECKING:  # the paired tests load scipy.stats and statsmodels: only the gate needs them, not list/history
+    from lstmops.evaluate.significance import Comparison
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 AUDIT_PREFIX = "audit."
@@ -209,7 +212,14 @@ def register_version(run: RunToRegister) -> ModelVersion:
     client = MlflowClient()
     name = registered_model_name(run.kind, run.series)
     source_run = client.get_run(run.run_id)
-    version = mlflow.register_model(run.model_uri, name, tags=version_tags(source_run))  # creates `name` if new
+    # The client, not `mlflow.register_model`: that one prints "Successfully registered model ..." and
+    # "Created version ..." to the console; the gate's decision line says what happened.
+    try:
+        client.create_registered_model(name)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(name, run.model_uri, run_id=run.run_id, tags=version_tags(source_run))
     for key in MODEL_TAGS:
         if key in source_run.data.tags:
             client.set_registered_model_tag(name, key, source_run.data.tags[key])
@@ -234,6 +244,8 @@ def _side(version: str, evaluation: Evaluation) -> Side:
 def _paired_test(challenger: Evaluation, other: Evaluation, alpha: float, baseline: bool) -> Comparison | None:
     if challenger.units is None or other.units is None:
         return None
+    from lstmops.evaluate.significance import compare_units
+
     return compare_units(challenger.units, other.units, horizon=challenger.horizon, alpha=alpha, baseline=baseline)
 
 

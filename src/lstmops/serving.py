@@ -107,6 +107,9 @@ def pip_requirements() -> list[str]:
 
 def log_bundle_model(trained: Trained, *, name: str = "model") -> ModelInfo:
     """Log `trained` as a pyfunc into the active run, with signature and input example."""
+    from lstmops.console import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # Keras' model serializer imports it, even on JAX
     example = trained.input_example()
     signature = infer_signature(example, trained.predict_raw(example))
     with tempfile.TemporaryDirectory(prefix="lstmops-bundle-") as scratch:

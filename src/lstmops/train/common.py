@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,16 +39,36 @@ def set_seed(seed: int) -> None:
     (Keras draws its initialisers and dropout masks from keys derived from the seed). On torch,
     deterministic algorithms are asked for.
     """
-    keras.utils.set_random_seed(seed)
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
+        keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
-    elif backend == "torch":
+        return
+    _seed_without_tensorflow(seed)
+    if backend == "torch":
         import torch
 
+        torch.manual_seed(seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _seed_without_tensorflow(seed: int) -> None:
+    """`keras.utils.set_random_seed` without its `tf.random.set_seed`, which imports TensorFlow whenever it
+    is installed (for tf.data pipelines, which lstmops does not use): on JAX that costs seconds and prints
+    TensorFlow's start-up lines. The same steps otherwise: the seed Keras reports, a fresh global
+    SeedGenerator (re-drawn from Python's seeded `random`), Python's and NumPy's generators. Keras has no
+    public name for the first two; tests/test_backends.py checks that the draws match set_random_seed's.
+    """
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 def device_report() -> dict[str, Any]:

@@ -36,6 +36,7 @@ def clone(tmp_path):
     params["prices"]["tickers"] = ["DEMOA"]
     params["prices"]["demo"]["n_days"] = 200
     params["sensors"]["demo"]["n_points"] = 500
+    params["models"]["seq2seq"]["seasons"] = [48]  # a week of history does not fit in 500 rows
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     (root / "dvc.lock").unlink(missing_ok=True)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)

@@ -21,7 +21,15 @@ from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
 
 from lstmops import store_record
-from lstmops.tracking import HOST_TAG, PID_TAG, ensure_experiment, filter_literal, masked, sqlite_file
+from lstmops.tracking import (
+    HOST_TAG,
+    PID_TAG,
+    TRAINING_PID_TAG,
+    ensure_experiment,
+    filter_literal,
+    masked,
+    sqlite_file,
+)
 
 PREFLIGHT_TIMEOUT_S = 10  # the longest the reachability check waits for an answer
 ENDED_TAG = "lstmops.ended"  # why lstmops, not the run's own process, ended a run
@@ -141,7 +149,7 @@ def end_orphaned_runs(experiment_id: str, status: str, why: str, *, pid: int | N
     )
     ended = []
     for run in found:
-        owner = run.data.tags.get(PID_TAG, "")
+        owner = run.data.tags.get(TRAINING_PID_TAG, run.data.tags.get(PID_TAG, ""))  # runs before training.pid
         if not owner.isdigit() or (pid is not None and int(owner) != pid):
             continue
         if _still_running(int(owner), run.info.start_time):

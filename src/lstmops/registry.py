@@ -66,6 +66,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
@@ -219,7 +220,15 @@ def register_version(run: RunToRegister) -> ModelVersion:
     except MlflowException as err:
         if err.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-    version = client.create_model_version(name, run.model_uri, run_id=run.run_id, tags=version_tags(source_run))
+    # A tracking server accepts a `models:/<model id>` source only with that id beside it.
+    model_id = run.model_uri.removeprefix("models:/") if run.model_uri.startswith("models:/m-") else None
+    version = client.create_model_version(
+        name, run.model_uri, run_id=run.run_id, tags=version_tags(source_run), model_id=model_id
+    )
+    if model_id:  # the logged model's page lists the versions made from it, as mlflow.register_model does
+        linked = json.loads(client.get_logged_model(model_id).tags.get(MLFLOW_MODEL_VERSIONS, "[]"))
+        linked.append({"name": name, "version": version.version})
+        client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(linked)})
     for key in MODEL_TAGS:
         if key in source_run.data.tags:
             client.set_registered_model_tag(name, key, source_run.data.tags[key])

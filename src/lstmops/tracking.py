@@ -63,7 +63,11 @@ TRACKED_PACKAGES = {
     "dvc": ("dvc",),
 }
 # The process that opened a run: a run left RUNNING by a process that is gone is ended (lstmops.preflight).
-HOST_TAG, PID_TAG = "worker.host", "worker.pid"
+# The worker (flow process, Dask worker) a training ran for, and the process that held the run open:
+# the same process, or the child it trains in when trainings are isolated (train.isolated sets
+# WORKER_PID_VARIABLE in the child to its worker's pid).
+HOST_TAG, PID_TAG, TRAINING_PID_TAG = "worker.host", "worker.pid", "training.pid"
+WORKER_PID_VARIABLE = "LSTMOPS_WORKER_PID"
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as an experiment's description
 EXPERIMENT_DESCRIPTIONS = {
     "forecaster": "LSTM forecaster of the next daily close from a window of past bars, "
@@ -379,7 +383,11 @@ def training_run(
     block raises (KILLED on Ctrl-C): MLflow's `start_run` closes it whatever happens.
     """
     experiment_id = ensure_experiment(kind)
-    opened_by = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    opened_by = {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: os.environ.get(WORKER_PID_VARIABLE, str(os.getpid())),
+        TRAINING_PID_TAG: str(os.getpid()),
+    }
     run_tags = {"kind": kind, **lineage_tags(prepared, params), **opened_by, **(tags or {})}
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
         mlflow.log_params(run_params(prepared, params, kind))

@@ -22,6 +22,7 @@ Dask worker process) trains in its own process instead, without a timeout, and s
 from __future__ import annotations
 
 import multiprocessing
+import os
 import warnings
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -150,7 +151,9 @@ def _child(sender: Connection, task_registry: dict[str, str], *arguments: Any) -
     experiment, send ("ok", outcome) or ("error", exception)."""
     from lstmops import tasks
     from lstmops.console import import_keras_quietly, quiet_libraries
+    from lstmops.tracking import WORKER_PID_VARIABLE
 
+    os.environ[WORKER_PID_VARIABLE] = str(os.getppid())  # the run names the worker, not this child
     tasks.REGISTRY.update(task_registry)
     quiet_libraries()
     import_keras_quietly()

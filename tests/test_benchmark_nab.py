@@ -1,15 +1,27 @@
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.benchmarks.nab import OrionProtocol, aggregate, benchmark_nab, format_table, series_interval
+from lstmops import anomalies
+from lstmops.benchmarks import nab
+from lstmops.benchmarks.nab import (
+    PROTOCOLS,
+    OrionProtocol,
+    aggregate,
+    benchmark_nab,
+    format_table,
+    series_interval,
+)
 from lstmops.config import load_params
 from lstmops.data.sensors import windows_to_nab_labels, write_nab_labels
 
-# Orion's protocol shrunk to test size: same steps, tiny model and budget.
-TINY = OrionProtocol(window=12, units=4, epochs=2, patience=1, max_train_windows=64, anomaly_padding=5)
+# The protocols shrunk to test size: same steps and budget rules, a tiny model.
+TINY_SIZE = {"window": 12, "units": 4, "epochs": 2, "patience": 1, "anomaly_padding": 5}
+TINY = OrionProtocol(max_train_windows=64, **TINY_SIZE)
+TINY_ORION = dataclasses.replace(PROTOCOLS["orion"], **TINY_SIZE)
 
 
 def write_series(root, key: str, values: np.ndarray, freq: str = "5min") -> pd.DatetimeIndex:
@@ -20,17 +32,23 @@ def write_series(root, key: str, values: np.ndarray, freq: str = "5min") -> pd.D
     return times
 
 
+def write_group(root, group: str, names, freq: str = "5min") -> None:
+    """Short series in NAB's layout, each with one labelled spike; labels merged into the root's file."""
+    rng = np.random.default_rng(0)
+    labels_file = root / "labels" / "combined_windows.json"
+    labels = json.loads(labels_file.read_text()) if labels_file.exists() else {}
+    for name in names:
+        values = np.sin(np.arange(400) * 2 * np.pi / 48) + rng.normal(0, 0.05, 400)
+        values[300:304] += 6.0
+        times = write_series(root, f"{group}/{name}", values, freq)
+        labels |= windows_to_nab_labels(f"{group}/{name}", [(times[290], times[314])])
+    write_nab_labels(labels_file, labels)
+
+
 @pytest.fixture
 def nab_root(tmp_path):
     """Two short series in NAB's layout, each with one labelled spike."""
-    rng = np.random.default_rng(0)
-    labels = {}
-    for name in ("wave_a", "wave_b"):
-        values = np.sin(np.arange(400) * 2 * np.pi / 48) + rng.normal(0, 0.05, 400)
-        values[300:304] += 6.0
-        times = write_series(tmp_path, f"fakeGroup/{name}", values)
-        labels |= windows_to_nab_labels(f"fakeGroup/{name}", [(times[290], times[314])])
-    write_nab_labels(tmp_path / "labels" / "combined_windows.json", labels)
+    write_group(tmp_path, "fakeGroup", ("wave_a", "wave_b"))
     return tmp_path
 
 
@@ -40,15 +58,92 @@ def test_benchmark_writes_the_group_and_series_layout(nab_root, tmp_path):
     result = benchmark_nab(nab_root, ["fakeGroup"], params, out, progress=False, protocol=TINY)
 
     assert json.loads(out.read_text()) == result
-    assert set(result) == {"groups", "series"}
-    assert set(result["groups"]["fakeGroup"]) == {"f1", "precision", "recall", "tp", "fp", "fn"}
+    assert result["complete"] and result["seeds"] == [params.train.seed] and result["unscored"] == {}
+    assert result["protocol"]["name"] == "lstmops" and result["protocol"]["max_train_windows"] == 64
     assert [row["name"] for row in result["series"]] == ["wave_a", "wave_b"]
     for row in result["series"]:
-        assert set(row) == {"name", "group", "f1", "tp", "fp", "fn", "seconds"}
+        assert set(row) == {"name", "group", "seed", "f1", "tp", "fp", "fn", "seconds"}
         assert row["group"] == "fakeGroup" and row["tp"] + row["fn"] == 1 and row["seconds"] > 0
-    pooled = result["groups"]["fakeGroup"]
-    assert pooled["tp"] == sum(row["tp"] for row in result["series"])
-    assert pooled["fp"] == sum(row["fp"] for row in result["series"])
+    group = result["groups"]["fakeGroup"]
+    (run,) = group["runs"]
+    assert run["tp"] == sum(row["tp"] for row in result["series"])
+    assert run["fp"] == sum(row["fp"] for row in result["series"])
+    assert group["f1"] == {"mean": run["f1"], "min": run["f1"], "max": run["f1"]}
+
+
+def test_two_seeds_report_the_spread_of_f1_and_each_seeds_counts(nab_root, tmp_path):
+    params = load_params(overrides={"train.verbose": 0, "train.seed": 7})
+    result = benchmark_nab(
+        nab_root, ["fakeGroup"], params, tmp_path / "nab.json", progress=False, protocol=TINY, seeds=2
+    )
+
+    assert result["seeds"] == [7, 8]
+    assert [(row["seed"], row["name"]) for row in result["series"]] == [
+        (7, "wave_a"),
+        (7, "wave_b"),
+        (8, "wave_a"),
+        (8, "wave_b"),
+    ]
+    group = result["groups"]["fakeGroup"]
+    assert [(run["seed"], run["series"]) for run in group["runs"]] == [(7, 2), (8, 2)]
+    for run in group["runs"]:
+        rows = [row for row in result["series"] if row["seed"] == run["seed"]]
+        assert (run["tp"], run["fp"], run["fn"]) == tuple(sum(row[n] for row in rows) for n in ("tp", "fp", "fn"))
+    f1 = [run["f1"] for run in group["runs"]]
+    assert group["f1"] == {"mean": sum(f1) / 2, "min": min(f1), "max": max(f1)}
+    assert group["pooled"]["tp"] == sum(run["tp"] for run in group["runs"])
+    table = format_table(result)
+    assert "seeds [7, 8]" in table
+    counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in group["runs"])
+    assert counts in next(line for line in table.splitlines() if line.startswith("fakeGroup"))
+
+
+def test_the_orion_protocol_trains_on_every_window_in_batches_of_64_and_prunes_at_13_percent(
+    nab_root, tmp_path, monkeypatch
+):
+    fits, prunings = [], []
+    build = nab.build_autoencoder
+
+    def recording_build(*args, **kwargs):
+        model = build(*args, **kwargs)
+        fit = model.fit
+
+        def recording_fit(x, y, **options):
+            fits.append((len(x), options["batch_size"]))
+            return fit(x, y, **options)
+
+        model.fit = recording_fit
+        return model
+
+    find = anomalies.find_anomalies_orion
+
+    def recording_find(*args, **kwargs):
+        prunings.append(kwargs["min_percent"])
+        return find(*args, **kwargs)
+
+    monkeypatch.setattr(nab, "build_autoencoder", recording_build)
+    monkeypatch.setattr(anomalies, "find_anomalies_orion", recording_find)
+    params = load_params(overrides={"train.verbose": 0})
+    benchmark_nab(nab_root, ["fakeGroup"], params, tmp_path / "orion.json", progress=False, protocol=TINY_ORION)
+    benchmark_nab(nab_root, ["fakeGroup"], params, tmp_path / "lstmops.json", progress=False, protocol=TINY)
+
+    # 400 five-minute points -> 200 ten-minute bins -> 189 windows of 12; Keras' validation split
+    # holds out the last 37 (20 %), leaving 152 to train on. The lstmops budget strides them to 64.
+    assert fits == [(152, 64), (152, 64), (51, 16), (51, 16)]
+    assert prunings == [0.13, 0.13, 0.1, 0.1]
+
+
+def test_the_orion_protocol_scores_the_realadexchange_series_orion_scored(tmp_path):
+    write_group(tmp_path, "realAdExchange", ("exchange-2_cpc_results", "exchange-4_cpc_results"), freq="1h")
+    params = load_params(overrides={"train.verbose": 0})
+
+    orion = benchmark_nab(
+        tmp_path, ["realAdExchange"], params, tmp_path / "o.json", progress=False, protocol=TINY_ORION
+    )
+
+    assert [row["name"] for row in orion["series"]] == ["exchange-2_cpc_results"]
+    assert orion["unscored"] == {"realAdExchange": ["exchange-4_cpc_results"]}
+    assert orion["protocol"]["unscored_series"] == {"realAdExchange": ["exchange-4_cpc_results"]}
 
 
 def test_an_unknown_group_names_the_groups_found(nab_root, tmp_path):
@@ -78,18 +173,28 @@ def test_bins_are_never_finer_than_the_sampling():
     assert series_interval(five_minutes, "artificialWithAnomaly", OrionProtocol()) == 600
 
 
-def test_the_table_puts_orion_beside_ours_and_dashes_where_orion_has_no_number():
+def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group():
+    def run(seed, f1, tp, fp, fn):
+        return {"seed": seed, "f1": f1, "precision": 0.5, "recall": 0.5, "tp": tp, "fp": fp, "fn": fn}
+
+    runs = [run(1, 0.5, 3, 3, 3), run(2, 0.6, 3, 1, 3)]
     result = {
+        "protocol": {"name": "orion"},
+        "seeds": [1, 2],
         "groups": {
-            "artificialWithAnomaly": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "tp": 3, "fp": 3, "fn": 3},
-            "realKnownCause": {"f1": 0.4, "precision": 0.4, "recall": 0.4, "tp": 2, "fp": 3, "fn": 3},
+            group: {"f1": {"mean": 0.55, "min": 0.5, "max": 0.6}, "pooled": runs[0], "runs": runs}
+            for group in ("realAdExchange", "realKnownCause")
         },
         "series": [
-            {"name": "a", "group": "artificialWithAnomaly", "f1": 0.5, "tp": 3, "fp": 3, "fn": 3, "seconds": 12.0}
+            {"name": "a", "group": group, "seed": seed, "f1": 0.5, "tp": 3, "fp": 3, "fn": 3, "seconds": 12.0}
+            for group in ("realAdExchange", "realKnownCause")
+            for seed in (1, 2)
         ],
     }
     lines = format_table(result).splitlines()
-    artificial = next(line for line in lines if line.startswith("artificialWithAnomaly"))
-    known_cause = next(line for line in lines if line.startswith("realKnownCause"))
-    assert "0.545" in artificial and "0.750" in artificial
-    assert known_cause.split()[-3:-1] == ["-", "-"]
+    assert lines[0] == "protocol orion, seeds [1, 2]"
+    ad_exchange = next(line for line in lines if line.startswith("realAdExchange")).split()
+    known_cause = next(line for line in lines if line.startswith("realKnownCause")).split()
+    assert ad_exchange[1:7] == ["1", "0.550", "0.500", "0.600", "3/3/3", "3/1/3"]
+    assert ad_exchange[7:] == ["0.720", "0.783", "TimesFM", "12"]
+    assert known_cause[7:] == ["-", "-", "12"]

@@ -148,3 +148,38 @@ def test_every_command_words_a_missing_model_the_same_way(command, mlflow_store)
 
     assert result.exit_code == 1
     assert "ERROR: no registered model 'forecaster-NOPE' (see `lstmops registry list`)" in result.output
+
+
+def test_benchmark_nab_passes_the_named_protocol_and_seeds_and_rejects_an_unknown_protocol(workdir, monkeypatch):
+    from lstmops.benchmarks import nab
+
+    calls = []
+
+    def recording_benchmark(root, groups, params, out, *, protocol, seeds):
+        calls.append((groups, protocol, seeds, params.train.seed))
+        runs = [
+            {"seed": seed, "f1": 0.5, "precision": 0.5, "recall": 0.5, "tp": 1, "fp": 1, "fn": 1} for seed in (3, 4)
+        ]
+        series = [
+            {"name": "a", "group": "g", "seed": seed, "f1": 0.5, "tp": 1, "fp": 1, "fn": 1, "seconds": 2.0}
+            for seed in (3, 4)
+        ]
+        return {
+            "protocol": {"name": protocol.name},
+            "seeds": [3, 4],
+            "groups": {"g": {"f1": {"mean": 0.5, "min": 0.5, "max": 0.5}, "pooled": runs[0], "runs": runs}},
+            "series": series,
+        }
+
+    monkeypatch.setattr(nab, "benchmark_nab", recording_benchmark)
+    command = ["benchmark", "nab", "--root", "nab", "--groups", "g", "--out", "x.json", "--set", "train.seed=3"]
+
+    result = runner.invoke(app, [*command, "--protocol", "orion", "--seeds", "2"])
+
+    assert result.exit_code == 0, result.output
+    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3)]
+    assert "protocol orion, seeds [3, 4]" in result.output
+
+    result = runner.invoke(app, [*command, "--protocol", "orion2"])
+    assert result.exit_code == 1 and len(calls) == 1
+    assert "ERROR: --protocol 'orion2': unknown protocol; expected one of lstmops, orion" in result.output

@@ -246,14 +246,26 @@ def benchmark_nab(
     root: Annotated[Path, typer.Option(help="Folder in NAB's layout (data/<group>/*.csv, labels/)")],
     groups: Annotated[str, typer.Option(help="Comma-separated groups, e.g. artificialWithAnomaly,realKnownCause")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="orion: Orion 0.7.1's settings (batch 64, every window, pruning 0.13, its series list); "
+            "lstmops: this benchmark's smaller training budget, as in earlier results"
+        ),
+    ] = "lstmops",
+    seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """LSTM-AE the way Orion benchmarks it; overlapping-segment F1 per group beside Orion's numbers."""
     from lstmops.benchmarks import nab
 
+    if protocol not in nab.PROTOCOLS:
+        raise ValueError(f"--protocol {protocol!r}: unknown protocol; expected one of {', '.join(nab.PROTOCOLS)}")
     params = _params(params_file, assignments)
-    result = nab.benchmark_nab(root, [g for g in groups.split(",") if g], params, out)
+    result = nab.benchmark_nab(
+        root, [g for g in groups.split(",") if g], params, out, protocol=nab.PROTOCOLS[protocol], seeds=seeds
+    )
     typer.echo(nab.format_table(result))
 
 

@@ -117,10 +117,7 @@ def block_bootstrap_f1(
         raise ValueError(f"counts must be (n, 3) arrays of tp, fp, fn, got {a.shape} and {b.shape}")
     block = int(min(max(block, 1), n))
     observed = float(f1_from_counts(*a.sum(axis=0)) - f1_from_counts(*b.sum(axis=0)))
-    rng = np.random.default_rng(seed)
-    blocks = -(-n // block)
-    starts = rng.integers(0, n, size=(samples, blocks))
-    rows = ((starts[:, :, None] + np.arange(block)) % n).reshape(samples, -1)[:, :n]
+    rows = _circular_block_rows(n, block, samples, seed)
     sums_a, sums_b = a[rows].sum(axis=1), b[rows].sum(axis=1)  # (samples, 3)
     diffs = f1_from_counts(*sums_a.T) - f1_from_counts(*sums_b.T)
     low, high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
@@ -131,6 +128,12 @@ def block_bootstrap_f1(
     return Comparison(
         f"block bootstrap L={block}", statistic, float(p_value), observed, float(low), float(high), n, alpha
     )
+
+
+def _circular_block_rows(n: int, block: int, samples: int, seed: int) -> np.ndarray:
+    """(samples, n) row indices: each resample is blocks of `block` consecutive rows, wrapping around."""
+    starts = np.random.default_rng(seed).integers(0, n, size=(samples, -(-n // block)))
+    return ((starts[:, :, None] + np.arange(block)) % n).reshape(samples, -1)[:, :n]
 
 
 def block_bootstrap_ratio(
@@ -145,9 +148,7 @@ def block_bootstrap_ratio(
     moving-block bootstrap of the paired points (e.g. pooled MASE: model and persistence errors)."""
     top, bottom = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
     n = len(top)
-    block = int(min(max(block, 1), n))
-    starts = np.random.default_rng(seed).integers(0, n, size=(samples, -(-n // block)))
-    rows = ((starts[:, :, None] + np.arange(block)) % n).reshape(samples, -1)[:, :n]
+    rows = _circular_block_rows(n, int(min(max(block, 1), n)), samples, seed)
     ratios = top[rows].sum(axis=1) / bottom[rows].sum(axis=1)
     low, high = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)

@@ -50,6 +50,11 @@ class HoldoutForecasts:
         return np.arange(1, self.actual.shape[1] + 1)
 
     @property
+    def forecasters(self) -> dict[str, np.ndarray]:
+        """Metric-name suffix -> (n, H) forecasts: the model has none, each baseline `_<name>`."""
+        return {"": self.forecast, **{f"_{name}": forecast for name, forecast in self.baselines.items()}}
+
+    @property
     def best_baseline(self) -> str:
         """The baseline with the lowest MAE on these origins."""
         return min(self.baselines, key=lambda name: metrics.mae(self.actual, self.baselines[name]))
@@ -92,7 +97,7 @@ def forecast_metrics(forecasts: HoldoutForecasts, train_values: np.ndarray, seas
     """
     report: dict[str, float] = {"n_origins": float(len(forecasts.origins))}
     fitting = [season for season in seasons if len(train_values) > season]
-    forecasters = {"": forecasts.forecast, **{f"_{name}": f for name, f in forecasts.baselines.items()}}
+    forecasters = forecasts.forecasters
     forecasters[f"_{BEST_BASELINE}"] = forecasts.baselines[forecasts.best_baseline]
     for suffix, predicted in forecasters.items():
         report[f"mae{suffix}"] = metrics.mae(forecasts.actual, predicted)
@@ -112,7 +117,7 @@ def forecast_metrics(forecasts: HoldoutForecasts, train_values: np.ndarray, seas
 def per_step_table(forecasts: HoldoutForecasts) -> pd.DataFrame:
     """step, then mae and rmse of the model and of each baseline at that step."""
     table = pd.DataFrame({"step": forecasts.steps})
-    for suffix, predicted in {"": forecasts.forecast, **{f"_{n}": f for n, f in forecasts.baselines.items()}}.items():
+    for suffix, predicted in forecasts.forecasters.items():
         table[f"mae{suffix}"] = metrics.per_step_mae(forecasts.actual, predicted)
         table[f"rmse{suffix}"] = metrics.per_step_rmse(forecasts.actual, predicted)
     return table

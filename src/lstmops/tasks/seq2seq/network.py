@@ -55,14 +55,17 @@ class _DecoderLayers:
     combine: keras.layers.Dense
     output: keras.layers.Dense
 
+    def attend(self, decoded, encoder_outputs):
+        """Decoder outputs (n, T, units) as queries over the encoder outputs -> context, weights (n, T, window)."""
+        if self.key_projection is None:
+            return self.attention([decoded, encoder_outputs], return_attention_scores=True)
+        query, key = self.query_projection(decoded), self.key_projection(encoder_outputs)
+        return self.attention([query, encoder_outputs, key], return_attention_scores=True)
+
     def __call__(self, inputs, encoder_outputs, state):
         """inputs (n, T, 1) -> prediction (n, T, 1), new state, attention (n, T, window)."""
         decoded, hidden, cell = self.lstm(inputs, initial_state=state)  # (n, T, units)
-        if self.key_projection is None:
-            context, weights = self.attention([decoded, encoder_outputs], return_attention_scores=True)
-        else:
-            query, key = self.query_projection(decoded), self.key_projection(encoder_outputs)
-            context, weights = self.attention([query, encoder_outputs, key], return_attention_scores=True)
+        context, weights = self.attend(decoded, encoder_outputs)
         combined = self.combine(self.join([decoded, context]))  # (n, T, units)
         return self.output(combined), [hidden, cell], weights
 
@@ -216,11 +219,7 @@ def build_seasonal_residual_seq2seq(
     encoder_outputs, hidden, cell = encoder(window_in)
     decode = _decoder_layers(units, attention)
     decoded = decode.lstm(decoder_in, initial_state=[hidden, cell])[0]  # (n, horizon, units)
-    if decode.key_projection is None:
-        context, weights = decode.attention([decoded, encoder_outputs], return_attention_scores=True)
-    else:
-        query, key = decode.query_projection(decoded), decode.key_projection(encoder_outputs)
-        context, weights = decode.attention([query, encoder_outputs, key], return_attention_scores=True)
+    context, weights = decode.attend(decoded, encoder_outputs)
     # The step's own inputs join the context: the residual depends on how far the naive values sit apart.
     combined = decode.combine(keras.layers.Concatenate(name="decoder_and_context")([decoded, context, decoder_in]))
     residual = keras.layers.Reshape((horizon,), name="residual")(decode.output(combined))

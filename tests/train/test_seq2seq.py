@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstmops.data.features import sensor_features
+from lstmops.data.windows import sliding_windows
 from lstmops.tasks.seq2seq import train as seq2seq_training
 from lstmops.tasks.seq2seq.train import (
     TrainedSeq2Seq,
@@ -150,3 +152,58 @@ def test_a_model_saved_with_its_history_in_training_json_still_loads(trained, tm
     (tmp_path / "preprocessing.json").write_text(json.dumps(state))
 
     assert TrainedSeq2Seq.load(tmp_path).history == trained.history
+
+
+@pytest.fixture(scope="module")
+def ensemble(prepared, params):
+    seq2seq = params.models.seq2seq.model_copy(update={"decoder": "seasonal_residual", "members": 2})
+    return train_seq2seq(
+        prepared, params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": seq2seq})})
+    )
+
+
+def _member_forecasts(network, x, decoder_inputs):
+    """Each member's forecast (n, horizon, members), read from the training model's side-by-side output."""
+    return np.asarray(network.training_model.predict([x, decoder_inputs], verbose=0))
+
+
+def test_an_ensemble_forecasts_the_mean_of_members_that_learnt_apart(ensemble, raw):
+    features = sensor_features(raw)
+    origins = np.arange(ensemble.first_origin, ensemble.first_origin + 50)
+    windows = sliding_windows(ensemble.model_inputs(features), ensemble.window)[origins - (ensemble.window - 1)]
+    decoder_inputs = ensemble.decoder_inputs(features, origins)
+    members = _member_forecasts(ensemble.seq2seq, windows, decoder_inputs)
+    forecast, attention = ensemble.seq2seq.predict(windows, decoder_inputs)
+
+    assert ensemble.seq2seq.members == 2 and members.shape == (50, HORIZON, 2)
+    assert np.abs(members[..., 0] - members[..., 1]).mean() > 1e-4  # initialised apart, not one network twice
+    np.testing.assert_allclose(forecast, members.mean(axis=-1), atol=1e-5)
+    np.testing.assert_allclose(attention.sum(axis=-1), 1.0, atol=1e-4)  # the mean of two distributions
+
+
+def test_each_member_is_trained_on_its_own_error(ensemble, raw):
+    features = sensor_features(raw)
+    origins = np.arange(ensemble.first_origin, ensemble.first_origin + 64)
+    windows = sliding_windows(ensemble.model_inputs(features), ensemble.window)[origins - (ensemble.window - 1)]
+    decoder_inputs = ensemble.decoder_inputs(features, origins)
+    targets = ensemble.model_inputs(features)[origins[:, None] + np.arange(1, HORIZON + 1), 0]
+    members = _member_forecasts(ensemble.seq2seq, windows, decoder_inputs)
+
+    loss = ensemble.seq2seq.training_model.evaluate(
+        [windows, decoder_inputs], type(ensemble.seq2seq).training_targets(targets), verbose=0
+    )
+    mean_member_mae = np.mean([np.abs(members[..., m] - targets).mean() for m in range(2)])
+    assert loss == pytest.approx(mean_member_mae, rel=1e-4)
+    assert loss != pytest.approx(np.abs(members.mean(axis=-1) - targets).mean(), rel=1e-4)  # not the mean's error
+
+
+def test_an_ensemble_saves_and_loads_as_one_model(ensemble, raw, tmp_path):
+    ensemble.save(tmp_path / "model")
+    loaded = TrainedSeq2Seq.load(tmp_path / "model")
+    assert loaded.seq2seq.members == 2
+    pd.testing.assert_frame_equal(loaded.predict_raw(raw.tail(200)), ensemble.predict_raw(raw.tail(200)))
+
+
+def test_an_ensemble_needs_the_direct_decoder(params):
+    with pytest.raises(ValueError, match="members=3 needs decoder seasonal_residual"):
+        type(params.models.seq2seq).model_validate({"decoder": "recursive", "members": 3})

@@ -289,6 +289,7 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
             units=p.units,
             attention=p.attention,
             learning_rate=p.learning_rate,
+            members=p.members,
         )
         batches = _direct_batches
     else:
@@ -342,7 +343,7 @@ def _direct_batches(
     targets = inputs[origins[:, None] + np.arange(1, trained.horizon + 1), 0]
     return WindowBatches(
         (windows, trained.decoder_inputs(features, origins)),
-        targets,
+        SeasonalResidualSeq2Seq.training_targets(targets),
         batch_size=params.train.batch_size,
         shuffle=shuffle,
         seed=params.train.seed,

@@ -9,7 +9,7 @@ from lstmops import anomalies
 from lstmops.benchmarks import nab
 from lstmops.benchmarks.nab import (
     PROTOCOLS,
-    OrionProtocol,
+    NabProtocol,
     aggregate,
     benchmark_nab,
     format_table,
@@ -20,7 +20,7 @@ from lstmops.data.sensors import windows_to_nab_labels, write_nab_labels
 
 # The protocols shrunk to test size: same steps and budget rules, a tiny model.
 TINY_SIZE = {"window": 12, "units": 4, "epochs": 2, "patience": 1, "anomaly_padding": 5}
-TINY = OrionProtocol(max_train_windows=64, **TINY_SIZE)
+TINY = NabProtocol(max_train_windows=64, **TINY_SIZE)
 TINY_ORION = dataclasses.replace(PROTOCOLS["orion"], **TINY_SIZE)
 
 
@@ -167,10 +167,10 @@ def test_aggregation_averages_bins_from_the_first_timestamp_and_imputes_the_mean
 
 def test_bins_are_never_finer_than_the_sampling():
     hourly = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="h"), "value": 1.0})
-    assert series_interval(hourly, "realKnownCause", OrionProtocol()) == 3600
-    assert series_interval(hourly.iloc[:0], "realAdExchange", OrionProtocol()) == 3600
+    assert series_interval(hourly, "realKnownCause", NabProtocol()) == 3600
+    assert series_interval(hourly.iloc[:0], "realAdExchange", NabProtocol()) == 3600
     five_minutes = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="5min"), "value": 1.0})
-    assert series_interval(five_minutes, "artificialWithAnomaly", OrionProtocol()) == 600
+    assert series_interval(five_minutes, "artificialWithAnomaly", NabProtocol()) == 600
 
 
 def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group():

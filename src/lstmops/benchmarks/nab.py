@@ -77,9 +77,10 @@ ORION_BEST_F1 = {
 
 
 @dataclass(frozen=True)
-class OrionProtocol:
-    """Orion's lstm_autoencoder steps and their settings; the defaults are the "lstmops" budget (see the
-    module notes), `PROTOCOLS["orion"]` is Orion's own."""
+class NabProtocol:
+    """How the benchmark runs a NAB series: the steps of Orion's lstm_autoencoder pipeline with their
+    settings and the series it scores. The defaults are the "lstmops" budget (see the module notes),
+    `PROTOCOLS["orion"]` is Orion's own."""
 
     name: str = "lstmops"
     interval_seconds: int = 600
@@ -103,8 +104,8 @@ class OrionProtocol:
 
 
 PROTOCOLS = {
-    "lstmops": OrionProtocol(),
-    "orion": OrionProtocol(
+    "lstmops": NabProtocol(),
+    "orion": NabProtocol(
         name="orion",
         batch_size=64,
         min_percent=0.13,
@@ -131,7 +132,7 @@ def aggregate(frame: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
     )
 
 
-def series_interval(frame: pd.DataFrame, group: str, protocol: OrionProtocol) -> int:
+def series_interval(frame: pd.DataFrame, group: str, protocol: NabProtocol) -> int:
     """The group's bin, widened to the series' median sampling interval when that is coarser."""
     step = frame["timestamp"].sort_values().diff().median()
     sampled = int(step.total_seconds()) if pd.notna(step) else 0
@@ -144,7 +145,7 @@ def _strided(windows: np.ndarray, limit: int | None) -> np.ndarray:
 
 
 def detect(
-    signal: pd.DataFrame, protocol: OrionProtocol, *, seed: int, verbose: int = 0
+    signal: pd.DataFrame, protocol: NabProtocol, *, seed: int, verbose: int = 0
 ) -> tuple[list[tuple[Any, Any, float]], int]:
     """Train on the aggregated signal; Orion's detections (start, end, score) in timestamps, and epochs run."""
     values = MinMaxScaler((-1.0, 1.0)).fit(signal["value"].to_numpy()).transform(signal["value"].to_numpy())
@@ -211,7 +212,7 @@ def benchmark_nab(
     out: Path,
     progress: bool = True,
     *,
-    protocol: OrionProtocol = PROTOCOLS["lstmops"],
+    protocol: NabProtocol = PROTOCOLS["lstmops"],
     seeds: int = 1,
 ) -> dict[str, Any]:
     """Run the LSTM-AE on every series of `groups` under a NAB-layout `root`, once per seed
@@ -272,7 +273,7 @@ def benchmark_nab(
 
 
 def _result(
-    protocol: OrionProtocol,
+    protocol: NabProtocol,
     seeds: list[int],
     groups: Sequence[str],
     unscored: dict[str, list[str]],

@@ -21,7 +21,6 @@ from matplotlib.figure import Figure
 
 FIGURE_SIZE = (14, 6.5)  # inches at 100 dpi: a full-width browser image; the index shows it as a thumbnail
 FIGURE_DPI = 100
-THUMBNAIL_WIDTH = 420  # pixels in the index
 LABEL_COLOR, HIT_COLOR, FALSE_COLOR = "tab:orange", "tab:green", "tab:red"
 HIT_LABEL, FALSE_LABEL = "detection overlapping a label (tp)", "detection overlapping no label (fp)"
 LEGEND_ORDER = ("signal", "anomaly score", "threshold", "labelled window", HIT_LABEL, FALSE_LABEL)
@@ -151,10 +150,11 @@ _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; vertical-align: top; }
-th { background: #f2f2f2; }
+th { background: #f2f2f2; text-align: center; }
 td.name, th.name { text-align: left; }
 td.seed { text-align: center; }
-td.seed img { display: block; margin-top: 0.3em; }
+table.series { width: 100%; }
+td.seed img { display: block; margin: 0.3em auto 0; width: 100%; min-width: 300px; max-width: 640px; height: auto; }
 .key { padding: 0 0.3em; }
 .label { background: rgba(255, 127, 14, 0.3); }
 .hit { background: rgba(44, 160, 44, 0.3); }
@@ -194,7 +194,9 @@ def _series_table(out: Path, group: str, result: Mapping[str, Any]) -> str:
     f1 = result["groups"][group]["f1"]
     parts = [
         f"<h2 id='{quote(group)}'>{_text(group)}: F1 {f1['mean']:.3f} (min {f1['min']:.3f}, max {f1['max']:.3f})</h2>",
-        "<table><tr><th class='name'>series</th>" + "".join(f"<th>seed {seed}</th>" for seed in seeds) + "</tr>",
+        "<table class='series'><tr><th class='name'>series</th>"
+        + "".join(f"<th>seed {seed}</th>" for seed in seeds)
+        + "</tr>",
     ]
     for name in dict.fromkeys(row["name"] for row in rows):
         cells = []
@@ -206,7 +208,7 @@ def _series_table(out: Path, group: str, result: Mapping[str, Any]) -> str:
             link = quote(figure_path(out, group, name, seed).relative_to(out.parent).as_posix())
             cells.append(
                 f"<td class='seed'>tp {row['tp']} fp {row['fp']} fn {row['fn']}, F1 {row['f1']:.2f}, "
-                f"{row['seconds']:.0f} s<a href='{link}'><img src='{link}' width='{THUMBNAIL_WIDTH}' "
+                f"{row['seconds']:.0f} s<a href='{link}'><img src='{link}' "
                 f"loading='lazy' alt='{_text(name)} seed {seed}'></a></td>"
             )
         parts.append(f"<tr><td class='name'>{_text(name)}</td>{''.join(cells)}</tr>")

@@ -51,6 +51,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from lstmops import anomalies
+from lstmops.benchmarks import nab_report
 from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import SensorSeries, read_nab
@@ -77,9 +78,10 @@ ORION_BEST_F1 = {
 
 
 @dataclass(frozen=True)
-class OrionProtocol:
-    """Orion's lstm_autoencoder steps and their settings; the defaults are the "lstmops" budget (see the
-    module notes), `PROTOCOLS["orion"]` is Orion's own."""
+class NabProtocol:
+    """How the benchmark runs a NAB series: the steps of Orion's lstm_autoencoder pipeline with their
+    settings and the series it scores. The defaults are the "lstmops" budget (see the module notes),
+    `PROTOCOLS["orion"]` is Orion's own."""
 
     name: str = "lstmops"
     interval_seconds: int = 600
@@ -103,8 +105,8 @@ class OrionProtocol:
 
 
 PROTOCOLS = {
-    "lstmops": OrionProtocol(),
-    "orion": OrionProtocol(
+    "lstmops": NabProtocol(),
+    "orion": NabProtocol(
         name="orion",
         batch_size=64,
         min_percent=0.13,
@@ -131,7 +133,7 @@ def aggregate(frame: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
     )
 
 
-def series_interval(frame: pd.DataFrame, group: str, protocol: OrionProtocol) -> int:
+def series_interval(frame: pd.DataFrame, group: str, protocol: NabProtocol) -> int:
     """The group's bin, widened to the series' median sampling interval when that is coarser."""
     step = frame["timestamp"].sort_values().diff().median()
     sampled = int(step.total_seconds()) if pd.notna(step) else 0
@@ -143,10 +145,19 @@ def _strided(windows: np.ndarray, limit: int | None) -> np.ndarray:
     return np.ascontiguousarray(windows[::stride], dtype=np.float32)
 
 
-def detect(
-    signal: pd.DataFrame, protocol: OrionProtocol, *, seed: int, verbose: int = 0
-) -> tuple[list[tuple[Any, Any, float]], int]:
-    """Train on the aggregated signal; Orion's detections (start, end, score) in timestamps, and epochs run."""
+@dataclass(frozen=True)
+class SeriesDetection:
+    """What the detector did on one aggregated signal: its detections (start, end, score) in timestamps,
+    the anomaly score and the threshold per point (for the figure), and the epochs trained."""
+
+    detections: list[tuple[Any, Any, float]]
+    score: np.ndarray
+    threshold: np.ndarray
+    epochs: int
+
+
+def detect(signal: pd.DataFrame, protocol: NabProtocol, *, seed: int, verbose: int = 0) -> SeriesDetection:
+    """Train on the aggregated signal and find Orion's anomalies in its reconstruction errors."""
     values = MinMaxScaler((-1.0, 1.0)).fit(signal["value"].to_numpy()).transform(signal["value"].to_numpy())
     if len(values) < protocol.window + 2:
         raise ValueError(f"{len(values)} aggregated points are too few for windows of {protocol.window}")
@@ -183,7 +194,13 @@ def detect(
         anomaly_padding=protocol.anomaly_padding,
         min_percent=protocol.min_percent,
     )
-    return detections, len(history.history["loss"])
+    threshold = anomalies.orion_threshold(
+        errors,
+        window_size_portion=protocol.window_size_portion,
+        window_step_size_portion=protocol.window_step_size_portion,
+        k=protocol.k,
+    )
+    return SeriesDetection(detections, errors, threshold, len(history.history["loss"]))
 
 
 def _group_series(root: Path, group: str) -> list[str]:
@@ -211,7 +228,7 @@ def benchmark_nab(
     out: Path,
     progress: bool = True,
     *,
-    protocol: OrionProtocol = PROTOCOLS["lstmops"],
+    protocol: NabProtocol = PROTOCOLS["lstmops"],
     seeds: int = 1,
 ) -> dict[str, Any]:
     """Run the LSTM-AE on every series of `groups` under a NAB-layout `root`, once per seed
@@ -224,6 +241,8 @@ def benchmark_nab(
      over all seeds}, "runs": [{seed, series, f1, precision, recall, tp, fp, fn}]}},
      "series": [{name, group, seed, f1, tp, fp, fn, seconds}], "complete": bool}.
     A run's group scores pool its series' counts, as Orion's per-dataset F1 does.
+    Beside `out`, each training's figure (`nab_report.figure_path`) and an HTML index of them
+    (`<out stem>.html`), the index rewritten with the JSON.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
@@ -240,7 +259,7 @@ def benchmark_nab(
     runs = [(seed, group, key) for seed in seed_list for group, key in keys]
     result = _result(protocol, seed_list, groups, unscored, per_series, complete=not runs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    _write(out, result)
     bar = tqdm(runs, desc=f"NAB LSTM-AE ({protocol.name})", unit="training", disable=not progress)
     for seed, group, key in bar:
         bar.set_postfix_str(f"{key} seed {seed}")
@@ -248,8 +267,9 @@ def benchmark_nab(
         series = _labelled(root, key)
         signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
         # Keras' per-epoch lines would tear the progress bar apart.
-        detections, epochs = detect(signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose)
-        scores = anomalies.overlapping_segment_scores(series.windows, [(start, end) for start, end, _ in detections])
+        detected = detect(signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose)
+        detections = [(start, end) for start, end, _ in detected.detections]
+        scores = anomalies.overlapping_segment_scores(series.windows, detections)
         row = {
             "name": key.rpartition("/")[2],
             "group": group,
@@ -261,18 +281,32 @@ def benchmark_nab(
             "seconds": round(time.perf_counter() - started, 1),
         }
         per_series.append(row)
+        nab_report.write_series_figure(
+            nab_report.figure_path(out, group, row["name"], seed),
+            signal,
+            detected.score,
+            detected.threshold,
+            labelled=series.windows,
+            detections=detections,
+            title=f"{key}, seed {seed}: tp {row['tp']}, fp {row['fp']}, fn {row['fn']}",
+        )
         if progress:
             bar.write(
-                f"{key} seed {seed}: {len(signal)} points, {epochs} epochs, tp {row['tp']} fp {row['fp']} "
+                f"{key} seed {seed}: {len(signal)} points, {detected.epochs} epochs, tp {row['tp']} fp {row['fp']} "
                 f"fn {row['fn']}, {row['seconds']:.0f} s"
             )
         result = _result(protocol, seed_list, groups, unscored, per_series, complete=len(per_series) == len(runs))
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        _write(out, result)
     return result
 
 
+def _write(out: Path, result: dict[str, Any]) -> None:
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    nab_report.write_index(out, result, orion_lstm_ae=ORION_LSTM_AE_F1, orion_best=ORION_BEST_F1)
+
+
 def _result(
-    protocol: OrionProtocol,
+    protocol: NabProtocol,
     seeds: list[int],
     groups: Sequence[str],
     unscored: dict[str, list[str]],

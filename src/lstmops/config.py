@@ -161,12 +161,17 @@ class Seq2SeqParams(Strict):
     # seasonal_residual: networks initialised apart and trained side by side, each on its own error;
     # the forecast is their mean (a seed ensemble: steadier than one network, members x the compute).
     members: int = Field(1, ge=1)
+    # seasonal_residual: series = inputs as scaled on the train part; window = each origin's inputs also
+    # standardised by its own window's mean and spread, the residual scaled back (level-free inputs).
+    normalise: Literal["series", "window"] = "series"
     train: TrainOverrides = TrainOverrides()
 
     @model_validator(mode="after")
-    def _members_need_direct_decoding(self) -> Seq2SeqParams:
+    def _variants_need_direct_decoding(self) -> Seq2SeqParams:
         if self.members > 1 and self.decoder != "seasonal_residual":
             raise ValueError(f"members={self.members} needs decoder seasonal_residual, got {self.decoder!r}")
+        if self.normalise != "series" and self.decoder != "seasonal_residual":
+            raise ValueError(f"normalise={self.normalise!r} needs decoder seasonal_residual, got {self.decoder!r}")
         return self
 
     def history_rows(self) -> int:

@@ -8,6 +8,7 @@ import pytest
 from lstmops.data.features import sensor_features
 from lstmops.data.windows import sliding_windows
 from lstmops.tasks.seq2seq import train as seq2seq_training
+from lstmops.tasks.seq2seq.network import build_seasonal_residual_seq2seq
 from lstmops.tasks.seq2seq.train import (
     TrainedSeq2Seq,
     calendar_features,
@@ -207,3 +208,23 @@ def test_an_ensemble_saves_and_loads_as_one_model(ensemble, raw, tmp_path):
 def test_an_ensemble_needs_the_direct_decoder(params):
     with pytest.raises(ValueError, match="members=3 needs decoder seasonal_residual"):
         type(params.models.seq2seq).model_validate({"decoder": "recursive", "members": 3})
+
+
+def test_window_normalisation_makes_the_forecast_follow_a_shift_of_the_level():
+    window, horizon, seasons, calendar = 24, 6, 2, 2
+    network = build_seasonal_residual_seq2seq(
+        window, 2 + calendar, horizon, seasons + calendar, units=8, normalise="window", members=2
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, window, 2 + calendar)).astype("float32")
+    decoder_inputs = rng.normal(size=(16, horizon, seasons + calendar)).astype("float32")
+    shifted_x, shifted_decoder = x.copy(), decoder_inputs.copy()
+    shifted_x[:, :, 0] += 3.0  # the value; its change since a season earlier and the calendar stay as they were
+    shifted_decoder[:, :, :seasons] += 3.0  # every seasonal-naive value
+
+    forecast, _ = network.predict(x, decoder_inputs)
+    shifted, _ = network.predict(shifted_x, shifted_decoder)
+    np.testing.assert_allclose(shifted, forecast + 3.0, atol=1e-4)
+    series_scaled = build_seasonal_residual_seq2seq(window, 2 + calendar, horizon, seasons + calendar, units=8)
+    plain, _ = series_scaled.predict(x, decoder_inputs)
+    assert np.abs(series_scaled.predict(shifted_x, shifted_decoder)[0] - (plain + 3.0)).max() > 1e-3

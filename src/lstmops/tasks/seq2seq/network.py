@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 AttentionKind = Literal["luong", "luong_scaled", "bahdanau"]
+Normalisation = Literal["series", "window"]
 
 
 @keras.saving.register_keras_serializable(package="lstmops")
@@ -198,6 +199,66 @@ class TakeChannel(keras.layers.Layer):
         return {**super().get_config(), "channel": self.channel}
 
 
+@keras.saving.register_keras_serializable(package="lstmops")
+class WindowScale(keras.layers.Layer):
+    """(n, window, features) -> (n, 1, 2): the mean and the spread of channel 0 (the value) over each
+    window. The spread is floored (sqrt(variance + floor^2)) so a flat window does not divide by zero."""
+
+    def __init__(self, floor: float = 0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = floor
+
+    def call(self, window):
+        value = window[:, :, :1]
+        mean = keras.ops.mean(value, axis=1, keepdims=True)
+        spread = keras.ops.sqrt(keras.ops.var(value, axis=1, keepdims=True) + self.floor**2)
+        return keras.ops.concatenate([mean, spread], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1, 2)
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}
+
+
+@keras.saving.register_keras_serializable(package="lstmops")
+class Standardise(keras.layers.Layer):
+    """[x (n, T, f), scale (n, 1, 2)] -> x with its first `levels` channels as (x - mean) / spread, the
+    next `changes` channels (differences: no mean to remove) as x / spread, and the rest as they are."""
+
+    def __init__(self, levels: int = 1, changes: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.levels, self.changes = levels, changes
+
+    def call(self, inputs):
+        x, scale = inputs
+        mean, spread = scale[:, :, :1], scale[:, :, 1:]
+        end = self.levels + self.changes
+        parts = [(x[:, :, : self.levels] - mean) / spread]
+        if self.changes:
+            parts.append(x[:, :, self.levels : end] / spread)
+        parts.append(x[:, :, end:])
+        return keras.ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "levels": self.levels, "changes": self.changes}
+
+
+@keras.saving.register_keras_serializable(package="lstmops")
+class TimesSpread(keras.layers.Layer):
+    """[residual (n, H), scale (n, 1, 2)] -> residual x each window's spread: back to the scaled units."""
+
+    def call(self, inputs):
+        residual, scale = inputs
+        return residual * scale[:, 0, 1:]
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
 def build_seasonal_residual_seq2seq(
     window: int,
     n_features: int,
@@ -209,6 +270,7 @@ def build_seasonal_residual_seq2seq(
     attention: AttentionKind = "luong",
     learning_rate: float = 1e-3,
     members: int = 1,
+    normalise: Normalisation = "series",
 ) -> SeasonalResidualSeq2Seq:
     """Encoder LSTM over the window; a decoder LSTM that reads all `horizon` steps at once
     (each step's known future inputs: the seasonal-naive values and calendar of its target time),
@@ -218,7 +280,14 @@ def build_seasonal_residual_seq2seq(
 
     members > 1 builds that many such networks, each initialised on its own, over the same inputs:
     the forecast and the attention weights are their averages (a seed ensemble in one graph), and
-    each member is trained on its own error (`SeasonalResidualSeq2Seq.training_model`)."""
+    each member is trained on its own error (`SeasonalResidualSeq2Seq.training_model`).
+
+    Inputs as the trainer lays them out: the window's channels are the scaled value, its change since
+    one base season earlier, then calendar columns; the decoder's are each season's naive value, then
+    the same calendar columns. normalise="window" standardises each origin's inputs by its window's own
+    mean and spread of the value (and scales the residual back by that spread), so the network sees
+    the shape of the series rather than its level: a level it never saw in training (a holiday, a
+    trend) changes nothing it reads. "series": the inputs as given (the train part's scaling only)."""
     if not 0 <= base_channel < n_decoder_features:
         raise ValueError(f"base_channel {base_channel} is not one of {n_decoder_features} decoder inputs")
     if members < 1:
@@ -226,13 +295,24 @@ def build_seasonal_residual_seq2seq(
     window_in = keras.Input(shape=(window, n_features), name="window")
     decoder_in = keras.Input(shape=(horizon, n_decoder_features), name="decoder_inputs")
     base = TakeChannel(base_channel, name="seasonal_naive")(decoder_in)
+    window_seen, decoder_seen, spread = window_in, decoder_in, None
+    if normalise == "window":
+        calendar_columns = n_features - 2
+        scale = WindowScale(name="window_scale")(window_in)
+        window_seen = Standardise(levels=1, changes=1, name="window_standardised")([window_in, scale])
+        seasonal = n_decoder_features - calendar_columns
+        decoder_seen = Standardise(levels=seasonal, changes=0, name="decoder_standardised")([decoder_in, scale])
+        spread = scale
+    elif normalise != "series":
+        raise ValueError(f"normalise must be 'series' or 'window', got {normalise!r}")
+
+    def member(suffix: str):
+        return _seasonal_residual_member(window_seen, decoder_seen, base, spread, horizon, units, attention, suffix)
+
     if members == 1:
-        forecast, weights = _seasonal_residual_member(window_in, decoder_in, base, horizon, units, attention, "")
+        forecast, weights = member("")
     else:
-        outputs = [
-            _seasonal_residual_member(window_in, decoder_in, base, horizon, units, attention, f"{MEMBER}{m}")
-            for m in range(members)
-        ]
+        outputs = [member(f"{MEMBER}{m}") for m in range(members)]
         forecast = keras.layers.Average(name="forecast")([f for f, _ in outputs])
         weights = keras.layers.Average(name="attention_weights")([w for _, w in outputs])
     model = keras.Model([window_in, decoder_in], [forecast, weights], name="seasonal_residual_seq2seq")
@@ -242,8 +322,9 @@ def build_seasonal_residual_seq2seq(
 MEMBER = "_member_"  # the suffix of an ensemble member's layer names, before its number
 
 
-def _seasonal_residual_member(window_in, decoder_in, base, horizon: int, units: int, attention, suffix: str):
-    """One network's forecast (n, horizon) and attention weights (n, horizon, window)."""
+def _seasonal_residual_member(window_in, decoder_in, base, spread, horizon: int, units: int, attention, suffix: str):
+    """One network's forecast (n, horizon) and attention weights (n, horizon, window); its residual is
+    scaled by the window's spread when `spread` (a WindowScale output) is given."""
     encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"encoder_lstm{suffix}")
     encoder_outputs, hidden, cell = encoder(window_in)
     decode = _decoder_layers(units, attention, suffix)
@@ -252,6 +333,8 @@ def _seasonal_residual_member(window_in, decoder_in, base, horizon: int, units: 
     # The step's own inputs join the context: the residual depends on how far the naive values sit apart.
     joined = keras.layers.Concatenate(name=f"decoder_and_context{suffix}")([decoded, context, decoder_in])
     residual = keras.layers.Reshape((horizon,), name=f"residual{suffix}")(decode.output(decode.combine(joined)))
+    if spread is not None:
+        residual = TimesSpread(name=f"residual_rescaled{suffix}")([residual, spread])
     return keras.layers.Add(name=f"forecast{suffix}")([base, residual]), weights
 
 

@@ -290,6 +290,7 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
             attention=p.attention,
             learning_rate=p.learning_rate,
             members=p.members,
+            normalise=p.normalise,
         )
         batches = _direct_batches
     else:

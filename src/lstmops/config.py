@@ -162,8 +162,9 @@ class Seq2SeqParams(Strict):
     # the forecast is their mean (a seed ensemble: steadier than one network, members x the compute).
     members: int = Field(1, ge=1)
     # seasonal_residual: series = inputs as scaled on the train part; window = each origin's inputs also
-    # standardised by its own window's mean and spread, the residual scaled back (level-free inputs).
-    normalise: Literal["series", "window"] = "series"
+    # standardised by its own window's mean and spread, the residual scaled back (level-free inputs);
+    # auto = train both and keep the one with the lower validation loss (twice the training).
+    normalise: Literal["series", "window", "auto"] = "series"
     train: TrainOverrides = TrainOverrides()
 
     @model_validator(mode="after")

@@ -228,3 +228,19 @@ def test_window_normalisation_makes_the_forecast_follow_a_shift_of_the_level():
     series_scaled = build_seasonal_residual_seq2seq(window, 2 + calendar, horizon, seasons + calendar, units=8)
     plain, _ = series_scaled.predict(x, decoder_inputs)
     assert np.abs(series_scaled.predict(shifted_x, shifted_decoder)[0] - (plain + 3.0)).max() > 1e-3
+
+
+def test_auto_normalisation_keeps_the_network_with_the_lower_validation_loss(prepared, params, tmp_path):
+    seq2seq = params.models.seq2seq.model_copy(update={"decoder": "seasonal_residual", "normalise": "auto"})
+    trained = train_seq2seq(
+        prepared, params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": seq2seq})})
+    )
+
+    trials = trained.normalise_trials
+    assert set(trials) == {"series", "window"}
+    assert trained.normalise == min(trials, key=lambda name: trials[name]["val_loss"])
+    assert min(trained.history["val_loss"]) == trials[trained.normalise]["val_loss"]
+    layer_names = {layer.name for layer in trained.model.layers}
+    assert ("window_scale" in layer_names) == (trained.normalise == "window")
+    trained.save(tmp_path / "model")
+    assert TrainedSeq2Seq.load(tmp_path / "model").normalise_trials == trials

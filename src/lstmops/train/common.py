@@ -59,7 +59,7 @@ def _seed_without_tensorflow(seed: int) -> None:
     is installed (for tf.data pipelines, which lstmops does not use): on JAX that costs seconds and prints
     TensorFlow's start-up lines. The same steps otherwise: the seed Keras reports, a fresh global
     SeedGenerator (re-drawn from Python's seeded `random`), Python's and NumPy's generators. Keras has no
-    public name for the first two; tests/test_backends.py checks that the draws match set_random_seed's.
+    public name for the first two; tests/test_this_backend.py checks that the draws match set_random_seed's.
     """
     from keras.src.backend.common import global_state
     from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR

@@ -3,7 +3,8 @@
 This process runs on one backend (`KERAS_BACKEND`, else lstmops' default); Keras cannot switch in a
 running process, so each other supported backend gets a subprocess:
 
-- the task contract (tests/test_task_contract.py) runs again there, whole;
+- the backend's own promises (tests/test_this_backend.py: default choice, device report, seeding,
+  bitwise reruns) and the task contract (tests/test_task_contract.py) run again there, whole;
 - models cross over: each task's tiny model trained here is served there through its MLflow pyfunc,
   and one trained there is loaded and scored here, with the same predictions (to float32 round-off:
   the backends' kernels sum in different orders).
@@ -42,21 +43,22 @@ def run_on(backend: str, command: list[str], *, cwd: Path, timeout: float = 900)
     return completed
 
 
-def test_seeding_a_jax_training_neither_imports_tensorflow_nor_prints_its_start_up_lines():
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_seeding_a_jax_or_torch_training_neither_imports_tensorflow_nor_prints_its_start_up_lines(backend):
     code = (
         "import sys, lstmops, keras\n"
         "from lstmops.train.common import set_seed\n"
         "set_seed(1)\n"
         "print(keras.backend.backend(), 'tensorflow' in sys.modules)"
     )
-    done = run_on("jax", [sys.executable, "-c", code], cwd=TESTS.parent)
+    done = run_on(backend, [sys.executable, "-c", code], cwd=TESTS.parent)
 
-    assert done.stdout.split() == ["jax", "False"]
+    assert done.stdout.split() == [backend, "False"]
     assert done.stderr == ""
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
-def test_the_task_contract_holds_on_the_other_backend(backend, tmp_path):
+def test_the_task_contract_and_the_backend_promises_hold_on_the_other_backend(backend, tmp_path):
     run_on(
         backend,
         [
@@ -68,6 +70,7 @@ def test_the_task_contract_holds_on_the_other_backend(backend, tmp_path):
             "no:cacheprovider",
             "--basetemp",
             str(tmp_path / "pytest"),
+            str(TESTS / "test_this_backend.py"),
             str(TESTS / "test_task_contract.py"),
         ],
         cwd=TESTS.parent,

@@ -25,6 +25,10 @@ def test_the_device_report_names_this_backend_its_version_and_what_determinism_i
 
     assert report["backend"] == THIS_BACKEND and report["device"] in ("cpu", "gpu")
     assert report["backend_version"] != "unknown" and report["determinism"] != "unknown"
+    if THIS_BACKEND == "torch":  # its bitwise reruns hold for one thread count
+        import torch
+
+        assert report["threads"] == torch.get_num_threads()
 
 
 def seeded_draws() -> list[float]:

@@ -27,7 +27,8 @@ PREPROCESSING_FILE = "preprocessing.json"
 DETERMINISM = {
     "tensorflow": "bitwise: seeds + tf op determinism (process-wide; on GPU it also forces slower kernels)",
     "jax": "bitwise on CPU: seeds; XLA's CPU kernels sum in a fixed order (GPU: XLA_FLAGS=--xla_gpu_deterministic_ops=true)",
-    "torch": "bitwise: seeds + torch.use_deterministic_algorithms",
+    "torch": "bitwise on CPU with the same thread count (device.threads): seeds + torch.use_deterministic_algorithms "
+    "(GPU: also CUBLAS_WORKSPACE_CONFIG=:4096:8)",
 }
 
 
@@ -37,7 +38,9 @@ def set_seed(seed: int) -> None:
     Seeds alone are not enough on TensorFlow: multi-threaded CPU kernels may sum in a different
     order from run to run, so op determinism is switched on as well. JAX needs nothing more on CPU
     (Keras draws its initialisers and dropout masks from keys derived from the seed). On torch,
-    deterministic algorithms are asked for.
+    deterministic algorithms are asked for (process-wide; an op without a deterministic version warns
+    rather than stopping the training). torch's CPU kernels split sums by thread, so a rerun is bitwise
+    only with the same thread count, which the device report logs.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -75,6 +78,7 @@ def device_report() -> dict[str, Any]:
     """Which backend (and version), accelerators and determinism training sees; logged with every run."""
     backend = keras.backend.backend()
     gpus: list[str] = []
+    threads: dict[str, int] = {}
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -90,6 +94,7 @@ def device_report() -> dict[str, Any]:
 
         backend_version = torch.__version__
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        threads = {"threads": torch.get_num_threads()}  # a bitwise rerun needs the same count
     else:
         backend_version = "unknown"
     return {
@@ -102,6 +107,7 @@ def device_report() -> dict[str, Any]:
         "platform": platform.platform(),
         "mixed_precision": keras.mixed_precision.dtype_policy().name,
         "determinism": DETERMINISM.get(backend, "unknown"),
+        **threads,
     }
 
 

@@ -493,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backends": lambda: (
             backends(1, 256, 1, 256, ["tensorflow", "jax"])
             if args.quick
-            else backends(3, 2048, 2, 2048, ["tensorflow", "jax", "tensorflow+xla"])
+            else backends(3, 2048, 2, 2048, ["tensorflow", "jax", "torch", "tensorflow+xla"])
         ),
         "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(5, 30),
         "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),

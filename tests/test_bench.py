@@ -329,4 +329,5 @@ def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
     assert results["windowing_memory"]["points"] == 100_000 and results["windowing_memory"]["o_series"]
     assert results["overhead"]["runs"] == 1 and results["machine"]["cpu_count"] == os.cpu_count()
     assert results["prefect_overhead"]["runs"] == 1 and "make_run" not in results
+    assert results["nab_speed"]["series"] == 1 and results["nab_speed"]["seconds_per_epoch"]["mean"] > 0
     assert "== windowing memory" in completed.stdout and "pipeline overhead" in completed.stdout

@@ -239,7 +239,7 @@ def benchmark_nab(
     {"protocol": {name, settings...}, "seeds": [...], "unscored": {group: [series left out by the protocol]},
      "groups": {group: {"f1": {mean, min, max over seeds}, "pooled": {tp, fp, fn, f1, precision, recall
      over all seeds}, "runs": [{seed, series, f1, precision, recall, tp, fp, fn}]}},
-     "series": [{name, group, seed, f1, tp, fp, fn, seconds}], "complete": bool}.
+     "series": [{name, group, seed, f1, tp, fp, fn, points, epochs, seconds}], "complete": bool}.
     A run's group scores pool its series' counts, as Orion's per-dataset F1 does.
     Beside `out`, each training's figure (`nab_report.figure_path`) and an HTML index of them
     (`<out stem>.html`), the index rewritten with the JSON.
@@ -278,6 +278,8 @@ def benchmark_nab(
             "tp": scores["tp"],
             "fp": scores["fp"],
             "fn": scores["fn"],
+            "points": len(signal),
+            "epochs": detected.epochs,
             "seconds": round(time.perf_counter() - started, 1),
         }
         per_series.append(row)

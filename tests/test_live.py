@@ -32,6 +32,20 @@ def test_the_first_fit_of_a_training_is_logged_epoch_by_epoch_and_later_fits_are
     assert [point.value for point in points] == history["loss"]
 
 
+def test_candidate_networks_of_one_training_each_log_their_own_curve(mlflow_store, monkeypatch):
+    monkeypatch.delenv("LSTMOPS_LOG_LEVEL", raising=False)
+    with mlflow.start_run() as run, live.watching("seq2seq demo/machine_a", run.info.run_id):
+        with live.curve("series"):
+            series = tiny_fit(3)
+        with live.curve("window"):
+            window = tiny_fit(2)
+
+    client = mlflow.MlflowClient()
+    assert [p.value for p in client.get_metric_history(run.info.run_id, "epoch/series/loss")] == series["loss"]
+    assert [p.value for p in client.get_metric_history(run.info.run_id, "epoch/window/loss")] == window["loss"]
+    assert client.get_metric_history(run.info.run_id, "epoch/loss") == []
+
+
 def test_a_progress_line_stands_for_keras_epoch_lines_unless_verbose(monkeypatch):
     monkeypatch.delenv("LSTMOPS_LOG_LEVEL", raising=False)
     with live.watching("seq2seq demo/machine_a"):

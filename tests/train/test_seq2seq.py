@@ -8,6 +8,7 @@ import pytest
 from lstmops.data.features import sensor_features
 from lstmops.data.windows import sliding_windows
 from lstmops.tasks.seq2seq import train as seq2seq_training
+from lstmops.tasks.seq2seq.evaluate import evaluate_seq2seq
 from lstmops.tasks.seq2seq.network import build_seasonal_residual_seq2seq
 from lstmops.tasks.seq2seq.train import (
     TrainedSeq2Seq,
@@ -244,3 +245,5 @@ def test_auto_normalisation_keeps_the_network_with_the_lower_validation_loss(pre
     assert ("window_scale" in layer_names) == (trained.normalise == "window")
     trained.save(tmp_path / "model")
     assert TrainedSeq2Seq.load(tmp_path / "model").normalise_trials == trials
+    table = evaluate_seq2seq(trained, prepared, params).tables["normalisation.csv"]  # logged with the run
+    assert table.loc[table["kept"], "normalise"].tolist() == [trained.normalise]

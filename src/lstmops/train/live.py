@@ -25,6 +25,7 @@ from typing import Any
 from lstmops.console import import_keras_quietly, verbose
 
 _callbacks: ContextVar[tuple[Any, ...]] = ContextVar("lstmops_training_callbacks", default=())
+_curve: ContextVar[str | None] = ContextVar("lstmops_training_curve", default=None)
 
 
 def current_callbacks() -> tuple[Any, ...]:
@@ -57,6 +58,17 @@ def watching(label: str, run_id: str | None = None) -> Iterator[None]:
         _callbacks.reset(token)
         if progress is not None:
             progress.close()
+
+
+@contextmanager
+def curve(name: str) -> Iterator[None]:
+    """Fits inside log their epochs as `epoch/<name>/<metric>`: a training that fits several candidate
+    networks and keeps one (seq2seq's normalise=auto) shows each candidate's own curve."""
+    token = _curve.set(name)
+    try:
+        yield
+    finally:
+        _curve.reset(token)
 
 
 def epochs_logged() -> int:
@@ -184,6 +196,7 @@ def _epoch_logger_class() -> type:
 
             Only the first fit of a training is the model's own curve; later fits of the same training
             (the forecaster's backtest folds) would restart at step 0 on the same keys, so they are left out.
+            Fits inside `curve(name)` are candidates of their own: each logs as `epoch/<name>/<metric>`.
             """
 
             def __init__(self, run_id: str) -> None:
@@ -191,18 +204,23 @@ def _epoch_logger_class() -> type:
                 self.run_id = run_id
                 self.epochs = 0
                 self.fits = 0
+                self.prefix = "epoch/"
 
             def on_train_begin(self, logs: dict | None = None) -> None:
                 self.fits += 1
+                curve_name = _curve.get()
+                self.prefix = f"epoch/{curve_name}/" if curve_name else "epoch/"
 
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-                if self.fits > 1:
+                if self.fits > 1 and self.prefix == "epoch/":
                     return
                 from mlflow import MlflowClient
                 from mlflow.entities import Metric
 
                 now = int(time.time() * 1000)
-                metrics = [Metric(f"epoch/{name}", float(value), now, epoch) for name, value in (logs or {}).items()]
+                metrics = [
+                    Metric(f"{self.prefix}{name}", float(value), now, epoch) for name, value in (logs or {}).items()
+                ]
                 if metrics:
                     MlflowClient().log_batch(self.run_id, metrics=metrics)
                 self.epochs = epoch + 1

@@ -179,9 +179,23 @@ def evaluate_seq2seq(
         baseline_metric=f"mae_{BEST_BASELINE}",
         higher_is_better=False,
         figures={} if gate else evaluation_figures(forecasts, trained.window),
-        tables={"per_step.csv": per_step_table(forecasts), "predictions.csv": predictions_table(forecasts)},
+        tables={
+            "per_step.csv": per_step_table(forecasts),
+            "predictions.csv": predictions_table(forecasts),
+            **({"normalisation.csv": normalisation_table(trained)} if trained.normalise_trials else {}),
+        },
         units=origin_losses(forecasts),
         horizon=forecasts.actual.shape[1],
+    )
+
+
+def normalisation_table(trained: TrainedSeq2Seq) -> pd.DataFrame:
+    """Each input normalisation trained (normalise=auto trains two): best validation loss, epochs, which was kept."""
+    return pd.DataFrame(
+        [
+            {"normalise": name, **trial, "kept": name == trained.normalise}
+            for name, trial in trained.normalise_trials.items()
+        ]
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
@@ -31,6 +32,7 @@ from lstmops.tasks.seq2seq.network import (
     build_seasonal_residual_seq2seq,
     build_seq2seq,
 )
+from lstmops.train import live
 from lstmops.train.common import MODEL_FILE, WindowBatches, device_report, fit, read_state, set_seed, write_state
 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
@@ -334,7 +336,9 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
             validation = batches(candidate, prepared.features, split.val, params, shuffle=False)
         except ValueError:  # an empty or too short val part: early stopping watches the training loss
             validation = None
-        candidate.history = fit(candidate.seq2seq.training_model, train, validation=validation, params=params.train)
+        # auto: each candidate's epochs show in MLflow as its own curve (epoch/series/..., epoch/window/...)
+        with live.curve(normalise) if len(candidates) > 1 else nullcontext():
+            candidate.history = fit(candidate.seq2seq.training_model, train, validation=validation, params=params.train)
         if validation is None:  # nothing to choose on honestly: the first candidate (series scaling)
             return candidate
         trials[normalise] = {"val_loss": min(candidate.history["val_loss"]), "epochs": len(candidate.history["loss"])}

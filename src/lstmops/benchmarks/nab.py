@@ -34,7 +34,7 @@ Deviations in both protocols, for data Orion never benchmarked or of no effect o
   target the autoencoder never uses).
 
 Two detectors (`DETECTORS`) score the same trained LSTM-AE: "lstm_ae" is Orion's reconstruction error;
-"seasonal_ae" multiplies it by each point's distance to the neighbouring periods, for anomalies a
+"seasonal_ae" combines it with each point's distance to the neighbouring periods, for anomalies a
 100-step window cannot see (a day whose peak is missing or lower).
 """
 
@@ -122,8 +122,9 @@ PROTOCOLS = {
 @dataclass(frozen=True)
 class Detector:
     """How the trained LSTM-AE's errors become the anomaly score. "lstm_ae": Orion's reconstruction error
-    alone; "seasonal_ae": multiplied by the distance to the neighbouring periods where the signal has a
-    period (tasks/autoencoder/seasonal_context.py; settings chosen on the development groups)."""
+    alone; "seasonal_ae": its geometric mean with the distance to the neighbouring periods where the
+    signal has a period longer than the window (tasks/autoencoder/seasonal_context.py; settings chosen
+    on the development groups, the same for every group)."""
 
     name: str = "lstm_ae"
     seasonal: bool = False
@@ -172,6 +173,15 @@ def detect(
     detector: Detector = DETECTORS["lstm_ae"],
 ) -> tuple[list[tuple[Any, Any, float]], int]:
     """Train on the aggregated signal; Orion's detections (start, end, score) in timestamps, and epochs run."""
+    values, errors, epochs = reconstruction_errors(signal, protocol, seed=seed, verbose=verbose)
+    return detections(signal, values, errors, protocol, detector), epochs
+
+
+def reconstruction_errors(
+    signal: pd.DataFrame, protocol: OrionProtocol, *, seed: int, verbose: int = 0
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Train the LSTM-AE on the aggregated signal: the scaled values, Orion's reconstruction error per
+    point, and the epochs run."""
     values = MinMaxScaler((-1.0, 1.0)).fit(signal["value"].to_numpy()).transform(signal["value"].to_numpy())
     if len(values) < protocol.window + 2:
         raise ValueError(f"{len(values)} aggregated points are too few for windows of {protocol.window}")
@@ -199,6 +209,13 @@ def detect(
     errors = reconstruction_scores(
         windows, predict(model, windows), len(values), smoothing_window=protocol.smoothing_window
     )
+    return values, errors, len(history.history["loss"])
+
+
+def detections(
+    signal: pd.DataFrame, values: np.ndarray, errors: np.ndarray, protocol: OrionProtocol, detector: Detector
+) -> list[tuple[Any, Any, float]]:
+    """The detector's anomaly score from the LSTM-AE's errors, thresholded by Orion's find_anomalies."""
     if detector.seasonal:
         errors, _ = seasonal_reconstruction_scores(
             values,
@@ -206,8 +223,9 @@ def detect(
             smoothing_window=protocol.smoothing_window,
             min_autocorrelation=detector.min_autocorrelation,
             prominence=detector.prominence,
+            min_period=protocol.window,
         )
-    detections = anomalies.find_anomalies_orion(
+    return anomalies.find_anomalies_orion(
         errors,
         signal["timestamp"].to_numpy(),
         window_size_portion=protocol.window_size_portion,
@@ -216,7 +234,6 @@ def detect(
         anomaly_padding=protocol.anomaly_padding,
         min_percent=protocol.min_percent,
     )
-    return detections, len(history.history["loss"])
 
 
 def _group_series(root: Path, group: str) -> list[str]:

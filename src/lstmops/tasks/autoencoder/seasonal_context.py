@@ -1,5 +1,5 @@
 """Seasonal context for the autoencoder's anomaly score: how far each point is from the same phase one
-period earlier AND one period later, multiplied into the reconstruction error.
+period earlier AND one period later, combined with the reconstruction error by a geometric mean.
 
 Why: an autoencoder reconstructs whatever shape its window shows, and a window shorter than the
 signal's period cannot show that a day's peak is missing, lower or flattened; comparing the point
@@ -8,7 +8,9 @@ an odd one quiet (it still matches the period after it), so only the odd period 
 
 The period is the lag of the autocorrelation's highest peak (a local maximum standing out by
 `prominence`) within the first third of the series; none, and no seasonal term, when that peak's
-autocorrelation is below `min_autocorrelation`.
+autocorrelation is below `min_autocorrelation` or its lag is shorter than `min_period` (the
+autoencoder's window: a cycle that fits in one window is already in what the window reconstructs).
+A constant signal scores 0 everywhere: nothing in it deviates from anything.
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ def autocorrelation(values: np.ndarray) -> np.ndarray:
     return correlation / correlation[0] if correlation[0] > 0 else np.zeros(len(centred))
 
 
-def dominant_period(values: np.ndarray, *, min_autocorrelation: float, prominence: float) -> int | None:
-    """The signal's period in points, or None when it has none strong enough (see the module notes)."""
+def dominant_period(
+    values: np.ndarray, *, min_autocorrelation: float, prominence: float, min_period: int = 2
+) -> int | None:
+    """The signal's period in points, or None when it has none strong and long enough (module notes)."""
     correlation = autocorrelation(values)[: len(values) // 3]
     peaks, _ = find_peaks(correlation, prominence=prominence)
     if len(peaks) == 0:
         return None
     best = int(peaks[np.argmax(correlation[peaks])])
-    return best if correlation[best] >= min_autocorrelation else None
+    return best if correlation[best] >= min_autocorrelation and best >= min_period else None
 
 
 def seasonal_difference(values: np.ndarray, period: int) -> np.ndarray:
@@ -52,9 +56,9 @@ def seasonal_difference(values: np.ndarray, period: int) -> np.ndarray:
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:
-    """Rescaled to [1, 2] (a constant maps to 1), so that a product of two scores needs both high."""
+    """Rescaled to [0, 1] (a constant maps to 0)."""
     spread = np.ptp(values)
-    return np.ones_like(values) if spread == 0 else 1.0 + (values - values.min()) / spread
+    return np.zeros_like(values) if spread == 0 else (values - values.min()) / spread
 
 
 def seasonal_reconstruction_scores(
@@ -64,18 +68,26 @@ def seasonal_reconstruction_scores(
     smoothing_window: float,
     min_autocorrelation: float,
     prominence: float,
+    min_period: int,
 ) -> tuple[np.ndarray, int | None]:
     """The anomaly score per point and the period used (None: the reconstruction error alone).
 
     Both terms are smoothed alike (a centred rolling mean over `smoothing_window` of the points,
-    capped as the reconstruction error's is), rescaled to [1, 2] and multiplied.
+    capped as the reconstruction error's is), rescaled to [0, 1] and combined by their geometric mean:
+    a point scores high only when both are high, so neither the reconstruction error's usual peaks
+    (every edge of a square wave) nor a noisy stretch of the seasonal difference stands out alone.
+    (Orion's AER multiplies scores rescaled to [1, 2] instead, which lets either term dominate.)
     """
     values, reconstruction = np.asarray(values, dtype=float), np.asarray(reconstruction, dtype=float)
     if values.shape != reconstruction.shape:
         raise ValueError(f"values {values.shape} and reconstruction errors {reconstruction.shape} differ in shape")
-    period = dominant_period(values, min_autocorrelation=min_autocorrelation, prominence=prominence)
+    if np.ptp(values) == 0:
+        return np.zeros_like(values), None
+    period = dominant_period(
+        values, min_autocorrelation=min_autocorrelation, prominence=prominence, min_period=min_period
+    )
     if period is None:
         return reconstruction, None
     width = max(1, min(math.trunc(len(values) * smoothing_window), MAX_SMOOTHING_WINDOW))
     seasonal = _centred_rolling(seasonal_difference(values, period)[:, None], width, _mean)[:, 0]
-    return _unit_range(np.nan_to_num(reconstruction)) * _unit_range(np.nan_to_num(seasonal)), period
+    return np.sqrt(_unit_range(np.nan_to_num(reconstruction)) * _unit_range(np.nan_to_num(seasonal))), period

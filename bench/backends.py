@@ -5,7 +5,7 @@ with `KERAS_BACKEND` set. Backends are interleaved (round r runs them in turn, t
 every other round) so that load from other work on the machine falls on all of them alike; the
 table shows the median over rounds and the min-max spread.
 
-    python bench/backends.py                                     # tensorflow vs jax, 3 rounds
+    python bench/backends.py                                     # tensorflow, jax and torch, 3 rounds
     python bench/backends.py --rounds 5 --variants tensorflow jax tensorflow+xla
     python bench/backends.py --samples 512 --epochs 1 --rounds 1 # smoke run
 
@@ -37,7 +37,7 @@ QUIET_ENV = {
 
 
 def run_variant(variant: str, args: Sequence[str], *, timeout: float = 3600) -> dict[str, Any]:
-    """One `train_throughput.py` process on `variant` ("jax", "tensorflow", "tensorflow+xla")."""
+    """One `train_throughput.py` process on `variant` ("jax", "tensorflow", "torch", "tensorflow+xla")."""
     backend, _, extra = variant.partition("+")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
@@ -150,7 +150,7 @@ def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", nargs="+", default=["tensorflow", "jax"])
+    parser.add_argument("--variants", nargs="+", default=["tensorflow", "jax", "torch"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--samples", type=int, default=2048, help="training windows per epoch")
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs after the warm-up epoch")

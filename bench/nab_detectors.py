@@ -27,7 +27,7 @@ from lstmops import anomalies
 from lstmops.benchmarks import nab
 
 
-def trained_errors(root: Path, group: str, key: str, seed: int, protocol: nab.OrionProtocol, cache: Path | None):
+def trained_errors(root: Path, group: str, key: str, seed: int, protocol: nab.NabProtocol, cache: Path | None):
     """The aggregated signal and the LSTM-AE's (values, errors, epochs, seconds), from the cache if there."""
     series = nab._labelled(root, key)
     signal = nab.aggregate(series.frame, nab.series_interval(series.frame, group, protocol))
@@ -63,7 +63,7 @@ def main() -> None:
                     args.root, group, key, seed, protocol, args.cache
                 )
                 for name, detector in nab.DETECTORS.items():
-                    found = nab.detections(signal, values, errors, protocol, detector)
+                    found = nab.detect_from_errors(signal, values, errors, protocol, detector, epochs=epochs).detections
                     scores = anomalies.overlapping_segment_scores(series.windows, [(a, b) for a, b, _ in found])
                     rows[name].append(
                         {

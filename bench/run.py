@@ -134,6 +134,11 @@ def startup(repeats: int) -> dict[str, Any]:
     return run_bench_script("startup.py", ["--repeats", str(repeats)], timeout=600)
 
 
+def nab_speed(series: int, bins: int) -> dict[str, Any]:
+    """bench/nab_speed.py: `lstmops benchmark nab` seconds per series and per epoch on synthetic NAB-layout series."""
+    return run_bench_script("nab_speed.py", ["--series", str(series), "--bins", str(bins)], timeout=3600)
+
+
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
     """Wall time of what `make run` runs (`python flows/retrain.py`) on the demo, in a temp folder with its
     own data root, MLflow store and Prefect home, and where it went (bench/flow_breakdown.py on that folder)."""
@@ -354,6 +359,23 @@ def report(results: dict[str, Any]) -> str:
                 ],
             )
         )
+    if "nab_speed" in results:
+        n = results["nab_speed"]
+        tables.append(
+            format_table(
+                f"NAB benchmark ({n['protocol']} protocol), {n['series']} synthetic series of {n['bins']} bins, one seed",
+                ["s per series (mean)", "max", "target <=", "s per epoch (mean)", "epochs"],
+                [
+                    [
+                        n["seconds_per_series"]["mean"],
+                        n["seconds_per_series"]["max"],
+                        n["target_s_per_series"],
+                        n["seconds_per_epoch"]["mean"],
+                        ", ".join(str(e) for e in n["epochs"]),
+                    ]
+                ],
+            )
+        )
     if "startup" in results:
         tables.append(
             format_table(
@@ -479,6 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "prefect_overhead",
             "scaleout",
             "startup",
+            "nab_speed",
             "make_run",
         ),
     )
@@ -493,11 +516,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backends": lambda: (
             backends(1, 256, 1, 256, ["tensorflow", "jax"])
             if args.quick
-            else backends(3, 2048, 2, 2048, ["tensorflow", "jax", "tensorflow+xla"])
+            else backends(3, 2048, 2, 2048, ["tensorflow", "jax", "torch", "tensorflow+xla"])
         ),
         "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(5, 30),
         "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
         "startup": lambda: startup(1 if args.quick else 3),
+        "nab_speed": lambda: nab_speed(1, 1000) if args.quick else nab_speed(2, 4000),
     }
     if not args.quick:
         benchmarks["scaleout"] = lambda: scaleout(8, 5)

@@ -9,6 +9,7 @@ from lstmops.anomalies import (
     fit_threshold,
     flagged_to_segments,
     merge_segments,
+    orion_threshold,
     overlapping_segment_scores,
     pointwise_scores,
     pooled_segment_scores,
@@ -90,6 +91,25 @@ def test_orion_reports_nothing_on_bounded_noise():
     # uniform noise never exceeds mean + 4 std (0.5 + 4 * 0.29 > 1), so no window flags anything
     rng = np.random.default_rng(4)
     assert find_anomalies_orion(rng.uniform(0, 1, size=2000)) == []
+
+
+def test_the_orion_threshold_is_where_errors_start_being_flagged():
+    # Without padding and pruning, the detections hold exactly the errors above the threshold curve.
+    errors = np.random.default_rng(5).lognormal(0, 1, size=1000)
+    threshold = orion_threshold(errors, k=2.0)
+    detections = find_anomalies_orion(errors, k=2.0, anomaly_padding=0, min_percent=0.0)
+    flagged = np.zeros(len(errors), dtype=bool)
+    for start, end, _ in detections:
+        flagged[start : end + 1] = True
+    assert flagged.any()
+    np.testing.assert_array_equal(flagged, errors > threshold)
+
+
+def test_one_window_has_one_threshold():
+    errors = np.zeros(100)
+    errors[50] = 10.0
+    threshold = orion_threshold(errors, window_size_portion=None)
+    np.testing.assert_allclose(threshold, 0.1 + 4 * math.sqrt(0.99))
 
 
 def test_orion_rejects_a_misaligned_index():

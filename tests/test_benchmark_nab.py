@@ -1,15 +1,17 @@
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from lstmops import anomalies
 from lstmops.benchmarks import nab
 from lstmops.benchmarks.nab import (
     PROTOCOLS,
-    OrionProtocol,
+    NabProtocol,
     aggregate,
     benchmark_nab,
     format_table,
@@ -20,7 +22,7 @@ from lstmops.data.sensors import windows_to_nab_labels, write_nab_labels
 
 # The protocols shrunk to test size: same steps and budget rules, a tiny model.
 TINY_SIZE = {"window": 12, "units": 4, "epochs": 2, "patience": 1, "anomaly_padding": 5}
-TINY = OrionProtocol(max_train_windows=64, **TINY_SIZE)
+TINY = NabProtocol(max_train_windows=64, **TINY_SIZE)
 TINY_ORION = dataclasses.replace(PROTOCOLS["orion"], **TINY_SIZE)
 
 
@@ -52,10 +54,18 @@ def nab_root(tmp_path):
     return tmp_path
 
 
-def test_benchmark_writes_the_group_and_series_layout(nab_root, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The fake group benchmarked once under the tiny lstmops protocol: (params, result JSON path, result)."""
+    root = tmp_path_factory.mktemp("nab")
+    write_group(root, "fakeGroup", ("wave_a", "wave_b"))
     params = load_params(overrides={"train.verbose": 0})
-    out = tmp_path / "bench" / "nab.json"
-    result = benchmark_nab(nab_root, ["fakeGroup"], params, out, progress=False, protocol=TINY)
+    out = root / "bench" / "nab.json"
+    return params, out, benchmark_nab(root, ["fakeGroup"], params, out, progress=False, protocol=TINY)
+
+
+def test_benchmark_writes_the_group_and_series_layout(tiny_run):
+    params, out, result = tiny_run
 
     assert json.loads(out.read_text()) == result
     assert result["complete"] and result["seeds"] == [params.train.seed] and result["unscored"] == {}
@@ -70,6 +80,24 @@ def test_benchmark_writes_the_group_and_series_layout(nab_root, tmp_path):
     assert run["tp"] == sum(row["tp"] for row in result["series"])
     assert run["fp"] == sum(row["fp"] for row in result["series"])
     assert group["f1"] == {"mean": run["f1"], "min": run["f1"], "max": run["f1"]}
+
+
+def test_the_benchmark_draws_every_series_and_indexes_the_figures_in_a_page(tiny_run):
+    params, out, result = tiny_run
+    seed = params.train.seed
+
+    page = out.with_name("nab.html").read_text()
+    run = result["groups"]["fakeGroup"]["runs"][0]
+    assert f"<td>{run['f1']:.3f}</td>" in page and f"{run['tp']}/{run['fp']}/{run['fn']}" in page
+    figures = re.findall(r"<a href='([^']+)'><img src='\1'", page)
+    assert figures == [f"nab_figures/fakeGroup/wave_a_seed{seed}.png", f"nab_figures/fakeGroup/wave_b_seed{seed}.png"]
+    for row, figure in zip(result["series"], figures, strict=True):
+        assert (
+            f"<td class='name'>{row['name']}</td><td class='seed'>tp {row['tp']} fp {row['fp']} fn {row['fn']}," in page
+        )
+        with Image.open(out.parent / figure) as image:
+            assert image.format == "PNG" and image.width > 1000
+            image.verify()
 
 
 def test_two_seeds_report_the_spread_of_f1_and_each_seeds_counts(nab_root, tmp_path):
@@ -202,10 +230,10 @@ def test_aggregation_averages_bins_from_the_first_timestamp_and_imputes_the_mean
 
 def test_bins_are_never_finer_than_the_sampling():
     hourly = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="h"), "value": 1.0})
-    assert series_interval(hourly, "realKnownCause", OrionProtocol()) == 3600
-    assert series_interval(hourly.iloc[:0], "realAdExchange", OrionProtocol()) == 3600
+    assert series_interval(hourly, "realKnownCause", NabProtocol()) == 3600
+    assert series_interval(hourly.iloc[:0], "realAdExchange", NabProtocol()) == 3600
     five_minutes = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=5, freq="5min"), "value": 1.0})
-    assert series_interval(five_minutes, "artificialWithAnomaly", OrionProtocol()) == 600
+    assert series_interval(five_minutes, "artificialWithAnomaly", NabProtocol()) == 600
 
 
 def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group():

@@ -307,6 +307,16 @@ def test_a_user_error_is_one_line_and_debug_shows_the_traceback(world, monkeypat
     assert isinstance(debug.exception, TrackingStoreError) and isinstance(by_variable.exception, TrackingStoreError)
 
 
+def test_a_backend_that_is_not_installed_is_named_in_one_line(monkeypatch):
+    from lstmops.user_errors import message
+
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    missing = ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    assert message(missing).startswith("ERROR: KERAS_BACKEND=torch but torch is not installed here")
+    assert message(ModuleNotFoundError("No module named 'yaml'", name="yaml")) is None  # a bug: keeps its traceback
+
+
 # ---------------------------------------------------------------- a training past its timeout
 
 

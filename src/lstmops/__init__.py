@@ -14,9 +14,10 @@ from importlib.util import find_spec
 __version__ = "0.1.0"
 
 # Measured on CPU (bench/backends.py): the same Keras models train 2-4x faster on JAX than on
-# TensorFlow. `KERAS_BACKEND=tensorflow` (or torch) still selects another backend for one process.
+# TensorFlow, and far faster than on torch. `KERAS_BACKEND=tensorflow` or `torch` still selects another
+# backend for one process.
 DEFAULT_KERAS_BACKEND = "jax"
-SUPPORTED_BACKENDS = ("jax", "tensorflow")  # both tested in the normal test run
+SUPPORTED_BACKENDS = ("jax", "tensorflow", "torch")  # all tested in the normal test run (torch: the dev extra)
 
 if "KERAS_BACKEND" not in os.environ:
     # An environment without jax (an old venv, a TensorFlow-only image) keeps working on TensorFlow.

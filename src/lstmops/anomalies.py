@@ -182,22 +182,45 @@ def find_anomalies_orion(
     if anomaly_padding < 0:
         raise ValueError(f"anomaly_padding must be >= 0, got {anomaly_padding}")
 
-    n = len(errors)
+    sequences: list[tuple[int, int, float]] = []
+    for window_start, window_end in _threshold_windows(len(errors), window_size_portion, window_step_size_portion):
+        window = errors[window_start:window_end]
+        for start, end, score in _window_anomalies(window, k, anomaly_padding, min_percent):
+            sequences.append((start + window_start, end + window_start, score))
+
+    return [(index[start], index[end], score) for start, end, score in _merge_scored(sequences)]
+
+
+def _threshold_windows(
+    n: int, window_size_portion: float | None, window_step_size_portion: float | None
+) -> list[tuple[int, int]]:
+    """find_anomalies_orion's windows as [start, end) positions; the last ones run past `n` (Orion's)."""
     window_size = math.ceil(n * window_size_portion) if window_size_portion else n
     step = math.ceil(window_size * window_step_size_portion) if window_step_size_portion else window_size
     if window_size < 1 or step < 1:
         raise ValueError(f"window size {window_size} and step {step} must be >= 1")
+    windows = [(0, window_size)]
+    while windows[-1][1] < n:
+        start = windows[-1][0] + step
+        windows.append((start, start + window_size))
+    return windows
 
-    sequences: list[tuple[int, int, float]] = []
-    window_start, window_end = 0, 0
-    while window_end < n:
-        window_end = window_start + window_size
-        window = errors[window_start:window_end]
-        for start, end, score in _window_anomalies(window, k, anomaly_padding, min_percent):
-            sequences.append((start + window_start, end + window_start, score))
-        window_start += step
 
-    return [(index[start], index[end], score) for start, end, score in _merge_scored(sequences)]
+def orion_threshold(
+    errors: np.ndarray,
+    *,
+    window_size_portion: float | None = 0.33,
+    window_step_size_portion: float | None = 0.1,
+    k: float = 4.0,
+) -> np.ndarray:
+    """Per error, the lowest threshold (mean + k*std) among the find_anomalies_orion windows holding it:
+    an error above it is flagged by at least one window, before padding and pruning. For figures."""
+    errors = np.asarray(errors, dtype=float)
+    threshold = np.full(errors.shape, np.inf)
+    for start, end in _threshold_windows(len(errors), window_size_portion, window_step_size_portion):
+        window = errors[start:end]
+        threshold[start:end] = np.minimum(threshold[start:end], window.mean() + k * window.std())
+    return threshold
 
 
 def _checked_segments(segments: Iterable[Segment], name: str) -> list[Segment]:

@@ -158,7 +158,22 @@ class Seq2SeqParams(Strict):
     seasons: list[Annotated[int, Field(ge=1)]] = Field([288, 2016], min_length=1)
     # sin/cos of time of day / week as inputs (chosen on the val part of the demo sensor and of NYC taxi)
     calendar: list[Literal["day", "week"]] = ["day", "week"]
+    # seasonal_residual: networks initialised apart and trained side by side, each on its own error;
+    # the forecast is their mean (a seed ensemble: steadier than one network, members x the compute).
+    members: int = Field(1, ge=1)
+    # seasonal_residual: series = inputs as scaled on the train part; window = each origin's inputs also
+    # standardised by its own window's mean and spread, the residual scaled back (level-free inputs);
+    # auto = train both and keep the one with the lower validation loss (twice the training).
+    normalise: Literal["series", "window", "auto"] = "series"
     train: TrainOverrides = TrainOverrides()
+
+    @model_validator(mode="after")
+    def _variants_need_direct_decoding(self) -> Seq2SeqParams:
+        if self.members > 1 and self.decoder != "seasonal_residual":
+            raise ValueError(f"members={self.members} needs decoder seasonal_residual, got {self.decoder!r}")
+        if self.normalise != "series" and self.decoder != "seasonal_residual":
+            raise ValueError(f"normalise={self.normalise!r} needs decoder seasonal_residual, got {self.decoder!r}")
+        return self
 
     def history_rows(self) -> int:
         """Rows of history one forecast origin needs: every season's naive, and for seasonal_residual

@@ -55,6 +55,7 @@ TRACKED_PACKAGES = {
     "keras": ("keras",),
     "jax": ("jax",),
     "jaxlib": ("jaxlib",),
+    "torch": ("torch",),
     "mlflow": ("mlflow",),
     "prefect": ("prefect",),
     "pandas": ("pandas",),

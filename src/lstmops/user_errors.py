@@ -49,6 +49,12 @@ def message(err: BaseException) -> str | None:
         cls = getattr(sys.modules.get(module), name, None)
         if cls is not None and isinstance(err, cls):
             return f"{prefix}: {err}"
+    backend = os.environ.get("KERAS_BACKEND", "")
+    if isinstance(err, ModuleNotFoundError) and err.name == backend:
+        return (
+            f"ERROR: KERAS_BACKEND={backend} but {backend} is not installed here: install it "
+            f"(pip install 'lstmops[{backend}]' for torch) or unset KERAS_BACKEND to use the default"
+        )
     mlflow_error = getattr(sys.modules.get("mlflow.exceptions"), "MlflowException", None)
     if mlflow_error is not None and isinstance(err, mlflow_error):
         return f"ERROR: MLflow: {err.message}"

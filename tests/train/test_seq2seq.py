@@ -5,7 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstmops.data.features import sensor_features
+from lstmops.data.windows import sliding_windows
 from lstmops.tasks.seq2seq import train as seq2seq_training
+from lstmops.tasks.seq2seq.network import build_seasonal_residual_seq2seq
 from lstmops.tasks.seq2seq.train import (
     TrainedSeq2Seq,
     calendar_features,
@@ -150,3 +153,94 @@ def test_a_model_saved_with_its_history_in_training_json_still_loads(trained, tm
     (tmp_path / "preprocessing.json").write_text(json.dumps(state))
 
     assert TrainedSeq2Seq.load(tmp_path).history == trained.history
+
+
+@pytest.fixture(scope="module")
+def ensemble(prepared, params):
+    seq2seq = params.models.seq2seq.model_copy(update={"decoder": "seasonal_residual", "members": 2})
+    return train_seq2seq(
+        prepared, params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": seq2seq})})
+    )
+
+
+def _member_forecasts(network, x, decoder_inputs):
+    """Each member's forecast (n, horizon, members), read from the training model's side-by-side output."""
+    return np.asarray(network.training_model.predict([x, decoder_inputs], verbose=0))
+
+
+def test_an_ensemble_forecasts_the_mean_of_members_that_learnt_apart(ensemble, raw):
+    features = sensor_features(raw)
+    origins = np.arange(ensemble.first_origin, ensemble.first_origin + 50)
+    windows = sliding_windows(ensemble.model_inputs(features), ensemble.window)[origins - (ensemble.window - 1)]
+    decoder_inputs = ensemble.decoder_inputs(features, origins)
+    members = _member_forecasts(ensemble.seq2seq, windows, decoder_inputs)
+    forecast, attention = ensemble.seq2seq.predict(windows, decoder_inputs)
+
+    assert ensemble.seq2seq.members == 2 and members.shape == (50, HORIZON, 2)
+    assert np.abs(members[..., 0] - members[..., 1]).mean() > 1e-4  # initialised apart, not one network twice
+    np.testing.assert_allclose(forecast, members.mean(axis=-1), atol=1e-5)
+    np.testing.assert_allclose(attention.sum(axis=-1), 1.0, atol=1e-4)  # the mean of two distributions
+
+
+def test_each_member_is_trained_on_its_own_error(ensemble, raw):
+    features = sensor_features(raw)
+    origins = np.arange(ensemble.first_origin, ensemble.first_origin + 64)
+    windows = sliding_windows(ensemble.model_inputs(features), ensemble.window)[origins - (ensemble.window - 1)]
+    decoder_inputs = ensemble.decoder_inputs(features, origins)
+    targets = ensemble.model_inputs(features)[origins[:, None] + np.arange(1, HORIZON + 1), 0]
+    members = _member_forecasts(ensemble.seq2seq, windows, decoder_inputs)
+
+    loss = ensemble.seq2seq.training_model.evaluate(
+        [windows, decoder_inputs], type(ensemble.seq2seq).training_targets(targets), verbose=0
+    )
+    mean_member_mae = np.mean([np.abs(members[..., m] - targets).mean() for m in range(2)])
+    assert loss == pytest.approx(mean_member_mae, rel=1e-4)
+    assert loss != pytest.approx(np.abs(members.mean(axis=-1) - targets).mean(), rel=1e-4)  # not the mean's error
+
+
+def test_an_ensemble_saves_and_loads_as_one_model(ensemble, raw, tmp_path):
+    ensemble.save(tmp_path / "model")
+    loaded = TrainedSeq2Seq.load(tmp_path / "model")
+    assert loaded.seq2seq.members == 2
+    pd.testing.assert_frame_equal(loaded.predict_raw(raw.tail(200)), ensemble.predict_raw(raw.tail(200)))
+
+
+def test_an_ensemble_needs_the_direct_decoder(params):
+    with pytest.raises(ValueError, match="members=3 needs decoder seasonal_residual"):
+        type(params.models.seq2seq).model_validate({"decoder": "recursive", "members": 3})
+
+
+def test_window_normalisation_makes_the_forecast_follow_a_shift_of_the_level():
+    window, horizon, seasons, calendar = 24, 6, 2, 2
+    network = build_seasonal_residual_seq2seq(
+        window, 2 + calendar, horizon, seasons + calendar, units=8, normalise="window", members=2
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, window, 2 + calendar)).astype("float32")
+    decoder_inputs = rng.normal(size=(16, horizon, seasons + calendar)).astype("float32")
+    shifted_x, shifted_decoder = x.copy(), decoder_inputs.copy()
+    shifted_x[:, :, 0] += 3.0  # the value; its change since a season earlier and the calendar stay as they were
+    shifted_decoder[:, :, :seasons] += 3.0  # every seasonal-naive value
+
+    forecast, _ = network.predict(x, decoder_inputs)
+    shifted, _ = network.predict(shifted_x, shifted_decoder)
+    np.testing.assert_allclose(shifted, forecast + 3.0, atol=1e-4)
+    series_scaled = build_seasonal_residual_seq2seq(window, 2 + calendar, horizon, seasons + calendar, units=8)
+    plain, _ = series_scaled.predict(x, decoder_inputs)
+    assert np.abs(series_scaled.predict(shifted_x, shifted_decoder)[0] - (plain + 3.0)).max() > 1e-3
+
+
+def test_auto_normalisation_keeps_the_network_with_the_lower_validation_loss(prepared, params, tmp_path):
+    seq2seq = params.models.seq2seq.model_copy(update={"decoder": "seasonal_residual", "normalise": "auto"})
+    trained = train_seq2seq(
+        prepared, params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": seq2seq})})
+    )
+
+    trials = trained.normalise_trials
+    assert set(trials) == {"series", "window"}
+    assert trained.normalise == min(trials, key=lambda name: trials[name]["val_loss"])
+    assert min(trained.history["val_loss"]) == trials[trained.normalise]["val_loss"]
+    layer_names = {layer.name for layer in trained.model.layers}
+    assert ("window_scale" in layer_names) == (trained.normalise == "window")
+    trained.save(tmp_path / "model")
+    assert TrainedSeq2Seq.load(tmp_path / "model").normalise_trials == trials

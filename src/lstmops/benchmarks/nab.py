@@ -55,6 +55,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from lstmops import anomalies
+from lstmops.benchmarks import nab_report
 from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import SensorSeries, read_nab
@@ -82,9 +83,10 @@ ORION_BEST_F1 = {
 
 
 @dataclass(frozen=True)
-class OrionProtocol:
-    """Orion's lstm_autoencoder steps and their settings; the defaults are the "lstmops" budget (see the
-    module notes), `PROTOCOLS["orion"]` is Orion's own."""
+class NabProtocol:
+    """How the benchmark runs a NAB series: the steps of Orion's lstm_autoencoder pipeline with their
+    settings and the series it scores. The defaults are the "lstmops" budget (see the module notes),
+    `PROTOCOLS["orion"]` is Orion's own."""
 
     name: str = "lstmops"
     interval_seconds: int = 600
@@ -108,8 +110,8 @@ class OrionProtocol:
 
 
 PROTOCOLS = {
-    "lstmops": OrionProtocol(),
-    "orion": OrionProtocol(
+    "lstmops": NabProtocol(),
+    "orion": NabProtocol(
         name="orion",
         batch_size=64,
         min_percent=0.13,
@@ -152,7 +154,7 @@ def aggregate(frame: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
     )
 
 
-def series_interval(frame: pd.DataFrame, group: str, protocol: OrionProtocol) -> int:
+def series_interval(frame: pd.DataFrame, group: str, protocol: NabProtocol) -> int:
     """The group's bin, widened to the series' median sampling interval when that is coarser."""
     step = frame["timestamp"].sort_values().diff().median()
     sampled = int(step.total_seconds()) if pd.notna(step) else 0
@@ -164,21 +166,32 @@ def _strided(windows: np.ndarray, limit: int | None) -> np.ndarray:
     return np.ascontiguousarray(windows[::stride], dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class SeriesDetection:
+    """What the detector did on one aggregated signal: its detections (start, end, score) in timestamps,
+    the anomaly score and the threshold per point (for the figure), and the epochs trained."""
+
+    detections: list[tuple[Any, Any, float]]
+    score: np.ndarray
+    threshold: np.ndarray
+    epochs: int
+
+
 def detect(
     signal: pd.DataFrame,
-    protocol: OrionProtocol,
+    protocol: NabProtocol,
     *,
     seed: int,
     verbose: int = 0,
     detector: Detector = DETECTORS["lstm_ae"],
-) -> tuple[list[tuple[Any, Any, float]], int]:
-    """Train on the aggregated signal; Orion's detections (start, end, score) in timestamps, and epochs run."""
+) -> SeriesDetection:
+    """Train on the aggregated signal and find Orion's anomalies in the detector's anomaly score."""
     values, errors, epochs = reconstruction_errors(signal, protocol, seed=seed, verbose=verbose)
-    return detections(signal, values, errors, protocol, detector), epochs
+    return detect_from_errors(signal, values, errors, protocol, detector, epochs=epochs)
 
 
 def reconstruction_errors(
-    signal: pd.DataFrame, protocol: OrionProtocol, *, seed: int, verbose: int = 0
+    signal: pd.DataFrame, protocol: NabProtocol, *, seed: int, verbose: int = 0
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Train the LSTM-AE on the aggregated signal: the scaled values, Orion's reconstruction error per
     point, and the epochs run."""
@@ -212,12 +225,19 @@ def reconstruction_errors(
     return values, errors, len(history.history["loss"])
 
 
-def detections(
-    signal: pd.DataFrame, values: np.ndarray, errors: np.ndarray, protocol: OrionProtocol, detector: Detector
-) -> list[tuple[Any, Any, float]]:
+def detect_from_errors(
+    signal: pd.DataFrame,
+    values: np.ndarray,
+    errors: np.ndarray,
+    protocol: NabProtocol,
+    detector: Detector,
+    *,
+    epochs: int,
+) -> SeriesDetection:
     """The detector's anomaly score from the LSTM-AE's errors, thresholded by Orion's find_anomalies."""
+    score = errors
     if detector.seasonal:
-        errors, _ = seasonal_reconstruction_scores(
+        score, _ = seasonal_reconstruction_scores(
             values,
             errors,
             smoothing_window=protocol.smoothing_window,
@@ -225,15 +245,19 @@ def detections(
             prominence=detector.prominence,
             min_period=protocol.window,
         )
-    return anomalies.find_anomalies_orion(
-        errors,
+    windowing = {
+        "window_size_portion": protocol.window_size_portion,
+        "window_step_size_portion": protocol.window_step_size_portion,
+        "k": protocol.k,
+    }
+    detections = anomalies.find_anomalies_orion(
+        score,
         signal["timestamp"].to_numpy(),
-        window_size_portion=protocol.window_size_portion,
-        window_step_size_portion=protocol.window_step_size_portion,
-        k=protocol.k,
         anomaly_padding=protocol.anomaly_padding,
         min_percent=protocol.min_percent,
+        **windowing,
     )
+    return SeriesDetection(detections, score, anomalies.orion_threshold(score, **windowing), epochs)
 
 
 def _group_series(root: Path, group: str) -> list[str]:
@@ -261,7 +285,7 @@ def benchmark_nab(
     out: Path,
     progress: bool = True,
     *,
-    protocol: OrionProtocol = PROTOCOLS["lstmops"],
+    protocol: NabProtocol = PROTOCOLS["lstmops"],
     seeds: int = 1,
     detector: Detector = DETECTORS["lstm_ae"],
 ) -> dict[str, Any]:
@@ -273,8 +297,10 @@ def benchmark_nab(
     {"protocol": {name, settings...}, "detector": {name, settings...}, "seeds": [...], "unscored": {group: [series left out by the protocol]},
      "groups": {group: {"f1": {mean, min, max over seeds}, "pooled": {tp, fp, fn, f1, precision, recall
      over all seeds}, "runs": [{seed, series, f1, precision, recall, tp, fp, fn}]}},
-     "series": [{name, group, seed, f1, tp, fp, fn, seconds}], "complete": bool}.
+     "series": [{name, group, seed, f1, tp, fp, fn, points, epochs, seconds}], "complete": bool}.
     A run's group scores pool its series' counts, as Orion's per-dataset F1 does.
+    Beside `out`, each training's figure (`nab_report.figure_path`) and an HTML index of them
+    (`<out stem>.html`), the index rewritten with the JSON.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
@@ -291,7 +317,7 @@ def benchmark_nab(
     runs = [(seed, group, key) for seed in seed_list for group, key in keys]
     result = _result(protocol, detector, seed_list, groups, unscored, per_series, complete=not runs)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    _write(out, result)
     bar = tqdm(runs, desc=f"NAB {detector.name} ({protocol.name})", unit="training", disable=not progress)
     for seed, group, key in bar:
         bar.set_postfix_str(f"{key} seed {seed}")
@@ -299,10 +325,11 @@ def benchmark_nab(
         series = _labelled(root, key)
         signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
         # Keras' per-epoch lines would tear the progress bar apart.
-        detections, epochs = detect(
+        detected = detect(
             signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose, detector=detector
         )
-        scores = anomalies.overlapping_segment_scores(series.windows, [(start, end) for start, end, _ in detections])
+        detections = [(start, end) for start, end, _ in detected.detections]
+        scores = anomalies.overlapping_segment_scores(series.windows, detections)
         row = {
             "name": key.rpartition("/")[2],
             "group": group,
@@ -311,23 +338,39 @@ def benchmark_nab(
             "tp": scores["tp"],
             "fp": scores["fp"],
             "fn": scores["fn"],
+            "points": len(signal),
+            "epochs": detected.epochs,
             "seconds": round(time.perf_counter() - started, 1),
         }
         per_series.append(row)
+        nab_report.write_series_figure(
+            nab_report.figure_path(out, group, row["name"], seed),
+            signal,
+            detected.score,
+            detected.threshold,
+            labelled=series.windows,
+            detections=detections,
+            title=f"{key}, seed {seed}: tp {row['tp']}, fp {row['fp']}, fn {row['fn']}",
+        )
         if progress:
             bar.write(
-                f"{key} seed {seed}: {len(signal)} points, {epochs} epochs, tp {row['tp']} fp {row['fp']} "
+                f"{key} seed {seed}: {len(signal)} points, {detected.epochs} epochs, tp {row['tp']} fp {row['fp']} "
                 f"fn {row['fn']}, {row['seconds']:.0f} s"
             )
         result = _result(
             protocol, detector, seed_list, groups, unscored, per_series, complete=len(per_series) == len(runs)
         )
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        _write(out, result)
     return result
 
 
+def _write(out: Path, result: dict[str, Any]) -> None:
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    nab_report.write_index(out, result, orion_lstm_ae=ORION_LSTM_AE_F1, orion_best=ORION_BEST_F1)
+
+
 def _result(
-    protocol: OrionProtocol,
+    protocol: NabProtocol,
     detector: Detector,
     seeds: list[int],
     groups: Sequence[str],

@@ -84,6 +84,8 @@ def benchmark_seq2seq(
         val_forecasts = holdout_forecasts(trained, prepared.features, prepared.split.val, model.seasons)
         figures = figures or evaluation.figures
         epochs = len(trained.history["loss"])
+        # normalise=auto trains a network per normalisation: the seconds cover them all
+        epochs_trained = sum(trial["epochs"] for trial in trained.normalise_trials.values()) or epochs
         runs.append(
             {
                 "seed": seeded.train.seed,
@@ -91,8 +93,10 @@ def benchmark_seq2seq(
                 "val": forecast_metrics(val_forecasts, train_values, model.seasons),
                 "epochs_run": epochs,
                 "train_seconds": train_seconds,
-                "seconds_per_epoch": train_seconds / epochs,
+                "seconds_per_epoch": train_seconds / epochs_trained,
                 "base_season": trained.base_season,
+                "normalise": trained.normalise,
+                "normalise_trials": trained.normalise_trials,
             }
         )
 

@@ -27,7 +27,8 @@ PREPROCESSING_FILE = "preprocessing.json"
 DETERMINISM = {
     "tensorflow": "bitwise: seeds + tf op determinism (process-wide; on GPU it also forces slower kernels)",
     "jax": "bitwise on CPU: seeds; XLA's CPU kernels sum in a fixed order (GPU: XLA_FLAGS=--xla_gpu_deterministic_ops=true)",
-    "torch": "bitwise: seeds + torch.use_deterministic_algorithms",
+    "torch": "bitwise on CPU with the same thread count (device.threads): seeds + torch.use_deterministic_algorithms "
+    "(GPU: also CUBLAS_WORKSPACE_CONFIG=:4096:8)",
 }
 
 
@@ -37,7 +38,9 @@ def set_seed(seed: int) -> None:
     Seeds alone are not enough on TensorFlow: multi-threaded CPU kernels may sum in a different
     order from run to run, so op determinism is switched on as well. JAX needs nothing more on CPU
     (Keras draws its initialisers and dropout masks from keys derived from the seed). On torch,
-    deterministic algorithms are asked for.
+    deterministic algorithms are asked for (process-wide; an op without a deterministic version warns
+    rather than stopping the training). torch's CPU kernels split sums by thread, so a rerun is bitwise
+    only with the same thread count, which the device report logs.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -59,7 +62,7 @@ def _seed_without_tensorflow(seed: int) -> None:
     is installed (for tf.data pipelines, which lstmops does not use): on JAX that costs seconds and prints
     TensorFlow's start-up lines. The same steps otherwise: the seed Keras reports, a fresh global
     SeedGenerator (re-drawn from Python's seeded `random`), Python's and NumPy's generators. Keras has no
-    public name for the first two; tests/test_backends.py checks that the draws match set_random_seed's.
+    public name for the first two; tests/test_this_backend.py checks that the draws match set_random_seed's.
     """
     from keras.src.backend.common import global_state
     from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
@@ -75,6 +78,7 @@ def device_report() -> dict[str, Any]:
     """Which backend (and version), accelerators and determinism training sees; logged with every run."""
     backend = keras.backend.backend()
     gpus: list[str] = []
+    threads: dict[str, int] = {}
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -90,6 +94,7 @@ def device_report() -> dict[str, Any]:
 
         backend_version = torch.__version__
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        threads = {"threads": torch.get_num_threads()}  # a bitwise rerun needs the same count
     else:
         backend_version = "unknown"
     return {
@@ -102,6 +107,7 @@ def device_report() -> dict[str, Any]:
         "platform": platform.platform(),
         "mixed_precision": keras.mixed_precision.dtype_policy().name,
         "determinism": DETERMINISM.get(backend, "unknown"),
+        **threads,
     }
 
 

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 AttentionKind = Literal["luong", "luong_scaled", "bahdanau"]
+Normalisation = Literal["series", "window"]
 
 
 @keras.saving.register_keras_serializable(package="lstmops")
@@ -70,25 +71,28 @@ class _DecoderLayers:
         return self.output(combined), [hidden, cell], weights
 
 
-def _decoder_layers(units: int, attention: AttentionKind) -> _DecoderLayers:
+def _decoder_layers(units: int, attention: AttentionKind, suffix: str = "") -> _DecoderLayers:
+    """The decoder's layers, each name ending in `suffix` (one member of an ensemble)."""
     if attention in ("luong", "luong_scaled"):
         # luong_scaled learns a temperature for the dot scores: attention can sharpen on a few positions.
-        scorer = keras.layers.Attention(score_mode="dot", use_scale=attention == "luong_scaled", name="attention")
+        scorer = keras.layers.Attention(
+            score_mode="dot", use_scale=attention == "luong_scaled", name=f"attention{suffix}"
+        )
         query_projection = key_projection = None
     elif attention == "bahdanau":
-        scorer = keras.layers.AdditiveAttention(name="attention")
-        query_projection = keras.layers.Dense(units, use_bias=False, name="attention_query")
-        key_projection = keras.layers.Dense(units, use_bias=False, name="attention_key")
+        scorer = keras.layers.AdditiveAttention(name=f"attention{suffix}")
+        query_projection = keras.layers.Dense(units, use_bias=False, name=f"attention_query{suffix}")
+        key_projection = keras.layers.Dense(units, use_bias=False, name=f"attention_key{suffix}")
     else:
         raise ValueError(f"attention must be 'luong', 'luong_scaled' or 'bahdanau', got {attention!r}")
     return _DecoderLayers(
-        lstm=keras.layers.LSTM(units, return_sequences=True, return_state=True, name="decoder_lstm"),
+        lstm=keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"decoder_lstm{suffix}"),
         attention=scorer,
         query_projection=query_projection,
         key_projection=key_projection,
-        join=keras.layers.Concatenate(name="decoder_and_context"),
-        combine=keras.layers.Dense(units, activation="tanh", name="attention_combine"),
-        output=keras.layers.Dense(1, name="step_forecast"),
+        join=keras.layers.Concatenate(name=f"decoder_and_context{suffix}"),
+        combine=keras.layers.Dense(units, activation="tanh", name=f"attention_combine{suffix}"),
+        output=keras.layers.Dense(1, name=f"step_forecast{suffix}"),
     )
 
 
@@ -195,6 +199,66 @@ class TakeChannel(keras.layers.Layer):
         return {**super().get_config(), "channel": self.channel}
 
 
+@keras.saving.register_keras_serializable(package="lstmops")
+class WindowScale(keras.layers.Layer):
+    """(n, window, features) -> (n, 1, 2): the mean and the spread of channel 0 (the value) over each
+    window. The spread is floored (sqrt(variance + floor^2)) so a flat window does not divide by zero."""
+
+    def __init__(self, floor: float = 0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = floor
+
+    def call(self, window):
+        value = window[:, :, :1]
+        mean = keras.ops.mean(value, axis=1, keepdims=True)
+        spread = keras.ops.sqrt(keras.ops.var(value, axis=1, keepdims=True) + self.floor**2)
+        return keras.ops.concatenate([mean, spread], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1, 2)
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}
+
+
+@keras.saving.register_keras_serializable(package="lstmops")
+class Standardise(keras.layers.Layer):
+    """[x (n, T, f), scale (n, 1, 2)] -> x with its first `levels` channels as (x - mean) / spread, the
+    next `changes` channels (differences: no mean to remove) as x / spread, and the rest as they are."""
+
+    def __init__(self, levels: int = 1, changes: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.levels, self.changes = levels, changes
+
+    def call(self, inputs):
+        x, scale = inputs
+        mean, spread = scale[:, :, :1], scale[:, :, 1:]
+        end = self.levels + self.changes
+        parts = [(x[:, :, : self.levels] - mean) / spread]
+        if self.changes:
+            parts.append(x[:, :, self.levels : end] / spread)
+        parts.append(x[:, :, end:])
+        return keras.ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "levels": self.levels, "changes": self.changes}
+
+
+@keras.saving.register_keras_serializable(package="lstmops")
+class TimesSpread(keras.layers.Layer):
+    """[residual (n, H), scale (n, 1, 2)] -> residual x each window's spread: back to the scaled units."""
+
+    def call(self, inputs):
+        residual, scale = inputs
+        return residual * scale[:, 0, 1:]
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
 def build_seasonal_residual_seq2seq(
     window: int,
     n_features: int,
@@ -205,39 +269,98 @@ def build_seasonal_residual_seq2seq(
     units: int = 64,
     attention: AttentionKind = "luong",
     learning_rate: float = 1e-3,
+    members: int = 1,
+    normalise: Normalisation = "series",
 ) -> SeasonalResidualSeq2Seq:
     """Encoder LSTM over the window; a decoder LSTM that reads all `horizon` steps at once
     (each step's known future inputs: the seasonal-naive values and calendar of its target time),
     started from the encoder's state and attending over the encoder outputs. Its output at each step
     is a residual added to decoder input channel `base_channel` (a seasonal naive), so an untrained
-    model already forecasts that seasonal naive."""
+    model already forecasts that seasonal naive.
+
+    members > 1 builds that many such networks, each initialised on its own, over the same inputs:
+    the forecast and the attention weights are their averages (a seed ensemble in one graph), and
+    each member is trained on its own error (`SeasonalResidualSeq2Seq.training_model`).
+
+    Inputs as the trainer lays them out: the window's channels are the scaled value, its change since
+    one base season earlier, then calendar columns; the decoder's are each season's naive value, then
+    the same calendar columns. normalise="window" standardises each origin's inputs by its window's own
+    mean and spread of the value (and scales the residual back by that spread), so the network sees
+    the shape of the series rather than its level: a level it never saw in training (a holiday, a
+    trend) changes nothing it reads. "series": the inputs as given (the train part's scaling only)."""
     if not 0 <= base_channel < n_decoder_features:
         raise ValueError(f"base_channel {base_channel} is not one of {n_decoder_features} decoder inputs")
+    if members < 1:
+        raise ValueError(f"members must be at least 1, got {members}")
     window_in = keras.Input(shape=(window, n_features), name="window")
     decoder_in = keras.Input(shape=(horizon, n_decoder_features), name="decoder_inputs")
-    encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True, name="encoder_lstm")
-    encoder_outputs, hidden, cell = encoder(window_in)
-    decode = _decoder_layers(units, attention)
-    decoded = decode.lstm(decoder_in, initial_state=[hidden, cell])[0]  # (n, horizon, units)
-    context, weights = decode.attend(decoded, encoder_outputs)
-    # The step's own inputs join the context: the residual depends on how far the naive values sit apart.
-    combined = decode.combine(keras.layers.Concatenate(name="decoder_and_context")([decoded, context, decoder_in]))
-    residual = keras.layers.Reshape((horizon,), name="residual")(decode.output(combined))
     base = TakeChannel(base_channel, name="seasonal_naive")(decoder_in)
-    forecast = keras.layers.Add(name="forecast")([base, residual])
+    window_seen, decoder_seen, spread = window_in, decoder_in, None
+    if normalise == "window":
+        calendar_columns = n_features - 2
+        scale = WindowScale(name="window_scale")(window_in)
+        window_seen = Standardise(levels=1, changes=1, name="window_standardised")([window_in, scale])
+        seasonal = n_decoder_features - calendar_columns
+        decoder_seen = Standardise(levels=seasonal, changes=0, name="decoder_standardised")([decoder_in, scale])
+        spread = scale
+    elif normalise != "series":
+        raise ValueError(f"normalise must be 'series' or 'window', got {normalise!r}")
+
+    def member(suffix: str):
+        return _seasonal_residual_member(window_seen, decoder_seen, base, spread, horizon, units, attention, suffix)
+
+    if members == 1:
+        forecast, weights = member("")
+    else:
+        outputs = [member(f"{MEMBER}{m}") for m in range(members)]
+        forecast = keras.layers.Average(name="forecast")([f for f, _ in outputs])
+        weights = keras.layers.Average(name="attention_weights")([w for _, w in outputs])
     model = keras.Model([window_in, decoder_in], [forecast, weights], name="seasonal_residual_seq2seq")
     return SeasonalResidualSeq2Seq(model, learning_rate=learning_rate)
 
 
+MEMBER = "_member_"  # the suffix of an ensemble member's layer names, before its number
+
+
+def _seasonal_residual_member(window_in, decoder_in, base, spread, horizon: int, units: int, attention, suffix: str):
+    """One network's forecast (n, horizon) and attention weights (n, horizon, window); its residual is
+    scaled by the window's spread when `spread` (a WindowScale output) is given."""
+    encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"encoder_lstm{suffix}")
+    encoder_outputs, hidden, cell = encoder(window_in)
+    decode = _decoder_layers(units, attention, suffix)
+    decoded = decode.lstm(decoder_in, initial_state=[hidden, cell])[0]  # (n, horizon, units)
+    context, weights = decode.attend(decoded, encoder_outputs)
+    # The step's own inputs join the context: the residual depends on how far the naive values sit apart.
+    joined = keras.layers.Concatenate(name=f"decoder_and_context{suffix}")([decoded, context, decoder_in])
+    residual = keras.layers.Reshape((horizon,), name=f"residual{suffix}")(decode.output(decode.combine(joined)))
+    if spread is not None:
+        residual = TimesSpread(name=f"residual_rescaled{suffix}")([residual, spread])
+    return keras.layers.Add(name=f"forecast{suffix}")([base, residual]), weights
+
+
 class SeasonalResidualSeq2Seq:
-    """The direct model plus its compiled `training_model` (Adam, MAE: the metric it is judged on)."""
+    """The direct model plus its compiled `training_model` (Adam, MAE: the metric it is judged on).
+
+    The training model outputs every member's forecast side by side, (n, horizon, members), against
+    targets (n, horizon, 1): the loss is the mean of the members' own MAEs, so no member learns to
+    correct another (they stay an ensemble, not one wider network)."""
 
     def __init__(self, model: keras.Model, *, learning_rate: float = 1e-3):
         self.model = model
         forecast, _ = model.outputs
-        self.training_model = keras.Model(model.inputs, forecast, name="seasonal_residual_training")
-        self.training_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae")
         self.horizon: int = model.inputs[1].shape[1]
+        members = [layer.output for layer in model.layers if layer.name.startswith(f"forecast{MEMBER}")]
+        member_forecasts = members or [forecast]
+        self.members = len(member_forecasts)
+        per_member = [keras.layers.Reshape((self.horizon, 1))(f) for f in member_forecasts]
+        stacked = per_member[0] if self.members == 1 else keras.layers.Concatenate(axis=-1)(per_member)
+        self.training_model = keras.Model(model.inputs, stacked, name="seasonal_residual_training")
+        self.training_model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mae")
+
+    @staticmethod
+    def training_targets(y: np.ndarray) -> np.ndarray:
+        """Targets (n, horizon) as the training model reads them: (n, horizon, 1)."""
+        return np.asarray(y)[:, :, None]
 
     def predict(
         self, x: np.ndarray, decoder_inputs: np.ndarray, *, batch_size: int = 1024

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -36,6 +36,7 @@ from lstmops.train.common import MODEL_FILE, WindowBatches, device_report, fit, 
 CALENDAR_PERIODS = {"day": pd.Timedelta(days=1), "week": pd.Timedelta(days=7)}
 # A Monday at midnight: week phase 0 is Monday 00:00 and day phase 0 is midnight.
 _PHASE_ORIGIN = pd.Timestamp("1970-01-05")
+NORMALISATIONS = ("series", "window")  # what models.seq2seq.normalise=auto chooses between
 _PREDICT_CHUNK = 2048  # origins per predict call: memory stays O(chunk x window), not O(series x window)
 
 
@@ -99,6 +100,9 @@ class TrainedSeq2Seq:
     decoder: str = "recursive"  # params.models.seq2seq.decoder
     seasons: tuple[int, ...] = ()  # seasonal_residual: the naive forecasts the decoder reads, in order
     base_season: int | None = None  # seasonal_residual: the naive its output is a residual over
+    normalise: str = "series"  # seasonal_residual: the input normalisation it was trained with
+    # each normalisation trained: its best validation loss and epochs (normalise=auto keeps the lowest loss)
+    normalise_trials: dict[str, dict[str, float]] = field(default_factory=dict)
     kind: ClassVar[str] = "seq2seq"
 
     @property
@@ -216,6 +220,8 @@ class TrainedSeq2Seq:
                 "decoder": self.decoder,
                 "seasons": list(self.seasons),
                 "base_season": self.base_season,
+                "normalise": self.normalise,
+                "normalise_trials": self.normalise_trials,
             },
         )
 
@@ -238,6 +244,8 @@ class TrainedSeq2Seq:
             decoder=decoder,
             seasons=tuple(preprocessing.get("seasons", ())),
             base_season=preprocessing.get("base_season"),
+            normalise=preprocessing.get("normalise", "series"),
+            normalise_trials=preprocessing.get("normalise_trials", {}),
         )
 
 
@@ -255,7 +263,6 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
             f"{prepared.series}: seq2seq trains on sensor series (column 'value', MinMax scaler), "
             f"got kind {prepared.kind!r} with columns {prepared.columns}"
         )
-    set_seed(params.train.seed)
     p = params.models.seq2seq
     calendar = tuple(p.calendar if calendar is None else calendar)
     split = prepared.split
@@ -280,38 +287,61 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
                 f"{prepared.series}: the train part holds no origin with the history of models.seq2seq.seasons "
                 f"{list(trained.seasons)}: {err}"
             ) from err
-        trained.seq2seq = build_seasonal_residual_seq2seq(
-            p.window,
-            2 + 2 * len(calendar),
-            p.horizon,
-            len(trained.seasons) + 2 * len(calendar),
-            base_channel=trained.seasons.index(trained.base_season),
-            units=p.units,
-            attention=p.attention,
-            learning_rate=p.learning_rate,
-        )
+
+        def build(normalise: str) -> SeasonalResidualSeq2Seq:
+            return build_seasonal_residual_seq2seq(
+                p.window,
+                2 + 2 * len(calendar),
+                p.horizon,
+                len(trained.seasons) + 2 * len(calendar),
+                base_channel=trained.seasons.index(trained.base_season),
+                units=p.units,
+                attention=p.attention,
+                learning_rate=p.learning_rate,
+                members=p.members,
+                normalise=normalise,
+            )
+
+        candidates = NORMALISATIONS if p.normalise == "auto" else (p.normalise,)
         batches = _direct_batches
     else:
-        trained.seq2seq = build_seq2seq(
-            p.window,
-            1 + 2 * len(calendar),
-            p.horizon,
-            units=p.units,
-            attention=p.attention,
-            learning_rate=p.learning_rate,
-            target_index=0,
-        )
+
+        def build(normalise: str) -> Seq2Seq:
+            return build_seq2seq(
+                p.window,
+                1 + 2 * len(calendar),
+                p.horizon,
+                units=p.units,
+                attention=p.attention,
+                learning_rate=p.learning_rate,
+                target_index=0,
+            )
+
+        candidates = ("series",)
         batches = _teacher_forced_batches
-    try:
-        train = batches(trained, prepared.features, split.train, params, shuffle=True)
-    except ValueError as err:
-        raise ValueError(f"{prepared.series}: the train part cannot hold one seq2seq window: {err}") from err
-    try:
-        validation = batches(trained, prepared.features, split.val, params, shuffle=False)
-    except ValueError:  # an empty or too short val part: early stopping watches the training loss
-        validation = None
-    trained.history = fit(trained.seq2seq.training_model, train, validation=validation, params=params.train)
-    return trained
+    # normalise=auto trains one network per normalisation, each from the same seed and batch order,
+    # and keeps the one with the lowest validation loss (the part early stopping watches).
+    trials: dict[str, dict[str, float]] = {}
+    best = None
+    for normalise in candidates:
+        set_seed(params.train.seed)
+        candidate = replace(trained, seq2seq=build(normalise), normalise=normalise)
+        try:
+            train = batches(candidate, prepared.features, split.train, params, shuffle=True)
+        except ValueError as err:
+            raise ValueError(f"{prepared.series}: the train part cannot hold one seq2seq window: {err}") from err
+        try:
+            validation = batches(candidate, prepared.features, split.val, params, shuffle=False)
+        except ValueError:  # an empty or too short val part: early stopping watches the training loss
+            validation = None
+        candidate.history = fit(candidate.seq2seq.training_model, train, validation=validation, params=params.train)
+        if validation is None:  # nothing to choose on honestly: the first candidate (series scaling)
+            return candidate
+        trials[normalise] = {"val_loss": min(candidate.history["val_loss"]), "epochs": len(candidate.history["loss"])}
+        if best is None or trials[normalise]["val_loss"] < trials[best.normalise]["val_loss"]:
+            best = candidate
+    best.normalise_trials = trials
+    return best
 
 
 def _teacher_forced_batches(
@@ -342,7 +372,7 @@ def _direct_batches(
     targets = inputs[origins[:, None] + np.arange(1, trained.horizon + 1), 0]
     return WindowBatches(
         (windows, trained.decoder_inputs(features, origins)),
-        targets,
+        SeasonalResidualSeq2Seq.training_targets(targets),
         batch_size=params.train.batch_size,
         shuffle=shuffle,
         seed=params.train.seed,

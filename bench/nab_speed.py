@@ -1,0 +1,82 @@
+"""Seconds per series and per epoch of `lstmops benchmark nab` on ~4,000-bin series (issue 13's speed
+target: the default detector within 45 s per series on 2 CPU cores).
+
+    python bench/nab_speed.py [--series 2] [--bins 4000] [--protocol lstmops] [--out result.json]
+
+The series are the demo sensor generator's (a daily cycle plus labelled anomalies), sampled every
+600 s, the benchmark's bin, so each series is `--bins` bins long; written in NAB's layout to a temp
+folder (data/synthetic/*.csv, labels/combined_windows.json) and scored with one seed. No NAB copy is
+needed. Wall seconds include reading, training, detection and the figure; per epoch divides the
+series' seconds by the epochs it trained, so it is an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from lstmops.data.demo_sensors import demo_sensor
+from lstmops.data.sensors import windows_to_nab_labels
+
+GROUP = "synthetic"
+TARGET_S_PER_SERIES = 45.0
+
+
+def write_nab_folder(root: Path, series: int, bins: int) -> None:
+    (root / "data" / GROUP).mkdir(parents=True)
+    (root / "labels").mkdir()
+    labels = {}
+    for index in range(series):
+        sensor = demo_sensor(f"machine_{index}", n_points=bins, freq="600s", seed=11 + index)
+        name = f"machine_{index}.csv"
+        sensor.frame.to_csv(root / "data" / GROUP / name, index=False)
+        labels.update(windows_to_nab_labels(f"{GROUP}/{name}", sensor.windows or []))
+    (root / "labels" / "combined_windows.json").write_text(json.dumps(labels, indent=1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", type=int, default=2)
+    parser.add_argument("--bins", type=int, default=4000)
+    parser.add_argument("--protocol", default="lstmops")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="lstmops-nab-speed-") as tmp:
+        root = Path(tmp)
+        write_nab_folder(root, args.series, args.bins)
+        out = root / "result" / "nab.json"
+        command = [sys.executable, "-m", "lstmops.cli", "benchmark", "nab", "--root", str(root)]
+        command += ["--groups", GROUP, "--protocol", args.protocol, "--seeds", "1", "--out", str(out)]
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=3600)
+        rows = json.loads(out.read_text())["series"]
+    per_series = [row["seconds"] for row in rows]
+    per_epoch = [row["seconds"] / row["epochs"] for row in rows]
+    result = {
+        "protocol": args.protocol,
+        "series": len(rows),
+        "bins": args.bins,
+        "seconds_per_series": {"mean": statistics.fmean(per_series), "max": max(per_series)},
+        "seconds_per_epoch": {"mean": statistics.fmean(per_epoch), "max": max(per_epoch)},
+        "epochs": [row["epochs"] for row in rows],
+        "target_s_per_series": TARGET_S_PER_SERIES,
+        "load_average": os.getloadavg(),
+    }
+    print(
+        f"NAB {args.protocol}, {len(rows)} series of {args.bins} bins: "
+        f"{result['seconds_per_series']['mean']:.1f} s per series (max {max(per_series):.1f}; target "
+        f"<= {TARGET_S_PER_SERIES:.0f}), {result['seconds_per_epoch']['mean']:.2f} s per epoch, "
+        f"load {result['load_average'][0]:.1f}"
+    )
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -73,7 +73,7 @@ def test_benchmark_writes_the_group_and_series_layout(tiny_run):
     assert result["detector"]["name"] == "lstm_ae"
     assert [row["name"] for row in result["series"]] == ["wave_a", "wave_b"]
     for row in result["series"]:
-        assert set(row) == {"name", "group", "seed", "f1", "tp", "fp", "fn", "seconds"}
+        assert set(row) == {"name", "group", "seed", "f1", "tp", "fp", "fn", "points", "epochs", "seconds"}
         assert row["group"] == "fakeGroup" and row["tp"] + row["fn"] == 1 and row["seconds"] > 0
     group = result["groups"]["fakeGroup"]
     (run,) = group["runs"]

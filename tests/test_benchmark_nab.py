@@ -70,9 +70,10 @@ def test_benchmark_writes_the_group_and_series_layout(tiny_run):
     assert json.loads(out.read_text()) == result
     assert result["complete"] and result["seeds"] == [params.train.seed] and result["unscored"] == {}
     assert result["protocol"]["name"] == "lstmops" and result["protocol"]["max_train_windows"] == 64
+    assert result["detector"]["name"] == "lstm_ae"
     assert [row["name"] for row in result["series"]] == ["wave_a", "wave_b"]
     for row in result["series"]:
-        assert set(row) == {"name", "group", "seed", "f1", "tp", "fp", "fn", "seconds"}
+        assert set(row) == {"name", "group", "seed", "f1", "tp", "fp", "fn", "points", "epochs", "seconds"}
         assert row["group"] == "fakeGroup" and row["tp"] + row["fn"] == 1 and row["seconds"] > 0
     group = result["groups"]["fakeGroup"]
     (run,) = group["runs"]
@@ -121,7 +122,7 @@ def test_two_seeds_report_the_spread_of_f1_and_each_seeds_counts(nab_root, tmp_p
     assert group["f1"] == {"mean": sum(f1) / 2, "min": min(f1), "max": max(f1)}
     assert group["pooled"]["tp"] == sum(run["tp"] for run in group["runs"])
     table = format_table(result)
-    assert "seeds [7, 8]" in table
+    assert "detector lstm_ae, seeds [7, 8]" in table
     counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in group["runs"])
     assert counts in next(line for line in table.splitlines() if line.startswith("fakeGroup"))
 
@@ -159,6 +160,40 @@ def test_the_orion_protocol_trains_on_every_window_in_batches_of_64_and_prunes_a
     # holds out the last 37 (20 %), leaving 152 to train on. The lstmops budget strides them to 64.
     assert fits == [(152, 64), (152, 64), (51, 16), (51, 16)]
     assert prunings == [0.13, 0.13, 0.1, 0.1]
+
+
+def test_the_seasonal_detector_finds_a_missing_daily_peak_end_to_end(tmp_path):
+    """Ten days of a daily square wave (hourly, so the benchmark's bins are the points) with one day's
+    peak missing: the reconstruction of a window shorter than the day copies the flat day, the
+    seasonal term does not."""
+    hours = np.arange(24 * 10)
+    values = np.where(hours % 24 < 10, 1.0, 0.0) + np.random.default_rng(1).normal(0, 0.02, len(hours))
+    values[24 * 6 : 24 * 6 + 10] = 0.0
+    times = write_series(tmp_path, "dailyGroup/no_peak", values, freq="1h")
+    write_nab_labels(
+        tmp_path / "labels" / "combined_windows.json",
+        windows_to_nab_labels("dailyGroup/no_peak", [(times[24 * 6 - 4], times[24 * 6 + 14])]),
+    )
+    params = load_params(overrides={"train.verbose": 0})
+
+    result = benchmark_nab(
+        tmp_path,
+        ["dailyGroup"],
+        params,
+        tmp_path / "seasonal.json",
+        progress=False,
+        protocol=TINY,
+        detector=nab.DETECTORS["seasonal_ae"],
+    )
+
+    assert result["detector"] == {
+        "name": "seasonal_ae",
+        "seasonal": True,
+        "min_autocorrelation": nab.DETECTORS["seasonal_ae"].min_autocorrelation,
+        "prominence": nab.DETECTORS["seasonal_ae"].prominence,
+    }
+    (row,) = result["series"]
+    assert (row["tp"], row["fp"], row["fn"]) == (1, 0, 0)
 
 
 def test_the_orion_protocol_scores_the_realadexchange_series_orion_scored(tmp_path):
@@ -208,6 +243,7 @@ def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group(
     runs = [run(1, 0.5, 3, 3, 3), run(2, 0.6, 3, 1, 3)]
     result = {
         "protocol": {"name": "orion"},
+        "detector": {"name": "lstm_ae"},
         "seeds": [1, 2],
         "groups": {
             group: {"f1": {"mean": 0.55, "min": 0.5, "max": 0.6}, "pooled": runs[0], "runs": runs}
@@ -220,7 +256,7 @@ def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group(
         ],
     }
     lines = format_table(result).splitlines()
-    assert lines[0] == "protocol orion, seeds [1, 2]"
+    assert lines[0] == "protocol orion, detector lstm_ae, seeds [1, 2]"
     ad_exchange = next(line for line in lines if line.startswith("realAdExchange")).split()
     known_cause = next(line for line in lines if line.startswith("realKnownCause")).split()
     assert ad_exchange[1:7] == ["1", "0.550", "0.500", "0.600", "3/3/3", "3/1/3"]

@@ -150,13 +150,13 @@ def test_every_command_words_a_missing_model_the_same_way(command, mlflow_store)
     assert "ERROR: no registered model 'forecaster-NOPE' (see `lstmops registry list`)" in result.output
 
 
-def test_benchmark_nab_passes_the_named_protocol_and_seeds_and_rejects_an_unknown_protocol(workdir, monkeypatch):
+def test_benchmark_nab_passes_the_named_protocol_detector_and_seeds_and_rejects_unknown_names(workdir, monkeypatch):
     from lstmops.benchmarks import nab
 
     calls = []
 
-    def recording_benchmark(root, groups, params, out, *, protocol, seeds):
-        calls.append((groups, protocol, seeds, params.train.seed))
+    def recording_benchmark(root, groups, params, out, *, protocol, seeds, detector):
+        calls.append((groups, protocol, seeds, params.train.seed, detector))
         runs = [
             {"seed": seed, "f1": 0.5, "precision": 0.5, "recall": 0.5, "tp": 1, "fp": 1, "fn": 1} for seed in (3, 4)
         ]
@@ -166,6 +166,7 @@ def test_benchmark_nab_passes_the_named_protocol_and_seeds_and_rejects_an_unknow
         ]
         return {
             "protocol": {"name": protocol.name},
+            "detector": {"name": detector.name},
             "seeds": [3, 4],
             "groups": {"g": {"f1": {"mean": 0.5, "min": 0.5, "max": 0.5}, "pooled": runs[0], "runs": runs}},
             "series": series,
@@ -177,9 +178,17 @@ def test_benchmark_nab_passes_the_named_protocol_and_seeds_and_rejects_an_unknow
     result = runner.invoke(app, [*command, "--protocol", "orion", "--seeds", "2"])
 
     assert result.exit_code == 0, result.output
-    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3)]
-    assert "protocol orion, seeds [3, 4]" in result.output
+    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3, nab.DETECTORS["lstm_ae"])]
+    assert "protocol orion, detector lstm_ae, seeds [3, 4]" in result.output
+
+    result = runner.invoke(app, [*command, "--detector", "seasonal_ae"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1] == (["g"], nab.PROTOCOLS["lstmops"], 1, 3, nab.DETECTORS["seasonal_ae"])
 
     result = runner.invoke(app, [*command, "--protocol", "orion2"])
-    assert result.exit_code == 1 and len(calls) == 1
+    assert result.exit_code == 1 and len(calls) == 2
     assert "ERROR: --protocol 'orion2': unknown protocol; expected one of lstmops, orion" in result.output
+
+    result = runner.invoke(app, [*command, "--detector", "aer"])
+    assert result.exit_code == 1 and len(calls) == 2
+    assert "ERROR: --detector 'aer': unknown detector; expected one of lstm_ae, seasonal_ae" in result.output

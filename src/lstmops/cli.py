@@ -254,6 +254,13 @@ def benchmark_nab(
         ),
     ] = "lstmops",
     seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
+    detector: Annotated[
+        str,
+        typer.Option(
+            help="lstm_ae: Orion's reconstruction error; seasonal_ae: times the distance to the "
+            "neighbouring periods where the signal has a period"
+        ),
+    ] = "lstm_ae",
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
@@ -262,9 +269,17 @@ def benchmark_nab(
 
     if protocol not in nab.PROTOCOLS:
         raise ValueError(f"--protocol {protocol!r}: unknown protocol; expected one of {', '.join(nab.PROTOCOLS)}")
+    if detector not in nab.DETECTORS:
+        raise ValueError(f"--detector {detector!r}: unknown detector; expected one of {', '.join(nab.DETECTORS)}")
     params = _params(params_file, assignments)
     result = nab.benchmark_nab(
-        root, [g for g in groups.split(",") if g], params, out, protocol=nab.PROTOCOLS[protocol], seeds=seeds
+        root,
+        [g for g in groups.split(",") if g],
+        params,
+        out,
+        protocol=nab.PROTOCOLS[protocol],
+        seeds=seeds,
+        detector=nab.DETECTORS[detector],
     )
     typer.echo(nab.format_table(result))
 

@@ -32,6 +32,10 @@ Deviations in both protocols, for data Orion never benchmarked or of no effect o
   600 s bins would turn into 5 imputed means out of every 6 points.
 - one more window than Orion at the end of the series (Orion's windowing reserves a forecast
   target the autoencoder never uses).
+
+Two detectors (`DETECTORS`) score the same trained LSTM-AE: "lstm_ae" is Orion's reconstruction error;
+"seasonal_ae" combines it with each point's distance to the neighbouring periods, for anomalies a
+100-step window cannot see (a day whose peak is missing or lower).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import SensorSeries, read_nab
 from lstmops.data.windows import sliding_windows
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
+from lstmops.tasks.autoencoder.seasonal_context import seasonal_reconstruction_scores
 from lstmops.train.common import predict, set_seed
 
 # Overlapping-segment F1 in Orion 0.7.1's results (sintel-dev/Orion, benchmark/results/0.7.1.csv):
@@ -116,6 +121,22 @@ PROTOCOLS = {
 }
 
 
+@dataclass(frozen=True)
+class Detector:
+    """How the trained LSTM-AE's errors become the anomaly score. "lstm_ae": Orion's reconstruction error
+    alone; "seasonal_ae": its geometric mean with the distance to the neighbouring periods where the
+    signal has a period longer than the window (tasks/autoencoder/seasonal_context.py; settings chosen
+    on the development groups, the same for every group)."""
+
+    name: str = "lstm_ae"
+    seasonal: bool = False
+    min_autocorrelation: float = 0.3
+    prominence: float = 0.1
+
+
+DETECTORS = {"lstm_ae": Detector(), "seasonal_ae": Detector(name="seasonal_ae", seasonal=True)}
+
+
 def aggregate(frame: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
     """Orion's time_segments_aggregate (mean) + SimpleImputer (mean): bins from the first timestamp."""
     frame = frame.sort_values("timestamp")
@@ -156,8 +177,24 @@ class SeriesDetection:
     epochs: int
 
 
-def detect(signal: pd.DataFrame, protocol: NabProtocol, *, seed: int, verbose: int = 0) -> SeriesDetection:
-    """Train on the aggregated signal and find Orion's anomalies in its reconstruction errors."""
+def detect(
+    signal: pd.DataFrame,
+    protocol: NabProtocol,
+    *,
+    seed: int,
+    verbose: int = 0,
+    detector: Detector = DETECTORS["lstm_ae"],
+) -> SeriesDetection:
+    """Train on the aggregated signal and find Orion's anomalies in the detector's anomaly score."""
+    values, errors, epochs = reconstruction_errors(signal, protocol, seed=seed, verbose=verbose)
+    return detect_from_errors(signal, values, errors, protocol, detector, epochs=epochs)
+
+
+def reconstruction_errors(
+    signal: pd.DataFrame, protocol: NabProtocol, *, seed: int, verbose: int = 0
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Train the LSTM-AE on the aggregated signal: the scaled values, Orion's reconstruction error per
+    point, and the epochs run."""
     values = MinMaxScaler((-1.0, 1.0)).fit(signal["value"].to_numpy()).transform(signal["value"].to_numpy())
     if len(values) < protocol.window + 2:
         raise ValueError(f"{len(values)} aggregated points are too few for windows of {protocol.window}")
@@ -185,22 +222,42 @@ def detect(signal: pd.DataFrame, protocol: NabProtocol, *, seed: int, verbose: i
     errors = reconstruction_scores(
         windows, predict(model, windows), len(values), smoothing_window=protocol.smoothing_window
     )
+    return values, errors, len(history.history["loss"])
+
+
+def detect_from_errors(
+    signal: pd.DataFrame,
+    values: np.ndarray,
+    errors: np.ndarray,
+    protocol: NabProtocol,
+    detector: Detector,
+    *,
+    epochs: int,
+) -> SeriesDetection:
+    """The detector's anomaly score from the LSTM-AE's errors, thresholded by Orion's find_anomalies."""
+    score = errors
+    if detector.seasonal:
+        score, _ = seasonal_reconstruction_scores(
+            values,
+            errors,
+            smoothing_window=protocol.smoothing_window,
+            min_autocorrelation=detector.min_autocorrelation,
+            prominence=detector.prominence,
+            min_period=protocol.window,
+        )
+    windowing = {
+        "window_size_portion": protocol.window_size_portion,
+        "window_step_size_portion": protocol.window_step_size_portion,
+        "k": protocol.k,
+    }
     detections = anomalies.find_anomalies_orion(
-        errors,
+        score,
         signal["timestamp"].to_numpy(),
-        window_size_portion=protocol.window_size_portion,
-        window_step_size_portion=protocol.window_step_size_portion,
-        k=protocol.k,
         anomaly_padding=protocol.anomaly_padding,
         min_percent=protocol.min_percent,
+        **windowing,
     )
-    threshold = anomalies.orion_threshold(
-        errors,
-        window_size_portion=protocol.window_size_portion,
-        window_step_size_portion=protocol.window_step_size_portion,
-        k=protocol.k,
-    )
-    return SeriesDetection(detections, errors, threshold, len(history.history["loss"]))
+    return SeriesDetection(detections, score, anomalies.orion_threshold(score, **windowing), epochs)
 
 
 def _group_series(root: Path, group: str) -> list[str]:
@@ -230,13 +287,14 @@ def benchmark_nab(
     *,
     protocol: NabProtocol = PROTOCOLS["lstmops"],
     seeds: int = 1,
+    detector: Detector = DETECTORS["lstm_ae"],
 ) -> dict[str, Any]:
     """Run the LSTM-AE on every series of `groups` under a NAB-layout `root`, once per seed
     (params.train.seed, +1, ...); write and return the result.
 
     Result (also written to `out` as JSON, rewritten after every series so that an interrupted run
     keeps what it measured; "complete" says whether it ran to the end):
-    {"protocol": {name, settings...}, "seeds": [...], "unscored": {group: [series left out by the protocol]},
+    {"protocol": {name, settings...}, "detector": {name, settings...}, "seeds": [...], "unscored": {group: [series left out by the protocol]},
      "groups": {group: {"f1": {mean, min, max over seeds}, "pooled": {tp, fp, fn, f1, precision, recall
      over all seeds}, "runs": [{seed, series, f1, precision, recall, tp, fp, fn}]}},
      "series": [{name, group, seed, f1, tp, fp, fn, points, epochs, seconds}], "complete": bool}.
@@ -257,17 +315,19 @@ def benchmark_nab(
             unscored[group] = sorted(skipped.intersection(names))
     per_series: list[dict[str, Any]] = []
     runs = [(seed, group, key) for seed in seed_list for group, key in keys]
-    result = _result(protocol, seed_list, groups, unscored, per_series, complete=not runs)
+    result = _result(protocol, detector, seed_list, groups, unscored, per_series, complete=not runs)
     out.parent.mkdir(parents=True, exist_ok=True)
     _write(out, result)
-    bar = tqdm(runs, desc=f"NAB LSTM-AE ({protocol.name})", unit="training", disable=not progress)
+    bar = tqdm(runs, desc=f"NAB {detector.name} ({protocol.name})", unit="training", disable=not progress)
     for seed, group, key in bar:
         bar.set_postfix_str(f"{key} seed {seed}")
         started = time.perf_counter()
         series = _labelled(root, key)
         signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
         # Keras' per-epoch lines would tear the progress bar apart.
-        detected = detect(signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose)
+        detected = detect(
+            signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose, detector=detector
+        )
         detections = [(start, end) for start, end, _ in detected.detections]
         scores = anomalies.overlapping_segment_scores(series.windows, detections)
         row = {
@@ -297,7 +357,9 @@ def benchmark_nab(
                 f"{key} seed {seed}: {len(signal)} points, {detected.epochs} epochs, tp {row['tp']} fp {row['fp']} "
                 f"fn {row['fn']}, {row['seconds']:.0f} s"
             )
-        result = _result(protocol, seed_list, groups, unscored, per_series, complete=len(per_series) == len(runs))
+        result = _result(
+            protocol, detector, seed_list, groups, unscored, per_series, complete=len(per_series) == len(runs)
+        )
         _write(out, result)
     return result
 
@@ -309,6 +371,7 @@ def _write(out: Path, result: dict[str, Any]) -> None:
 
 def _result(
     protocol: NabProtocol,
+    detector: Detector,
     seeds: list[int],
     groups: Sequence[str],
     unscored: dict[str, list[str]],
@@ -319,6 +382,7 @@ def _result(
     scored = [group for group in dict.fromkeys(groups) if any(row["group"] == group for row in per_series)]
     return {
         "protocol": {**asdict(protocol), "unscored_series": {g: list(n) for g, n in protocol.unscored_series.items()}},
+        "detector": asdict(detector),
         "seeds": seeds,
         "unscored": unscored,
         "groups": {group: _over_seeds([row for row in per_series if row["group"] == group]) for group in scored},
@@ -354,7 +418,11 @@ def format_table(result: dict[str, Any]) -> str:
         f"{'group':24s} {'series':>6s} {'F1 mean':>7s} {'min':>6s} {'max':>6s} {'tp/fp/fn per seed':>18s} "
         f"{'Orion LSTM-AE':>13s} {'Orion best':>16s} {'s/series':>8s}"
     )
-    lines = [f"protocol {result['protocol']['name']}, seeds {result['seeds']}", header, "-" * len(header)]
+    lines = [
+        f"protocol {result['protocol']['name']}, detector {result['detector']['name']}, seeds {result['seeds']}",
+        header,
+        "-" * len(header),
+    ]
     for group, scores in result["groups"].items():
         rows = [row for row in result["series"] if row["group"] == group]
         counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in scores["runs"])

@@ -178,12 +178,12 @@ def test_benchmark_nab_passes_the_named_protocol_detector_and_seeds_and_rejects_
     result = runner.invoke(app, [*command, "--protocol", "orion", "--seeds", "2"])
 
     assert result.exit_code == 0, result.output
-    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3, nab.DETECTORS["lstm_ae"])]
-    assert "protocol orion, detector lstm_ae, seeds [3, 4]" in result.output
+    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3, nab.DETECTORS["seasonal_ae"])]  # the shipped detector
+    assert "protocol orion, detector seasonal_ae, seeds [3, 4]" in result.output
 
-    result = runner.invoke(app, [*command, "--detector", "seasonal_ae"])
+    result = runner.invoke(app, [*command, "--detector", "lstm_ae"])  # Orion's reconstruction error alone
     assert result.exit_code == 0, result.output
-    assert calls[-1] == (["g"], nab.PROTOCOLS["lstmops"], 1, 3, nab.DETECTORS["seasonal_ae"])
+    assert calls[-1] == (["g"], nab.PROTOCOLS["lstmops"], 1, 3, nab.DETECTORS["lstm_ae"])
 
     result = runner.invoke(app, [*command, "--protocol", "orion2"])
     assert result.exit_code == 1 and len(calls) == 2

@@ -257,10 +257,11 @@ def benchmark_nab(
     detector: Annotated[
         str,
         typer.Option(
-            help="lstm_ae: Orion's reconstruction error; seasonal_ae: times the distance to the "
-            "neighbouring periods where the signal has a period"
+            help="seasonal_ae: the reconstruction error times the distance to the neighbouring periods where "
+            "the signal has a period (it won on every development group); lstm_ae: Orion's reconstruction "
+            "error alone (with --protocol orion: Orion's LSTM-AE exactly)"
         ),
-    ] = "lstm_ae",
+    ] = "seasonal_ae",
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:

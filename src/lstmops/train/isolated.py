@@ -160,7 +160,7 @@ def _child(sender: Connection, task_registry: dict[str, str], *arguments: Any) -
     from lstmops.train import common
 
     common.enable_gpu_memory_growth()  # before anything touches the GPU in this process
-    print(f"devices: {common.device_report()}")
+    common.device_report()  # the backend finds its devices here, not inside the timed training (the run logs the report)
     import mlflow.data  # noqa: F401  the rest of the start-up: what the experiment imports on its way
     from mlflow import MlflowClient
 

@@ -164,16 +164,23 @@ def ensemble(prepared, params):
     )
 
 
+def _first_origins(trained, raw, n):
+    """The network's inputs for the first n forecast origins of `raw`: windows, decoder inputs, scaled targets."""
+    features = sensor_features(raw)
+    origins = np.arange(trained.first_origin, trained.first_origin + n)
+    inputs = trained.model_inputs(features)
+    windows = sliding_windows(inputs, trained.window)[origins - (trained.window - 1)]
+    targets = inputs[origins[:, None] + np.arange(1, trained.horizon + 1), 0]
+    return windows, trained.decoder_inputs(features, origins), targets
+
+
 def _member_forecasts(network, x, decoder_inputs):
     """Each member's forecast (n, horizon, members), read from the training model's side-by-side output."""
     return np.asarray(network.training_model.predict([x, decoder_inputs], verbose=0))
 
 
 def test_an_ensemble_forecasts_the_mean_of_members_that_learnt_apart(ensemble, raw):
-    features = sensor_features(raw)
-    origins = np.arange(ensemble.first_origin, ensemble.first_origin + 50)
-    windows = sliding_windows(ensemble.model_inputs(features), ensemble.window)[origins - (ensemble.window - 1)]
-    decoder_inputs = ensemble.decoder_inputs(features, origins)
+    windows, decoder_inputs, _ = _first_origins(ensemble, raw, 50)
     members = _member_forecasts(ensemble.seq2seq, windows, decoder_inputs)
     forecast, attention = ensemble.seq2seq.predict(windows, decoder_inputs)
 
@@ -184,11 +191,7 @@ def test_an_ensemble_forecasts_the_mean_of_members_that_learnt_apart(ensemble, r
 
 
 def test_each_member_is_trained_on_its_own_error(ensemble, raw):
-    features = sensor_features(raw)
-    origins = np.arange(ensemble.first_origin, ensemble.first_origin + 64)
-    windows = sliding_windows(ensemble.model_inputs(features), ensemble.window)[origins - (ensemble.window - 1)]
-    decoder_inputs = ensemble.decoder_inputs(features, origins)
-    targets = ensemble.model_inputs(features)[origins[:, None] + np.arange(1, HORIZON + 1), 0]
+    windows, decoder_inputs, targets = _first_origins(ensemble, raw, 64)
     members = _member_forecasts(ensemble.seq2seq, windows, decoder_inputs)
 
     loss = ensemble.seq2seq.training_model.evaluate(

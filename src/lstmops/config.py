@@ -163,7 +163,8 @@ class Seq2SeqParams(Strict):
     members: int = Field(1, ge=1)
     # seasonal_residual: series = inputs as scaled on the train part; window = each origin's inputs also
     # standardised by its own window's mean and spread, the residual scaled back (level-free inputs);
-    # auto = train both and keep the one with the lower validation loss (twice the training).
+    # auto = train both and keep the one with the lower validation loss (twice the training; the
+    # recursive decoder knows series scaling only).
     normalise: Literal["series", "window", "auto"] = "series"
     train: TrainOverrides = TrainOverrides()
 
@@ -171,7 +172,8 @@ class Seq2SeqParams(Strict):
     def _variants_need_direct_decoding(self) -> Seq2SeqParams:
         if self.members > 1 and self.decoder != "seasonal_residual":
             raise ValueError(f"members={self.members} needs decoder seasonal_residual, got {self.decoder!r}")
-        if self.normalise != "series" and self.decoder != "seasonal_residual":
+        # auto with the recursive decoder has nothing to choose from: it trains on the series' scaling
+        if self.normalise == "window" and self.decoder != "seasonal_residual":
             raise ValueError(f"normalise={self.normalise!r} needs decoder seasonal_residual, got {self.decoder!r}")
         return self
 

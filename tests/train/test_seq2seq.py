@@ -209,9 +209,13 @@ def test_an_ensemble_saves_and_loads_as_one_model(ensemble, raw, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict_raw(raw.tail(200)), ensemble.predict_raw(raw.tail(200)))
 
 
-def test_an_ensemble_needs_the_direct_decoder(params):
+def test_an_ensemble_and_window_normalisation_need_the_direct_decoder(params):
     with pytest.raises(ValueError, match="members=3 needs decoder seasonal_residual"):
         type(params.models.seq2seq).model_validate({"decoder": "recursive", "members": 3})
+    with pytest.raises(ValueError, match="normalise='window' needs decoder seasonal_residual"):
+        type(params.models.seq2seq).model_validate({"decoder": "recursive", "normalise": "window"})
+    # the default, auto, has one choice with the recursive decoder: series scaling
+    assert type(params.models.seq2seq).model_validate({"decoder": "recursive", "normalise": "auto"})
 
 
 def test_window_normalisation_makes_the_forecast_follow_a_shift_of_the_level():

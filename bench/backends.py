@@ -28,12 +28,8 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-QUIET_ENV = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-}
+sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
+from _env import QUIET_ENV  # noqa: E402
 
 
 def run_variant(variant: str, args: Sequence[str], *, timeout: float = 3600) -> dict[str, Any]:
@@ -167,7 +163,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         scoring_windows=args.scoring_windows,
         params=args.params,
     )
-    sys.path.insert(0, str(BENCH))
     from run import format_table
 
     headers, rows = table_rows(result)

@@ -25,12 +25,9 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-QUIET_ENV = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-}
+sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
+from _env import QUIET_ENV  # noqa: E402
+
 RAW_FILE, PREDICTIONS_FILE, MODEL_FOLDER = "raw.parquet", "predictions.parquet", "model"
 
 
@@ -151,7 +148,6 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]] | None:
         return None
 
     rows = measure(args.backends, params_file=args.params, epochs=args.epochs, tiny=args.tiny, timeout=args.timeout)
-    sys.path.insert(0, str(BENCH))
     from run import format_table
 
     headers = ["task", "trained on", "scored on", "values", "max |diff|", "max |forecast|"]

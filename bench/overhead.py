@@ -36,21 +36,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(PROJECT / "flows"), str(PROJECT / "bench")]
+from _env import QUIET_ENV  # noqa: E402
+
 SCRATCH = Path(tempfile.mkdtemp(prefix="lstmops-overhead-"))
 for name, value in {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
+    **QUIET_ENV,
     "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "PREFECT_HOME": str(SCRATCH / "prefect"),
     "MLFLOW_TRACKING_URI": f"sqlite:///{SCRATCH / 'mlruns' / 'mlflow.db'}",
 }.items():
     os.environ.setdefault(name, value)
-
-PROJECT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(PROJECT / "flows"), str(PROJECT / "bench")]
 
 from lstmops.config import Params, load_params  # noqa: E402
 

@@ -25,18 +25,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-for name, value in {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-}.items():
-    os.environ.setdefault(name, value)
-
 PROJECT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT / "flows"))
+sys.path[:0] = [str(PROJECT / "flows"), str(PROJECT / "bench")]
+from _env import QUIET_ENV  # noqa: E402
+
+for name, value in {**QUIET_ENV, "PREFECT_LOGGING_LEVEL": "WARNING"}.items():
+    os.environ.setdefault(name, value)
 
 from lstmops.config import Params, load_params  # noqa: E402
 

@@ -29,19 +29,14 @@ import yaml
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
+from _env import QUIET_ENV  # noqa: E402
+
 RESULTS = BENCH / "results.json"
 # Index arrays (one int64 per window, as large as the float64 series) plus one batch: a small
 # multiple of the series. A materialised window array would cost `window` times the series.
 MAX_WINDOWING_OVER_SERIES = 4.0
 OVERHEAD_TARGET = 1.10
-QUIET_ENV = {
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-    # a temporary Prefect server needs more than the default 20 s to start on a busy 2-core box
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-}
 
 
 class BenchError(RuntimeError):
@@ -302,7 +297,6 @@ def report(results: dict[str, Any]) -> str:
         )
     if "backends" in results:
         b = results["backends"]
-        sys.path.insert(0, str(BENCH))
         from backends import table_rows
 
         headers, rows = table_rows(b)

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 
 from lstmops.benchmarks import nab_report
+from lstmops.benchmarks.nab import group_summary
 
 TIMES = pd.date_range("2024-01-01", periods=500, freq="10min")
 
@@ -90,7 +91,8 @@ def test_the_index_of_an_interrupted_run_shows_the_series_a_seed_did_not_reach(t
         "complete": False,
     }
 
-    page = nab_report.write_index(tmp_path / "nab.json", result, orion_lstm_ae={}, orion_best={"g": (0.75, "AER")})
+    summary = group_summary(result, "g", orion_lstm_ae={}, orion_best={"g": (0.75, "AER")})
+    page = nab_report.write_index(tmp_path / "nab.json", result, summaries={"g": summary})
 
     text = page.read_text()
     assert page == tmp_path / "nab.html"

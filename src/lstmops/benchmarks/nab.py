@@ -44,7 +44,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +60,8 @@ from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import SensorSeries, read_nab
 from lstmops.data.windows import sliding_windows
+from lstmops.tasks.autoencoder import seasonal_context
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
-from lstmops.tasks.autoencoder.seasonal_context import seasonal_reconstruction_scores
 from lstmops.train.common import predict, set_seed
 
 # Overlapping-segment F1 in Orion 0.7.1's results (sintel-dev/Orion, benchmark/results/0.7.1.csv):
@@ -130,8 +130,8 @@ class Detector:
 
     name: str = "lstm_ae"
     seasonal: bool = False
-    min_autocorrelation: float = 0.3
-    prominence: float = 0.1
+    min_autocorrelation: float = seasonal_context.MIN_AUTOCORRELATION
+    prominence: float = seasonal_context.PROMINENCE
 
 
 DETECTORS = {"lstm_ae": Detector(), "seasonal_ae": Detector(name="seasonal_ae", seasonal=True)}
@@ -237,7 +237,7 @@ def detect_from_errors(
     """The detector's anomaly score from the LSTM-AE's errors, thresholded by Orion's find_anomalies."""
     score = errors
     if detector.seasonal:
-        score, _ = seasonal_reconstruction_scores(
+        score, _ = seasonal_context.seasonal_reconstruction_scores(
             values,
             errors,
             smoothing_window=protocol.smoothing_window,
@@ -366,7 +366,7 @@ def benchmark_nab(
 
 def _write(out: Path, result: dict[str, Any]) -> None:
     out.write_text(json.dumps(result, indent=2) + "\n")
-    nab_report.write_index(out, result, orion_lstm_ae=ORION_LSTM_AE_F1, orion_best=ORION_BEST_F1)
+    nab_report.write_index(out, result, summaries={group: group_summary(result, group) for group in result["groups"]})
 
 
 def _result(
@@ -411,6 +411,33 @@ def _pooled(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {name: pooled[name] for name in ("f1", "precision", "recall", "tp", "fp", "fn")}
 
 
+@dataclass(frozen=True)
+class GroupSummary:
+    """What the console table and the HTML index both show of a group beside its F1, so the two agree:
+    its series, each seed's pooled counts and Orion's F1 for it (None where Orion has no number)."""
+
+    series: int
+    counts: str  # "tp/fp/fn" of each seed, in seed order
+    orion_lstm_ae: float | None
+    orion_best: tuple[float, str] | None  # F1 and the pipeline's name
+
+
+def group_summary(
+    result: Mapping[str, Any],
+    group: str,
+    *,
+    orion_lstm_ae: Mapping[str, float] = ORION_LSTM_AE_F1,
+    orion_best: Mapping[str, tuple[float, str]] = ORION_BEST_F1,
+) -> GroupSummary:
+    """`group`'s summary in a `benchmark_nab` result, beside Orion's numbers (`orion_*`: by group)."""
+    return GroupSummary(
+        series=len({row["name"] for row in result["series"] if row["group"] == group}),
+        counts=" ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in result["groups"][group]["runs"]),
+        orion_lstm_ae=orion_lstm_ae.get(group),
+        orion_best=orion_best.get(group),
+    )
+
+
 def format_table(result: dict[str, Any]) -> str:
     """Per-group F1 over seeds beside Orion's LSTM-AE and Orion's best pipeline for the group ('-' where
     Orion has no number); tp/fp/fn of each seed; mean seconds per series."""
@@ -424,14 +451,13 @@ def format_table(result: dict[str, Any]) -> str:
         "-" * len(header),
     ]
     for group, scores in result["groups"].items():
-        rows = [row for row in result["series"] if row["group"] == group]
-        counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in scores["runs"])
-        lstm_ae = f"{ORION_LSTM_AE_F1[group]:.3f}" if group in ORION_LSTM_AE_F1 else "-"
-        best = f"{ORION_BEST_F1[group][0]:.3f} {ORION_BEST_F1[group][1]}" if group in ORION_BEST_F1 else "-"
+        summary = group_summary(result, group)
+        lstm_ae = "-" if summary.orion_lstm_ae is None else f"{summary.orion_lstm_ae:.3f}"
+        best = "-" if summary.orion_best is None else f"{summary.orion_best[0]:.3f} {summary.orion_best[1]}"
         f1 = scores["f1"]
+        seconds = statistics.fmean(row["seconds"] for row in result["series"] if row["group"] == group)
         lines.append(
-            f"{group:24s} {len({row['name'] for row in rows}):6d} {f1['mean']:7.3f} {f1['min']:6.3f} "
-            f"{f1['max']:6.3f} {counts:>18s} {lstm_ae:>13s} {best:>16s} "
-            f"{statistics.fmean(row['seconds'] for row in rows):8.0f}"
+            f"{group:24s} {summary.series:6d} {f1['mean']:7.3f} {f1['min']:6.3f} "
+            f"{f1['max']:6.3f} {summary.counts:>18s} {lstm_ae:>13s} {best:>16s} {seconds:8.0f}"
         )
     return "\n".join(lines)

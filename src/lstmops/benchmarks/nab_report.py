@@ -12,12 +12,15 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # annotations only: nab imports this module to write its figures and index
+    from lstmops.benchmarks.nab import GroupSummary
 
 FIGURE_SIZE = (14, 6.5)  # inches at 100 dpi: a full-width browser image; the index shows it as a thumbnail
 FIGURE_DPI = 100
@@ -111,12 +114,11 @@ def write_index(
     out: Path,
     result: Mapping[str, Any],
     *,
-    orion_lstm_ae: Mapping[str, float],
-    orion_best: Mapping[str, tuple[float, str]],
+    summaries: Mapping[str, GroupSummary],
 ) -> Path:
-    """The HTML page beside `out` (the result JSON): a table of groups (F1 mean/min/max over seeds,
-    Orion's LSTM-AE and Orion's best for the group), then per group every series with each seed's
-    tp/fp/fn and a thumbnail linking to its figure."""
+    """The HTML page beside `out` (the result JSON): a table of groups (F1 mean/min/max over seeds
+    and, from each group's `summaries` entry, Orion's LSTM-AE and Orion's best for the group), then
+    per group every series with each seed's tp/fp/fn and a thumbnail linking to its figure."""
     seeds = result["seeds"]
     protocol = result["protocol"]["name"]
     scored = len(result["series"])
@@ -132,7 +134,7 @@ def write_index(
         f'(<span class="key hit">green, tp</span>) and detections overlapping none '
         f'(<span class="key miss">red, fp</span>); below, the anomaly score and its threshold. '
         "A labelled window with no green is a false negative.</p>",
-        _group_table(result, orion_lstm_ae, orion_best),
+        _group_table(result, summaries),
     ]
     for group in result["groups"]:
         parts.append(_series_table(out, group, result))
@@ -166,22 +168,19 @@ def _text(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _group_table(
-    result: Mapping[str, Any], orion_lstm_ae: Mapping[str, float], orion_best: Mapping[str, tuple[float, str]]
-) -> str:
+def _group_table(result: Mapping[str, Any], summaries: Mapping[str, GroupSummary]) -> str:
     rows = [
         "<table><tr><th class='name'>group</th><th>series</th><th>F1 mean</th><th>min</th><th>max</th>"
         "<th>tp/fp/fn per seed</th><th>Orion LSTM-AE</th><th>Orion best</th></tr>"
     ]
     for group, scores in result["groups"].items():
-        names = {row["name"] for row in result["series"] if row["group"] == group}
-        counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in scores["runs"])
-        lstm_ae = f"{orion_lstm_ae[group]:.3f}" if group in orion_lstm_ae else "–"
-        best = f"{orion_best[group][0]:.3f} ({orion_best[group][1]})" if group in orion_best else "–"
+        summary = summaries[group]
+        lstm_ae = "–" if summary.orion_lstm_ae is None else f"{summary.orion_lstm_ae:.3f}"
+        best = "–" if summary.orion_best is None else f"{summary.orion_best[0]:.3f} ({summary.orion_best[1]})"
         f1 = scores["f1"]
         rows.append(
-            f"<tr><td class='name'><a href='#{quote(group)}'>{_text(group)}</a></td><td>{len(names)}</td>"
-            f"<td>{f1['mean']:.3f}</td><td>{f1['min']:.3f}</td><td>{f1['max']:.3f}</td><td>{counts}</td>"
+            f"<tr><td class='name'><a href='#{quote(group)}'>{_text(group)}</a></td><td>{summary.series}</td>"
+            f"<td>{f1['mean']:.3f}</td><td>{f1['min']:.3f}</td><td>{f1['max']:.3f}</td><td>{summary.counts}</td>"
             f"<td>{lstm_ae}</td><td>{_text(best)}</td></tr>"
         )
     rows.append("</table>")

@@ -109,8 +109,12 @@ def reconstruction_scores(
 
     if isinstance(smoothing_window, float):
         smoothing_window = min(math.trunc(len(signal) * smoothing_window), MAX_SMOOTHING_WINDOW)
-    smoothing_window = max(1, int(smoothing_window))
-    return _centred_rolling(errors[:, None], smoothing_window, _mean)[:, 0]
+    return centred_rolling_mean(errors, max(1, int(smoothing_window)))
+
+
+def centred_rolling_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """pandas' rolling(width, center=True, min_periods=width // 2).mean() of a 1-D array, vectorised."""
+    return _centred_rolling(np.asarray(values, dtype=float)[:, None], width, _mean)[:, 0]
 
 
 def _as_windows(windows: np.ndarray, name: str) -> np.ndarray:

@@ -20,7 +20,11 @@ import math
 import numpy as np
 from scipy.signal import find_peaks
 
-from lstmops.tasks.autoencoder.network import MAX_SMOOTHING_WINDOW, _centred_rolling, _mean
+from lstmops.tasks.autoencoder.network import MAX_SMOOTHING_WINDOW, centred_rolling_mean
+
+# The period search's settings, chosen on NAB's development groups; the same for every series.
+MIN_AUTOCORRELATION = 0.3
+PROMINENCE = 0.1
 
 
 def autocorrelation(values: np.ndarray) -> np.ndarray:
@@ -89,5 +93,5 @@ def seasonal_reconstruction_scores(
     if period is None:
         return reconstruction, None
     width = max(1, min(math.trunc(len(values) * smoothing_window), MAX_SMOOTHING_WINDOW))
-    seasonal = _centred_rolling(seasonal_difference(values, period)[:, None], width, _mean)[:, 0]
+    seasonal = centred_rolling_mean(seasonal_difference(values, period), width)
     return np.sqrt(_unit_range(np.nan_to_num(reconstruction)) * _unit_range(np.nan_to_num(seasonal))), period

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,3 +332,42 @@ def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
     assert results["prefect_overhead"]["runs"] == 1 and "make_run" not in results
     assert results["nab_speed"]["series"] == 1 and results["nab_speed"]["seconds_per_epoch"]["mean"] > 0
     assert "== windowing memory" in completed.stdout and "pipeline overhead" in completed.stdout
+
+
+def test_autoencoder_scores_trains_once_and_scores_both_anomaly_scores_on_a_nab_folder(tmp_path):
+    """A 30-minute daily cycle whose day 20 is flat, in NAB's layout, scored by both scores; a copy
+    with an off-grid timestamp fails the product's validation and is left out."""
+    rows, day = 25 * 48, 48
+    values = np.sin(2 * np.pi * np.arange(rows) / day) + np.random.default_rng(0).normal(0, 0.05, rows)
+    values[20 * day : 21 * day] = 0.0
+    timestamps = pd.date_range("2024-01-01", periods=rows, freq="30min")
+    (tmp_path / "data" / "cycles").mkdir(parents=True)
+    (tmp_path / "labels").mkdir()
+    pd.DataFrame({"timestamp": timestamps, "value": values}).to_csv(
+        tmp_path / "data" / "cycles" / "flat_day.csv", index=False
+    )
+    off_grid = timestamps.insert(100, timestamps[99] + pd.Timedelta("1min"))[:rows]  # an interval the product refuses
+    pd.DataFrame({"timestamp": off_grid, "value": values}).to_csv(
+        tmp_path / "data" / "cycles" / "off_grid.csv", index=False
+    )
+    window = [str(timestamps[20 * day]), str(timestamps[21 * day - 1])]
+    labels = {"cycles/flat_day.csv": [window], "cycles/off_grid.csv": [window]}
+    (tmp_path / "labels" / "combined_windows.json").write_text(json.dumps(labels))
+    out = tmp_path / "scores.json"
+
+    bench_module("autoencoder_scores").main(
+        ["--root", str(tmp_path), "--groups", "cycles", "--seeds", "42", "--out", str(out)]
+        + ["--set", "windows.sensors.window=16", "--set", "train.epochs=2", "--set", "models.autoencoder.units=4"]
+        + ["--set", "windows.split.train=0.5", "--set", "windows.split.test=0.35"]
+    )
+
+    result = json.loads(out.read_text())
+    assert list(result["rejected"]) == ["cycles/off_grid"]  # left out as the product would quarantine it
+    assert "off_grid.csv failed validation" in result["rejected"]["cycles/off_grid"]
+    assert "interval_regular" in result["rejected"]["cycles/off_grid"]
+    (row,) = result["series"]
+    assert (row["series"], row["seed"], row["period"]) == ("cycles/flat_day", 42, day)
+    for score in ("reconstruction", "seasonal", "zscore"):
+        assert row[f"{score}_tp"] + row[f"{score}_fn"] == 1  # the flat day lies in the scored part
+        (run,) = result["groups"]["cycles"][score]["runs"]
+        assert run["tp"] == row[f"{score}_tp"] and run["fp"] == row[f"{score}_fp"]

@@ -137,6 +137,9 @@ class AutoencoderParams(Strict):
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
     threshold_k: float = Field(4.0, gt=0)  # mean + k * std of training errors (Orion's rule)
     threshold_percentile: float = Field(99.0, gt=0, le=100)
+    # reconstruction: Orion's reconstruction error; seasonal: its geometric mean with each row's
+    # distance to the neighbouring periods, where the training part has a period longer than the window
+    score: Literal["reconstruction", "seasonal"] = "seasonal"
     train: TrainOverrides = TrainOverrides()
 
 

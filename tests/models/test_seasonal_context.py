@@ -4,6 +4,7 @@ import pytest
 from lstmops import anomalies
 from lstmops.tasks.autoencoder.seasonal_context import (
     dominant_period,
+    seasonal_context_scores,
     seasonal_difference,
     seasonal_reconstruction_scores,
 )
@@ -75,3 +76,26 @@ def test_regular_and_constant_series_give_no_detection_and_an_aperiodic_one_keep
     errors = np.abs(noise)
     scores, period = seasonal_reconstruction_scores(noise, errors, **SETTINGS)
     assert period is None and np.array_equal(scores, errors)
+
+
+def test_the_products_score_flags_the_odd_day_alone_and_a_rows_score_does_not_depend_on_the_rest():
+    values = daily_square_wave()
+    values[ODD_DAY] = 0.0
+    errors = edge_errors(values)
+    errors[ODD_DAY] += 0.5
+
+    scores = seasonal_context_scores(values, errors, PERIOD, smoothing_window=5)
+
+    elsewhere = np.ones(len(values), dtype=bool)
+    elsewhere[ODD_DAY.start - 2 : ODD_DAY.stop + 2] = False  # the smoothing's reach
+    assert scores[ODD_DAY].max() > 3 * scores[elsewhere].max()
+    # No rescaling over the input: the same rows scored inside six days give the same scores.
+    part = slice(3 * PERIOD, 9 * PERIOD)
+    inside = seasonal_context_scores(values[part], errors[part], PERIOD, smoothing_window=5)
+    np.testing.assert_allclose(inside[PERIOD : 5 * PERIOD], scores[4 * PERIOD : 8 * PERIOD])
+
+
+def test_the_products_score_needs_two_periods_so_that_every_row_has_a_neighbouring_one():
+    values = daily_square_wave(days=2)
+    with pytest.raises(ValueError, match=f"needs at least {2 * PERIOD} rows, got {2 * PERIOD - 1}"):
+        seasonal_context_scores(values[:-1], edge_errors(values)[:-1], PERIOD, smoothing_window=5)

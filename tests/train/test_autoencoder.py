@@ -1,14 +1,19 @@
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from lstmops.anomalies import fit_threshold
 from lstmops.data.prepare import prepare_frame
 from lstmops.tasks.autoencoder.train import (
     SMOOTHING_WINDOW,
+    TrainedAutoencoder,
     reconstruction_error_scores,
     threshold_options,
     train_autoencoder,
 )
+from lstmops.train.common import PREPROCESSING_FILE
 
 WINDOW = 16
 
@@ -122,3 +127,54 @@ def test_price_series_are_refused(prepared, params):
     prices = prepared.__class__(**{**prepared.__dict__, "kind": "prices", "columns": ["log_return"]})
     with pytest.raises(ValueError, match="one sensor value column"):
         train_autoencoder(prices, params)
+
+
+DAY = 48  # rows per cycle of the seasonal sensor below: longer than WINDOW
+
+
+@pytest.fixture(scope="module")
+def seasonal(params, tmp_path_factory):
+    """A daily cycle with noise, 25 days at 30 minutes, trained with `models.autoencoder.score: seasonal`."""
+    rows = 25 * DAY
+    steps = np.arange(rows)
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-01", periods=rows, freq="30min"),
+            "value": np.sin(2 * np.pi * steps / DAY) + np.random.default_rng(0).normal(0, 0.05, rows),
+        }
+    )
+    card = {"series": "cycle", "kind": "sensors", "source": "csv"}
+    prepared = prepare_frame(frame, card, params, tmp_path_factory.mktemp("cycle"))
+    seasonal_params = params.model_copy(
+        update={
+            "models": params.models.model_copy(
+                update={"autoencoder": params.models.autoencoder.model_copy(update={"score": "seasonal"})}
+            )
+        }
+    )
+    return frame, train_autoencoder(prepared, seasonal_params)
+
+
+def test_the_seasonal_score_keeps_the_training_parts_period_with_the_model(seasonal, tmp_path):
+    frame, trained = seasonal
+    assert trained.period == DAY
+    assert trained.min_rows == 2 * DAY
+    assert len(trained.input_example()) == 2 * DAY  # the MLflow input example can be scored
+
+    trained.save(tmp_path)
+    loaded = TrainedAutoencoder.load(tmp_path)
+    assert loaded.period == DAY
+    np.testing.assert_allclose(loaded.predict_raw(frame)["score"], trained.predict_raw(frame)["score"], rtol=1e-5)
+
+    with pytest.raises(ValueError, match=f"needs at least {2 * DAY} rows"):
+        trained.predict_raw(frame.iloc[: 2 * DAY - 1])
+
+
+def test_a_model_saved_before_the_seasonal_score_loads_as_the_reconstruction_error(trained, tmp_path):
+    trained.save(tmp_path)
+    state = json.loads((tmp_path / PREPROCESSING_FILE).read_text())
+    del state["period"]
+    (tmp_path / PREPROCESSING_FILE).write_text(json.dumps(state))
+    loaded = TrainedAutoencoder.load(tmp_path)
+    assert loaded.period is None and trained.period is None
+    assert loaded.min_rows == trained.window

@@ -1,5 +1,6 @@
 """Anomaly detector: an LSTM autoencoder reconstructs windows of a sensor signal; the smoothed
-reconstruction error above a threshold fitted on training errors flags anomalies."""
+reconstruction error (by default combined with each row's distance to the neighbouring periods)
+above a threshold fitted on the training rows' scores flags anomalies."""
 
 from lstmops.tasks.contract import LazyTask
 

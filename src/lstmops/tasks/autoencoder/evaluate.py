@@ -127,6 +127,7 @@ def evaluate_autoencoder(
         **{f"{name}_zscore": z_metrics[name] for name in ("f1", "precision", "recall", "roc_auc")},
         "threshold": trained.threshold,
         "labelled_windows": float(len(held_windows)),
+        "seasonal_period": float(trained.period or 0),  # rows; 0: the reconstruction error alone
     }
     evaluation = Evaluation(
         metrics=metrics,
@@ -150,6 +151,9 @@ def evaluate_autoencoder(
     )
     if gate:
         return evaluation
+    score_name = (
+        "reconstruction error" if trained.period is None else f"seasonal-context score (period {trained.period})"
+    )
     evaluation.figures["reconstruction_error.png"] = reconstruction_error_figure(
         timestamps,
         features["value"],
@@ -158,7 +162,8 @@ def evaluate_autoencoder(
         true_windows=windows,
         detections=detected,
         holdout_start=held_times.iloc[0],
-        title=f"{prepared.series}: LSTM-AE reconstruction error (F1 {model_metrics['f1']:.2f}, "
+        title=f"{prepared.series}: LSTM-AE {score_name} (F1 {model_metrics['f1']:.2f}, "
         f"z-score {z_metrics['f1']:.2f} on the hold-out)",
+        score_name=score_name,
     )
     return evaluation

@@ -18,8 +18,9 @@ def reconstruction_error_figure(
     detections: pd.DataFrame,
     holdout_start: pd.Timestamp,
     title: str,
+    score_name: str = "reconstruction error",
 ) -> Figure:
-    """Signal (top) and reconstruction-error score (bottom), sharing the time axis.
+    """Signal (top) and the anomaly score, named `score_name` (bottom), sharing the time axis.
 
     True anomaly windows are shaded on both panels, detected segments (`detections`: start, end)
     drawn as red bars on the signal, the threshold as a dashed line and the start of the scored
@@ -28,7 +29,7 @@ def reconstruction_error_figure(
     figure = Figure(figsize=(12, 6), layout="constrained")
     signal_axes, score_axes = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     signal_axes.plot(timestamps, values, color="black", linewidth=0.7, label="signal")
-    score_axes.plot(timestamps, scores, color="tab:blue", linewidth=0.8, label="reconstruction error")
+    score_axes.plot(timestamps, scores, color="tab:blue", linewidth=0.8, label=score_name)
     score_axes.axhline(threshold, color="tab:red", linestyle="--", linewidth=1.0, label="threshold (train)")
 
     for index, (start, end) in enumerate(true_windows):

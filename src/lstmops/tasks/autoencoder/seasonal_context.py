@@ -11,6 +11,11 @@ The period is the lag of the autocorrelation's highest peak (a local maximum sta
 autocorrelation is below `min_autocorrelation` or its lag is shorter than `min_period` (the
 autoencoder's window: a cycle that fits in one window is already in what the window reconstructs).
 A constant signal scores 0 everywhere: nothing in it deviates from anything.
+
+Two forms: `seasonal_reconstruction_scores` for the NAB benchmark (period found on the scored series,
+both terms rescaled to [0, 1] over it, as Orion rescales its scores), and `seasonal_context_scores`
+for the product's autoencoder (period fixed at training, no rescaling, so a row's score does not
+depend on the rest of the scored input and a threshold fitted on training scores applies anywhere).
 """
 
 from __future__ import annotations
@@ -95,3 +100,23 @@ def seasonal_reconstruction_scores(
     width = max(1, min(math.trunc(len(values) * smoothing_window), MAX_SMOOTHING_WINDOW))
     seasonal = centred_rolling_mean(seasonal_difference(values, period), width)
     return np.sqrt(_unit_range(np.nan_to_num(reconstruction)) * _unit_range(np.nan_to_num(seasonal))), period
+
+
+def seasonal_context_scores(
+    values: np.ndarray, reconstruction: np.ndarray, period: int, smoothing_window: int
+) -> np.ndarray:
+    """sqrt(reconstruction error x seasonal difference), the difference smoothed like the error (a
+    centred rolling mean of `smoothing_window` points). Every row needs a neighbouring period inside
+    the input, so the input must hold at least two periods."""
+    values, reconstruction = np.asarray(values, dtype=float), np.asarray(reconstruction, dtype=float)
+    if values.shape != reconstruction.shape or values.ndim != 1:
+        raise ValueError(
+            f"values {values.shape} and reconstruction errors {reconstruction.shape} must be equal and 1-D"
+        )
+    if len(values) < 2 * period:
+        raise ValueError(
+            f"the seasonal score compares each row with the rows one period ({period}) before or after, "
+            f"so it needs at least {2 * period} rows, got {len(values)}"
+        )
+    seasonal = centred_rolling_mean(seasonal_difference(values, period), smoothing_window)
+    return np.sqrt(reconstruction * seasonal)

@@ -6,6 +6,12 @@ with one deliberate change: the smoothing width is a fixed number of points, not
 series, so a timestamp's score does not depend on how long the scored input is (predict_raw on a
 day and on a month agree), and a spike is not averaged away over dozens of points.
 
+With `models.autoencoder.score: seasonal` the score is the geometric mean of that error and each
+row's distance to the same phase one period before or after (the smaller;
+`seasonal_context.seasonal_context_scores`), where the training part has a period longer than the
+window (its strongest autocorrelation peak); the period is fixed at training and kept with the
+model. Without such a period the score stays the reconstruction error.
+
 The threshold is fitted on the scores of the training part alone (rule from
 params.models.autoencoder: mean_std with k, percentile, or max), so validation and test values never
 move it. A point is anomalous when its score exceeds the threshold; flagged points closer than one
@@ -35,6 +41,12 @@ from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import TIMESTAMP_DTYPE
 from lstmops.data.windows import sliding_windows
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
+from lstmops.tasks.autoencoder.seasonal_context import (
+    MIN_AUTOCORRELATION,
+    PROMINENCE,
+    dominant_period,
+    seasonal_context_scores,
+)
 from lstmops.train.common import (
     MODEL_FILE,
     WindowBatches,
@@ -86,6 +98,42 @@ def reconstruction_error_scores(
     return reconstruction_scores(windows, reconstructed, len(scaled), smoothing_window=smoothing_window)
 
 
+def anomaly_scores(
+    model: keras.Model,
+    scaler: MinMaxScaler,
+    window: int,
+    smoothing_window: int,
+    period: int | None,
+    features: pd.DataFrame,
+) -> np.ndarray:
+    """The reconstruction error per row, or with a period its seasonal-context score (module notes)."""
+    errors = reconstruction_error_scores(model, scaler, window, smoothing_window, features)
+    if period is None:
+        return errors
+    scaled = scaler.transform(features[["value"]].to_numpy(dtype=np.float64))[:, 0]
+    return seasonal_context_scores(scaled, errors, period, smoothing_window)
+
+
+def training_threshold(
+    model: keras.Model,
+    scaler: MinMaxScaler,
+    window: int,
+    smoothing_window: int,
+    period: int | None,
+    train_features: pd.DataFrame,
+    rule: str,
+    options: dict[str, float],
+) -> float:
+    """The score's threshold: `rule` fitted on the training rows' scores alone, so no val/test value moves it."""
+    scores = anomaly_scores(model, scaler, window, smoothing_window, period, train_features)
+    return anomalies.fit_threshold(scores, rule, **options)
+
+
+def min_rows(window: int, period: int | None) -> int:
+    """Rows a frame needs to be scored: one window, and two periods for the seasonal score."""
+    return window if period is None else max(window, 2 * period)
+
+
 @dataclass
 class TrainedAutoencoder:
     model: keras.Model
@@ -95,20 +143,26 @@ class TrainedAutoencoder:
     threshold: float  # on the score, fitted on the training part's scores
     threshold_rule: str
     threshold_options: dict[str, float]  # the rule's k or q
-    example: pd.DataFrame  # the first `window` raw rows of the training part (MLflow input example)
+    example: pd.DataFrame  # the first `min_rows` raw rows of the training part (MLflow input example)
     history: dict[str, list[float]]
     device: dict[str, Any]
+    period: int | None = None  # rows; the seasonal score's period, None: the reconstruction error alone
     kind: ClassVar[str] = "autoencoder"
+
+    @property
+    def min_rows(self) -> int:
+        """The fewest rows a frame to score must hold."""
+        return min_rows(self.window, self.period)
 
     def score_features(self, features: pd.DataFrame) -> np.ndarray:
         """Anomaly score of every row of a sensor feature table (`data.features.sensor_features`)."""
-        return reconstruction_error_scores(self.model, self.scaler, self.window, self.smoothing_window, features)
+        return anomaly_scores(self.model, self.scaler, self.window, self.smoothing_window, self.period, features)
 
     def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Raw canonical sensor rows (timestamp, value) -> timestamp, score, is_anomaly for every row.
 
         Missing values are forward-filled as in training; rows before the first observed value
-        are dropped. Needs at least `window` rows.
+        are dropped. Needs at least `min_rows` rows.
         """
         features = sensor_features(frame)
         scores = self.score_features(features)
@@ -128,7 +182,7 @@ class TrainedAutoencoder:
         )
 
     def input_example(self) -> pd.DataFrame:
-        """A small raw frame predict_raw accepts: the first window of the training data."""
+        """A small raw frame predict_raw accepts: the first `min_rows` rows of the training data."""
         return self.example.copy()
 
     def save(self, folder: Path) -> None:
@@ -151,6 +205,7 @@ class TrainedAutoencoder:
                 },
                 "history": self.history,
                 "device": self.device,
+                "period": self.period,
             },
         )
 
@@ -175,6 +230,7 @@ class TrainedAutoencoder:
             example=example,
             history=state["history"],
             device=state["device"],
+            period=state.get("period"),  # absent from models saved before the seasonal score
         )
 
 
@@ -212,22 +268,28 @@ def train_autoencoder(prepared: PreparedSeries, params: Params) -> TrainedAutoen
         params=params.train,
     )
 
-    options = threshold_options(config)
     train_features = prepared.features.iloc[split.train]
-    # Scored on the training rows alone, so no val/test value reaches the threshold.
-    train_scores = reconstruction_error_scores(model, prepared.scaler, window, SMOOTHING_WINDOW, train_features)
+    period = None
+    if config.score == "seasonal":
+        period = dominant_period(
+            scaled[split.train, 0], min_autocorrelation=MIN_AUTOCORRELATION, prominence=PROMINENCE, min_period=window
+        )
+    options = threshold_options(config)
     return TrainedAutoencoder(
         model=model,
         scaler=prepared.scaler,
         window=window,
         smoothing_window=SMOOTHING_WINDOW,
-        threshold=anomalies.fit_threshold(train_scores, config.threshold_rule, **options),
+        threshold=training_threshold(
+            model, prepared.scaler, window, SMOOTHING_WINDOW, period, train_features, config.threshold_rule, options
+        ),
         threshold_rule=config.threshold_rule,
         threshold_options=options,
         example=train_features[["timestamp", "value"]]
-        .iloc[:window]
+        .iloc[: min_rows(window, period)]
         .reset_index(drop=True)
         .astype({"timestamp": TIMESTAMP_DTYPE}),
         history=history,
         device=device_report(),
+        period=period,
     )

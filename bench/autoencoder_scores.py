@@ -1,0 +1,160 @@
+"""The product's autoencoder with each anomaly score (`models.autoencoder.score`), on the same
+trainings: per labelled series and seed the LSTM-AE is trained once through the product's path
+(validation, chronological split, train-only scaling, early stopping on the val part), then each
+score gets its threshold fitted on the training rows and is scored on the test part as the
+registry gate scores it, beside the rolling z-score.
+
+    python bench/autoencoder_scores.py --root ../shared/data/nab \
+        --groups artificialWithAnomaly,artificialNoAnomaly [--demo] --seeds 42,43,44 --out scores.json
+
+--set overrides params.yaml (dotted keys). The product's split scores the last 15 %, which on NAB's
+artificial series holds no labelled window; `--set windows.split.train=0.5 --set
+windows.split.test=0.35` trains on the first half and scores the labelled part.
+--root is any folder in NAB's layout (data/<group>/*.csv, labels/combined_windows.json); --demo adds
+the product's demo sensors (params.yaml's sensors.demo). Output: per score and group, F1 of the
+tp/fp/fn pooled over the group's series, mean/min/max over seeds with each seed's counts, and the
+rolling z-score's the same way; per training its series, seed, period found and seconds; the series
+that failed the product's validation (left out, as the product would quarantine them) with why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from lstmops.benchmarks import nab
+from lstmops.benchmarks.seq2seq import BenchmarkInputError, prepare_csv
+from lstmops.config import load_params, parse_assignments
+from lstmops.data.demo_sensors import demo_sensor
+from lstmops.data.prepare import PreparedSeries, prepare_frame
+from lstmops.data.sensors import NAB_LABELS_FILE, read_nab
+from lstmops.tasks.autoencoder.evaluate import evaluate_autoencoder
+from lstmops.tasks.autoencoder.train import train_autoencoder, training_threshold
+
+SCORES = ("reconstruction", "seasonal")
+REPORTED = (*SCORES, "zscore")
+
+
+def nab_series(root: Path, group: str, params, rejected: dict[str, str]) -> list[PreparedSeries]:
+    """The group's series prepared as the product prepares them; one that fails the product's
+    validation is left out, as the product would quarantine it, with its message in `rejected`."""
+    prepared = []
+    for csv in sorted((root / "data" / group).glob("*.csv")):
+        windows = read_nab(root, f"{group}/{csv.stem}").windows
+        if windows is None:
+            raise SystemExit(f"{root / NAB_LABELS_FILE}: no entry for {group}/{csv.name}")
+        try:
+            series = prepare_csv(csv, params, params.windows.sensors.window)
+        except BenchmarkInputError as err:
+            rejected[f"{group}/{csv.stem}"] = str(err)
+            print(f"left out: {err}", flush=True)
+            continue
+        labels = [[str(start), str(end)] for start, end in windows]
+        prepared.append(
+            dataclasses.replace(series, series=f"{group}/{csv.stem}", card={**series.card, "labels": labels})
+        )
+    return prepared
+
+
+def demo_series(params) -> list[PreparedSeries]:
+    demo = params.sensors.demo
+    prepared = []
+    for name in params.sensors.series:
+        sensor = demo_sensor(name, n_points=demo.n_points, freq=demo.freq, seed=demo.seed)
+        card = {
+            "series": name,
+            "kind": "sensors",
+            "source": "demo",
+            "labels": [[str(a), str(b)] for a, b in sensor.windows],
+        }
+        prepared.append(prepare_frame(sensor.frame, card, params, Path(".")))
+    return prepared
+
+
+def with_score(trained, prepared: PreparedSeries, score: str):
+    """The trained model with `score`'s period and its threshold fitted on the training rows."""
+    period = trained.period if score == "seasonal" else None
+    threshold = training_threshold(
+        trained.model,
+        trained.scaler,
+        trained.window,
+        trained.smoothing_window,
+        period,
+        prepared.features.iloc[prepared.split.train],
+        trained.threshold_rule,
+        trained.threshold_options,
+    )
+    return dataclasses.replace(trained, period=period, threshold=threshold)
+
+
+def over_seeds(rows: list[dict], score: str) -> dict:
+    """`score`'s counts per series as `benchmarks.nab` pools them: per seed, and their F1 spread."""
+    counts = [{"seed": row["seed"], **{c: row[f"{score}_{c}"] for c in ("tp", "fp", "fn")}} for row in rows]
+    return nab._over_seeds(counts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path)
+    parser.add_argument("--groups", default="")
+    parser.add_argument("--demo", action="store_true")
+    parser.add_argument("--seeds", default="42")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a params override, e.g. windows.split.train=0.5",
+    )
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    params = load_params(args.params, parse_assignments(args.set))
+    params = params.for_task("autoencoder")
+    params = params.model_copy(
+        update={
+            "models": params.models.model_copy(
+                update={"autoencoder": params.models.autoencoder.model_copy(update={"score": "seasonal"})}
+            )
+        }
+    )
+    params = params.model_copy(update={"train": params.train.model_copy(update={"verbose": 0})})
+    rejected: dict[str, str] = {}
+    groups = {group: nab_series(args.root, group, params, rejected) for group in args.groups.split(",") if group}
+    if args.demo:
+        groups["demo"] = demo_series(params)
+    rows = []
+    for seed in [int(seed) for seed in args.seeds.split(",")]:
+        seeded = params.model_copy(update={"train": params.train.model_copy(update={"seed": seed})})
+        for group, series in groups.items():
+            for prepared in series:
+                started = time.perf_counter()
+                trained = train_autoencoder(prepared, seeded)
+                row = {"group": group, "series": prepared.series, "seed": seed, "period": trained.period}
+                for score in SCORES:
+                    evaluation = evaluate_autoencoder(with_score(trained, prepared, score), prepared, seeded, gate=True)
+                    row.update({f"{score}_{c}": int(evaluation.metrics[c]) for c in ("tp", "fp", "fn")})
+                baseline = evaluation.units[["tp_baseline", "fp_baseline", "fn_baseline"]].sum()
+                row.update({f"zscore_{c}": int(baseline[f"{c}_baseline"]) for c in ("tp", "fp", "fn")})
+                row["seconds"] = round(time.perf_counter() - started, 1)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    result = {
+        group: {score: over_seeds([r for r in rows if r["group"] == group], score) for score in REPORTED}
+        for group in groups
+    }
+    args.out.write_text(json.dumps({"groups": result, "series": rows, "rejected": rejected}, indent=1) + "\n")
+    for group, by_score in result.items():
+        for score, summary in by_score.items():
+            f1 = summary["f1"]
+            counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in summary["runs"])
+            print(
+                f"{group:24s} {score:15s} F1 {f1['mean']:.3f} ({f1['min']:.3f}-{f1['max']:.3f})  tp/fp/fn per seed {counts}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,8 @@ registry gate scores it, beside the rolling z-score.
     python bench/autoencoder_scores.py --root ../shared/data/nab \
         --groups artificialWithAnomaly,artificialNoAnomaly [--demo] --seeds 42,43,44 --out scores.json
 
+--rules compares threshold rules on the same trainings: `--rules mean_std:4,mean_std:6,max,percentile:99.9`
+reports every score under every rule (named `score rule`); without it each score uses params.yaml's rule.
 --set overrides params.yaml (dotted keys). The product's split scores the last 15 %, which on NAB's
 artificial series holds no labelled window; `--set windows.split.train=0.5 --set
 windows.split.test=0.35` trains on the first half and scores the labelled part.
@@ -32,10 +34,18 @@ from lstmops.data.demo_sensors import demo_sensor
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.sensors import NAB_LABELS_FILE, read_nab
 from lstmops.tasks.autoencoder.evaluate import evaluate_autoencoder
-from lstmops.tasks.autoencoder.train import train_autoencoder, training_threshold
+from lstmops.tasks.autoencoder.train import threshold_options, train_autoencoder, training_threshold
 
 SCORES = ("reconstruction", "seasonal")
-REPORTED = (*SCORES, "zscore")
+RULE_OPTION = {"mean_std": "k", "percentile": "q"}  # the one option each rule takes; max takes none
+
+
+def parse_rule(text: str) -> tuple[str, dict[str, float]]:
+    """'mean_std:6' -> ('mean_std', {'k': 6.0}); 'max' -> ('max', {})."""
+    rule, _, value = text.partition(":")
+    if rule not in (*RULE_OPTION, "max") or bool(value) != (rule in RULE_OPTION):
+        raise SystemExit(f"--rules: {text!r} is not one of mean_std:K, percentile:Q, max")
+    return rule, ({RULE_OPTION[rule]: float(value)} if value else {})
 
 
 def nab_series(root: Path, group: str, params, rejected: dict[str, str]) -> list[PreparedSeries]:
@@ -74,8 +84,8 @@ def demo_series(params) -> list[PreparedSeries]:
     return prepared
 
 
-def with_score(trained, prepared: PreparedSeries, score: str):
-    """The trained model with `score`'s period and its threshold fitted on the training rows."""
+def with_score(trained, prepared: PreparedSeries, score: str, rule: str, options: dict[str, float]):
+    """The trained model with `score`'s period and `rule`'s threshold fitted on the training rows."""
     period = trained.period if score == "seasonal" else None
     threshold = training_threshold(
         trained.model,
@@ -84,10 +94,12 @@ def with_score(trained, prepared: PreparedSeries, score: str):
         trained.smoothing_window,
         period,
         prepared.features.iloc[prepared.split.train],
-        trained.threshold_rule,
-        trained.threshold_options,
+        rule,
+        options,
     )
-    return dataclasses.replace(trained, period=period, threshold=threshold)
+    return dataclasses.replace(
+        trained, period=period, threshold=threshold, threshold_rule=rule, threshold_options=options
+    )
 
 
 def over_seeds(rows: list[dict], score: str) -> dict:
@@ -102,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--groups", default="")
     parser.add_argument("--demo", action="store_true")
     parser.add_argument("--seeds", default="42")
+    parser.add_argument("--rules", default="", help="threshold rules to compare, e.g. mean_std:4,max")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument(
         "--set",
@@ -122,6 +135,11 @@ def main(argv: list[str] | None = None) -> None:
         }
     )
     params = params.model_copy(update={"train": params.train.model_copy(update={"verbose": 0})})
+    config = params.models.autoencoder
+    rules = {text: parse_rule(text) for text in args.rules.split(",") if text} or {
+        "": (config.threshold_rule, threshold_options(config))
+    }
+    variants = {f"{score} {name}".strip(): (score, *rule) for score in SCORES for name, rule in rules.items()}
     rejected: dict[str, str] = {}
     groups = {group: nab_series(args.root, group, params, rejected) for group in args.groups.split(",") if group}
     if args.demo:
@@ -134,16 +152,17 @@ def main(argv: list[str] | None = None) -> None:
                 started = time.perf_counter()
                 trained = train_autoencoder(prepared, seeded)
                 row = {"group": group, "series": prepared.series, "seed": seed, "period": trained.period}
-                for score in SCORES:
-                    evaluation = evaluate_autoencoder(with_score(trained, prepared, score), prepared, seeded, gate=True)
-                    row.update({f"{score}_{c}": int(evaluation.metrics[c]) for c in ("tp", "fp", "fn")})
+                for variant, (score, rule, options) in variants.items():
+                    scored = with_score(trained, prepared, score, rule, options)
+                    evaluation = evaluate_autoencoder(scored, prepared, seeded, gate=True)
+                    row.update({f"{variant}_{c}": int(evaluation.metrics[c]) for c in ("tp", "fp", "fn")})
                 baseline = evaluation.units[["tp_baseline", "fp_baseline", "fn_baseline"]].sum()
                 row.update({f"zscore_{c}": int(baseline[f"{c}_baseline"]) for c in ("tp", "fp", "fn")})
                 row["seconds"] = round(time.perf_counter() - started, 1)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     result = {
-        group: {score: over_seeds([r for r in rows if r["group"] == group], score) for score in REPORTED}
+        group: {name: over_seeds([r for r in rows if r["group"] == group], name) for name in (*variants, "zscore")}
         for group in groups
     }
     args.out.write_text(json.dumps({"groups": result, "series": rows, "rejected": rejected}, indent=1) + "\n")
@@ -152,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
             f1 = summary["f1"]
             counts = " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in summary["runs"])
             print(
-                f"{group:24s} {score:15s} F1 {f1['mean']:.3f} ({f1['min']:.3f}-{f1['max']:.3f})  tp/fp/fn per seed {counts}"
+                f"{group:24s} {score:26s} F1 {f1['mean']:.3f} ({f1['min']:.3f}-{f1['max']:.3f})  tp/fp/fn per seed {counts}"
             )
 
 

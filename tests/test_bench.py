@@ -371,3 +371,13 @@ def test_autoencoder_scores_trains_once_and_scores_both_anomaly_scores_on_a_nab_
         assert row[f"{score}_tp"] + row[f"{score}_fn"] == 1  # the flat day lies in the scored part
         (run,) = result["groups"]["cycles"][score]["runs"]
         assert run["tp"] == row[f"{score}_tp"] and run["fp"] == row[f"{score}_fp"]
+
+
+def test_autoencoder_scores_reads_threshold_rules_as_the_product_configures_them():
+    parse_rule = bench_module("autoencoder_scores").parse_rule
+    assert parse_rule("mean_std:6") == ("mean_std", {"k": 6.0})
+    assert parse_rule("percentile:99.9") == ("percentile", {"q": 99.9})
+    assert parse_rule("max") == ("max", {})
+    for wrong in ("mean_std", "max:3", "median:2"):
+        with pytest.raises(SystemExit, match="is not one of mean_std:K, percentile:Q, max"):
+            parse_rule(wrong)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from lstmops.benchmarks import nab
-from lstmops.benchmarks.seq2seq import BenchmarkInputError, prepare_csv
+from lstmops.benchmarks.inputs import BenchmarkInputError, prepare_sensor_csv
 from lstmops.config import load_params, parse_assignments
 from lstmops.data.demo_sensors import demo_sensor
 from lstmops.data.prepare import PreparedSeries, prepare_frame
@@ -57,7 +57,7 @@ def nab_series(root: Path, group: str, params, rejected: dict[str, str]) -> list
         if windows is None:
             raise SystemExit(f"{root / NAB_LABELS_FILE}: no entry for {group}/{csv.name}")
         try:
-            series = prepare_csv(csv, params, params.windows.sensors.window)
+            series = prepare_sensor_csv(csv, params, params.windows.sensors.window)
         except BenchmarkInputError as err:
             rejected[f"{group}/{csv.stem}"] = str(err)
             print(f"left out: {err}", flush=True)
@@ -105,7 +105,7 @@ def with_score(trained, prepared: PreparedSeries, score: str, rule: str, options
 def over_seeds(rows: list[dict], score: str) -> dict:
     """`score`'s counts per series as `benchmarks.nab` pools them: per seed, and their F1 spread."""
     counts = [{"seed": row["seed"], **{c: row[f"{score}_{c}"] for c in ("tp", "fp", "fn")}} for row in rows]
-    return nab._over_seeds(counts)
+    return nab.over_seeds(counts)
 
 
 def main(argv: list[str] | None = None) -> None:

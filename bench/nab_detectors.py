@@ -81,7 +81,7 @@ def main() -> None:
         "detectors": {
             name: {
                 "settings": asdict(nab.DETECTORS[name]),
-                "groups": {g: nab._over_seeds([r for r in found if r["group"] == g]) for g in groups},
+                "groups": {g: nab.over_seeds([r for r in found if r["group"] == g]) for g in groups},
                 "series": found,
             }
             for name, found in rows.items()

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from lstmops.benchmarks.prices import BenchmarkInputError, benchmark_prices, vs_persistence
+from lstmops.benchmarks.inputs import BenchmarkInputError
+from lstmops.benchmarks.prices import benchmark_prices, vs_persistence
 from lstmops.config import load_params
 from lstmops.data.demo_prices import demo_prices
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.benchmarks.seq2seq import BenchmarkInputError, benchmark_seq2seq
+from lstmops.benchmarks.inputs import BenchmarkInputError
+from lstmops.benchmarks.seq2seq import benchmark_seq2seq
 from lstmops.config import load_params
 
 SEASON, HORIZON = 48, 6

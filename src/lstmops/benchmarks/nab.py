@@ -385,13 +385,13 @@ def _result(
         "detector": asdict(detector),
         "seeds": seeds,
         "unscored": unscored,
-        "groups": {group: _over_seeds([row for row in per_series if row["group"] == group]) for group in scored},
+        "groups": {group: over_seeds([row for row in per_series if row["group"] == group]) for group in scored},
         "series": per_series,
         "complete": complete,
     }
 
 
-def _over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One group's pooled scores per seed (with how many series each covers: fewer in the last seed of
     an interrupted run), their F1 spread, and the counts pooled over all seeds."""
     by_seed = {

@@ -27,40 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from lstmops.benchmarks.inputs import prepare_price_csv
 from lstmops.config import Params
-from lstmops.data.prepare import PreparedSeries, prepare_frame
-from lstmops.data.prices import read_yahoo_csv
-from lstmops.data.snapshots import content_hash
-from lstmops.data.validation import validate_prices
 from lstmops.tasks.forecaster.evaluate import BOOTSTRAP_BLOCK, backtest_metrics, coverage_key, walk_forward
-
-
-class BenchmarkInputError(ValueError):
-    """A benchmark CSV failed validation; the message names the file, the rules and the rows."""
-
-
-def prepare_csv(csv: Path, params: Params) -> PreparedSeries:
-    """Read and validate a Yahoo-layout CSV and prepare it as `prepare.prepare_series` does, in memory."""
-    frame = read_yahoo_csv(csv)
-    report = validate_prices(
-        frame, source_file=csv, max_gap_business_days=params.prices.validation.max_gap_business_days
-    )
-    if not report.success:
-        raise BenchmarkInputError(report.message())
-    card = {
-        "series": csv.stem,
-        "kind": "prices",
-        "source": "csv",
-        "origin": str(csv),
-        "sha256": content_hash(frame),
-        "rows": len(frame),
-    }
-    return prepare_frame(frame, card, params, csv.parent)
 
 
 def _benchmark_series(csv: Path, params: Params) -> dict[str, Any]:
     started = time.perf_counter()
-    folds = walk_forward(prepare_csv(csv, params), params)
+    folds = walk_forward(prepare_price_csv(csv, params), params)
     reported = (
         "mase",
         "rmse",

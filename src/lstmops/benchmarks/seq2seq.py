@@ -14,33 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lstmops.benchmarks.inputs import prepare_sensor_csv
 from lstmops.config import Params
-from lstmops.data.prepare import PreparedSeries, prepare_frame
-from lstmops.data.sensors import merge_duplicate_timestamps, read_sensor_csv
-from lstmops.data.validation import validate_sensors
 from lstmops.tasks.seq2seq.evaluate import evaluate_seq2seq, forecast_metrics, holdout_forecasts
 from lstmops.tasks.seq2seq.train import train_seq2seq
-
-
-class BenchmarkInputError(ValueError):
-    """The benchmark CSV failed validation; the message names the file, the rules and the rows."""
-
-
-def prepare_csv(csv: Path, params: Params, window: int) -> PreparedSeries:
-    """Read and validate a sensor CSV and prepare it as `prepare.prepare_series` does, in memory."""
-    frame = read_sensor_csv(csv).frame
-    if params.sensors.duplicate_timestamps == "mean":
-        frame, _ = merge_duplicate_timestamps(frame)
-    v = params.sensors.validation
-    report = validate_sensors(
-        frame, source_file=csv, interval_tolerance=v.interval_tolerance, max_null_fraction=v.max_null_fraction
-    )
-    if not report.success:
-        raise BenchmarkInputError(report.message())
-    sensors = params.windows.sensors.model_copy(update={"window": window})
-    params = params.model_copy(update={"windows": params.windows.model_copy(update={"sensors": sensors})})
-    card = {"series": csv.stem, "kind": "sensors", "source": "csv", "origin": str(csv), "rows": len(frame)}
-    return prepare_frame(frame, card, params, csv.parent)
 
 
 def benchmark_seq2seq(
@@ -68,7 +45,7 @@ def benchmark_seq2seq(
     model = params.models.seq2seq.model_copy(update={"seasons": list(seasons), "horizon": horizon})
     params = params.model_copy(update={"models": params.models.model_copy(update={"seq2seq": model})})
     params = params.for_task("seq2seq")
-    prepared = prepare_csv(csv, params, model.window)
+    prepared = prepare_sensor_csv(csv, params, model.window)
     calendar = params.models.seq2seq.calendar if calendar is None else calendar
     train_values = prepared.features["value"].to_numpy(dtype="float64")[prepared.split.train]
 

@@ -8,7 +8,8 @@ registry gate scores it, beside the rolling z-score.
         --groups artificialWithAnomaly,artificialNoAnomaly [--demo] --seeds 42,43,44 --out scores.json
 
 --rules compares threshold rules on the same trainings: `--rules mean_std:4,mean_std:6,max,percentile:99.9`
-reports every score under every rule (named `score rule`); without it each score uses params.yaml's rule.
+reports every score under every rule (named `score rule`), and the rolling z-score under each rule too, as
+the registry gate thresholds its baseline by the model's rule; without it every score uses params.yaml's rule.
 --set overrides params.yaml (dotted keys). The product's split scores the last 15 %, which on NAB's
 artificial series holds no labelled window; `--set windows.split.train=0.5 --set
 windows.split.test=0.35` trains on the first half and scores the labelled part.
@@ -102,6 +103,11 @@ def with_score(trained, prepared: PreparedSeries, score: str, rule: str, options
     )
 
 
+def zscore_name(variant: str, score: str) -> str:
+    """'seasonal mean_std:6' -> 'zscore mean_std:6'; 'seasonal' (params.yaml's rule) -> 'zscore'."""
+    return "zscore" + variant.removeprefix(score)
+
+
 def over_seeds(rows: list[dict], score: str) -> dict:
     """`score`'s counts per series as `benchmarks.nab` pools them: per seed, and their F1 spread."""
     counts = [{"seed": row["seed"], **{c: row[f"{score}_{c}"] for c in ("tp", "fp", "fn")}} for row in rows]
@@ -156,13 +162,18 @@ def main(argv: list[str] | None = None) -> None:
                     scored = with_score(trained, prepared, score, rule, options)
                     evaluation = evaluate_autoencoder(scored, prepared, seeded, gate=True)
                     row.update({f"{variant}_{c}": int(evaluation.metrics[c]) for c in ("tp", "fp", "fn")})
-                baseline = evaluation.units[["tp_baseline", "fp_baseline", "fn_baseline"]].sum()
-                row.update({f"zscore_{c}": int(baseline[f"{c}_baseline"]) for c in ("tp", "fp", "fn")})
+                    # the gate's baseline thresholds the z-score by the model's rule: one column per rule
+                    baseline = evaluation.units[["tp_baseline", "fp_baseline", "fn_baseline"]].sum()
+                    zscore = zscore_name(variant, score)
+                    row.update({f"{zscore}_{c}": int(baseline[f"{c}_baseline"]) for c in ("tp", "fp", "fn")})
                 row["seconds"] = round(time.perf_counter() - started, 1)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     result = {
-        group: {name: over_seeds([r for r in rows if r["group"] == group], name) for name in (*variants, "zscore")}
+        group: {
+            name: over_seeds([r for r in rows if r["group"] == group], name)
+            for name in (*variants, *dict.fromkeys(zscore_name(v, score) for v, (score, *_) in variants.items()))
+        }
         for group in groups
     }
     args.out.write_text(json.dumps({"groups": result, "series": rows, "rejected": rejected}, indent=1) + "\n")

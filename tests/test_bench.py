@@ -334,31 +334,59 @@ def test_make_bench_quick_prints_the_tables_and_writes_results(tmp_path):
     assert "== windowing memory" in completed.stdout and "pipeline overhead" in completed.stdout
 
 
-def test_autoencoder_scores_trains_once_and_scores_both_anomaly_scores_on_a_nab_folder(tmp_path):
-    """A 30-minute daily cycle whose day 20 is flat, in NAB's layout, scored by both scores; a copy
-    with an off-grid timestamp fails the product's validation and is left out."""
-    rows, day = 25 * 48, 48
-    values = np.sin(2 * np.pi * np.arange(rows) / day) + np.random.default_rng(0).normal(0, 0.05, rows)
-    values[20 * day : 21 * day] = 0.0
+DAY = 48  # rows per day of the half-hourly cycle in `flat_day_nab`
+
+
+def flat_day_nab(root: Path) -> None:
+    """NAB's layout under `root`: a half-hourly daily cycle whose day 20 is flat, labelled, in group
+    `cycles`, and a copy with an off-grid timestamp that the product's validation refuses."""
+    rows = 25 * DAY
+    values = np.sin(2 * np.pi * np.arange(rows) / DAY) + np.random.default_rng(0).normal(0, 0.05, rows)
+    values[20 * DAY : 21 * DAY] = 0.0
     timestamps = pd.date_range("2024-01-01", periods=rows, freq="30min")
-    (tmp_path / "data" / "cycles").mkdir(parents=True)
-    (tmp_path / "labels").mkdir()
+    (root / "data" / "cycles").mkdir(parents=True)
+    (root / "labels").mkdir()
     pd.DataFrame({"timestamp": timestamps, "value": values}).to_csv(
-        tmp_path / "data" / "cycles" / "flat_day.csv", index=False
+        root / "data" / "cycles" / "flat_day.csv", index=False
     )
     off_grid = timestamps.insert(100, timestamps[99] + pd.Timedelta("1min"))[:rows]  # an interval the product refuses
     pd.DataFrame({"timestamp": off_grid, "value": values}).to_csv(
-        tmp_path / "data" / "cycles" / "off_grid.csv", index=False
+        root / "data" / "cycles" / "off_grid.csv", index=False
     )
-    window = [str(timestamps[20 * day]), str(timestamps[21 * day - 1])]
+    window = [str(timestamps[20 * DAY]), str(timestamps[21 * DAY - 1])]
     labels = {"cycles/flat_day.csv": [window], "cycles/off_grid.csv": [window]}
-    (tmp_path / "labels" / "combined_windows.json").write_text(json.dumps(labels))
+    (root / "labels" / "combined_windows.json").write_text(json.dumps(labels))
+
+
+TINY_AUTOENCODER = [
+    "--set",
+    "windows.sensors.window=16",
+    "--set",
+    "train.epochs=2",
+    "--set",
+    "models.autoencoder.units=4",
+]
+NAB_SPLIT = ["--set", "windows.split.train=0.5", "--set", "windows.split.test=0.35"]
+
+
+def test_autoencoder_scores_trains_once_and_scores_both_anomaly_scores_on_a_nab_folder(tmp_path):
+    """Both scores on the flat day; the off-grid copy fails the product's validation and is left out."""
+    flat_day_nab(tmp_path)
     out = tmp_path / "scores.json"
 
     bench_module("autoencoder_scores").main(
-        ["--root", str(tmp_path), "--groups", "cycles", "--seeds", "42", "--out", str(out)]
-        + ["--set", "windows.sensors.window=16", "--set", "train.epochs=2", "--set", "models.autoencoder.units=4"]
-        + ["--set", "windows.split.train=0.5", "--set", "windows.split.test=0.35"]
+        [
+            "--root",
+            str(tmp_path),
+            "--groups",
+            "cycles",
+            "--seeds",
+            "42",
+            "--out",
+            str(out),
+            *TINY_AUTOENCODER,
+            *NAB_SPLIT,
+        ]
     )
 
     result = json.loads(out.read_text())
@@ -366,7 +394,7 @@ def test_autoencoder_scores_trains_once_and_scores_both_anomaly_scores_on_a_nab_
     assert "off_grid.csv failed validation" in result["rejected"]["cycles/off_grid"]
     assert "interval_regular" in result["rejected"]["cycles/off_grid"]
     (row,) = result["series"]
-    assert (row["series"], row["seed"], row["period"]) == ("cycles/flat_day", 42, day)
+    assert (row["series"], row["seed"], row["period"]) == ("cycles/flat_day", 42, DAY)
     for score in ("reconstruction", "seasonal", "zscore"):
         assert row[f"{score}_tp"] + row[f"{score}_fn"] == 1  # the flat day lies in the scored part
         (run,) = result["groups"]["cycles"][score]["runs"]
@@ -381,3 +409,26 @@ def test_autoencoder_scores_reads_threshold_rules_as_the_product_configures_them
     for wrong in ("mean_std", "max:3", "median:2"):
         with pytest.raises(SystemExit, match="is not one of mean_std:K, percentile:Q, max"):
             parse_rule(wrong)
+
+
+def test_autoencoder_scores_compares_threshold_rules_on_one_training_with_the_z_score_under_each(tmp_path):
+    flat_day_nab(tmp_path)
+    out = tmp_path / "scores.json"
+    rules = ["--rules", "mean_std:4,max"]
+
+    bench_module("autoencoder_scores").main(
+        ["--root", str(tmp_path), "--groups", "cycles", "--out", str(out), *rules, *TINY_AUTOENCODER, *NAB_SPLIT]
+    )
+
+    result = json.loads(out.read_text())
+    assert list(result["groups"]["cycles"]) == [
+        "reconstruction mean_std:4",
+        "reconstruction max",
+        "seasonal mean_std:4",
+        "seasonal max",
+        "zscore mean_std:4",
+        "zscore max",
+    ]
+    (row,) = result["series"]  # one training for all of them
+    for name in result["groups"]["cycles"]:
+        assert row[f"{name}_tp"] + row[f"{name}_fn"] == 1

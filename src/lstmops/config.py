@@ -135,7 +135,9 @@ class AutoencoderParams(Strict):
     units: int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
-    threshold_k: float = Field(4.0, gt=0)  # mean + k * std of training errors (Orion's rule)
+    # mean + k * std of the training rows' scores (Orion's rule, whose k is 4: the product's threshold is
+    # fitted on the training part, not on the scored part as Orion's, and k was chosen on NAB's development groups)
+    threshold_k: float = Field(6.0, gt=0)
     threshold_percentile: float = Field(99.0, gt=0, le=100)
     # reconstruction: Orion's reconstruction error; seasonal: its geometric mean with each row's
     # distance to the neighbouring periods, where the training part has a period longer than the window

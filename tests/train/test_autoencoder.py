@@ -58,10 +58,11 @@ def test_training_drives_the_reconstruction_loss_down_and_reports_the_device(tra
     assert trained.device["backend"] and trained.device["device"] in ("cpu", "gpu")
 
 
-def test_threshold_is_the_configured_rule_over_scores_of_the_training_rows_alone(trained, prepared):
+def test_threshold_is_the_configured_rule_over_scores_of_the_training_rows_alone(trained, prepared, params):
     train_rows = prepared.features.iloc[prepared.split.train]
-    assert (trained.threshold_rule, trained.threshold_options) == ("mean_std", {"k": 4.0})
-    assert trained.threshold == pytest.approx(fit_threshold(trained.score_features(train_rows), "mean_std", k=4.0))
+    k = params.models.autoencoder.threshold_k
+    assert (trained.threshold_rule, trained.threshold_options) == ("mean_std", {"k": k})
+    assert trained.threshold == pytest.approx(fit_threshold(trained.score_features(train_rows), "mean_std", k=k))
 
 
 def test_changing_the_test_part_does_not_move_the_scaler_or_the_threshold(trained, prepared, raw, params, tmp_path):

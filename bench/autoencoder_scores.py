@@ -28,14 +28,17 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
+from lstmops import anomalies
 from lstmops.benchmarks import nab
 from lstmops.benchmarks.inputs import BenchmarkInputError, prepare_sensor_csv
 from lstmops.config import load_params, parse_assignments
-from lstmops.data.demo_sensors import demo_sensor
+from lstmops.data.kinds import data_kind
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.sensors import NAB_LABELS_FILE, read_nab
 from lstmops.tasks.autoencoder.evaluate import evaluate_autoencoder
-from lstmops.tasks.autoencoder.train import threshold_options, train_autoencoder, training_threshold
+from lstmops.tasks.autoencoder.train import anomaly_scores, threshold_options, train_autoencoder
 
 SCORES = ("reconstruction", "seasonal")
 RULE_OPTION = {"mean_std": "k", "percentile": "q"}  # the one option each rule takes; max takes none
@@ -71,35 +74,38 @@ def nab_series(root: Path, group: str, params, rejected: dict[str, str]) -> list
 
 
 def demo_series(params) -> list[PreparedSeries]:
-    demo = params.sensors.demo
+    """The product's demo sensors as `lstmops ingest sensors --source demo` fetches them, prepared."""
     prepared = []
-    for name in params.sensors.series:
-        sensor = demo_sensor(name, n_points=demo.n_points, freq=demo.freq, seed=demo.seed)
-        card = {
-            "series": name,
-            "kind": "sensors",
-            "source": "demo",
-            "labels": [[str(a), str(b)] for a, b in sensor.windows],
-        }
-        prepared.append(prepare_frame(sensor.frame, card, params, Path(".")))
+    for fetched in data_kind("sensors").fetch(params, source="demo"):
+        card = {"series": fetched.series, "kind": "sensors", "source": "demo", "labels": fetched.meta["labels"]}
+        prepared.append(prepare_frame(fetched.frame, card, params, Path(".")))
     return prepared
 
 
-def with_score(trained, prepared: PreparedSeries, score: str, rule: str, options: dict[str, float]):
-    """The trained model with `score`'s period and `rule`'s threshold fitted on the training rows."""
-    period = trained.period if score == "seasonal" else None
-    threshold = training_threshold(
-        trained.model,
-        trained.scaler,
-        trained.window,
-        trained.smoothing_window,
-        period,
-        prepared.features.iloc[prepared.split.train],
-        rule,
-        options,
-    )
+def training_scores(trained, prepared: PreparedSeries) -> dict[str, np.ndarray]:
+    """Each score of the training rows, which every threshold rule is fitted on."""
+    train_features = prepared.features.iloc[prepared.split.train]
+    return {
+        score: anomaly_scores(
+            trained.model,
+            trained.scaler,
+            trained.window,
+            trained.smoothing_window,
+            trained.period if score == "seasonal" else None,
+            train_features,
+        )
+        for score in SCORES
+    }
+
+
+def with_score(trained, train_scores: dict[str, np.ndarray], score: str, rule: str, options: dict[str, float]):
+    """The trained model with `score`'s period and `rule`'s threshold fitted on the training rows' scores."""
     return dataclasses.replace(
-        trained, period=period, threshold=threshold, threshold_rule=rule, threshold_options=options
+        trained,
+        period=trained.period if score == "seasonal" else None,
+        threshold=anomalies.fit_threshold(train_scores[score], rule, **options),
+        threshold_rule=rule,
+        threshold_options=options,
     )
 
 
@@ -131,16 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    params = load_params(args.params, parse_assignments(args.set))
-    params = params.for_task("autoencoder")
-    params = params.model_copy(
-        update={
-            "models": params.models.model_copy(
-                update={"autoencoder": params.models.autoencoder.model_copy(update={"score": "seasonal"})}
-            )
-        }
-    )
-    params = params.model_copy(update={"train": params.train.model_copy(update={"verbose": 0})})
+    # both scores come from one training: the seasonal setting finds the period, quiet training
+    forced = {"models.autoencoder.score": "seasonal", "train.verbose": 0}
+    params = load_params(args.params, {**parse_assignments(args.set), **forced}).for_task("autoencoder")
     config = params.models.autoencoder
     rules = {text: parse_rule(text) for text in args.rules.split(",") if text} or {
         "": (config.threshold_rule, threshold_options(config))
@@ -158,8 +157,9 @@ def main(argv: list[str] | None = None) -> None:
                 started = time.perf_counter()
                 trained = train_autoencoder(prepared, seeded)
                 row = {"group": group, "series": prepared.series, "seed": seed, "period": trained.period}
+                train_scores = training_scores(trained, prepared)
                 for variant, (score, rule, options) in variants.items():
-                    scored = with_score(trained, prepared, score, rule, options)
+                    scored = with_score(trained, train_scores, score, rule, options)
                     evaluation = evaluate_autoencoder(scored, prepared, seeded, gate=True)
                     row.update({f"{variant}_{c}": int(evaluation.metrics[c]) for c in ("tp", "fp", "fn")})
                     # the gate's baseline thresholds the z-score by the model's rule: one column per rule

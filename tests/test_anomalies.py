@@ -105,6 +105,22 @@ def test_the_orion_threshold_is_where_errors_start_being_flagged():
     np.testing.assert_array_equal(flagged, errors > threshold)
 
 
+def test_the_whole_series_window_adds_to_the_sliding_windows_detections_and_threshold():
+    errors = np.random.default_rng(6).lognormal(0, 1, size=1000)
+    errors[600:633] += 8.0  # a plateau a tenth as wide as the 330-point sliding windows
+    sliding = find_anomalies_orion(errors, k=2.0, anomaly_padding=0, min_percent=0.0)
+    both = find_anomalies_orion(errors, k=2.0, anomaly_padding=0, min_percent=0.0, whole_series_window=True)
+
+    def flagged(detections):
+        points = np.zeros(len(errors), dtype=bool)
+        for start, end, _ in detections:
+            points[start : end + 1] = True
+        return points
+
+    assert (flagged(both) >= flagged(sliding)).all()
+    np.testing.assert_array_equal(flagged(both), errors > orion_threshold(errors, k=2.0, whole_series_window=True))
+
+
 def test_one_window_has_one_threshold():
     errors = np.zeros(100)
     errors[50] = 10.0

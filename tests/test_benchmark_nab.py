@@ -191,9 +191,27 @@ def test_the_seasonal_detector_finds_a_missing_daily_peak_end_to_end(tmp_path):
         "seasonal": True,
         "min_autocorrelation": nab.DETECTORS["seasonal_ae"].min_autocorrelation,
         "prominence": nab.DETECTORS["seasonal_ae"].prominence,
+        "whole_series_window": False,
     }
     (row,) = result["series"]
     assert (row["tp"], row["fp"], row["fn"]) == (1, 0, 0)
+
+
+def test_the_whole_series_window_finds_an_anomaly_as_wide_as_a_tenth_of_orions_windows():
+    # 3,000 errors: Orion's windows hold 990 and step by 99, so a plateau of one step is a tenth of
+    # every window that sees it and lifts their mean + 4 std above itself; over the whole series it
+    # is 3 % of the errors and stands out.
+    errors = np.random.default_rng(0).uniform(0.0, 0.05, 3000)
+    errors[1980:2079] = 1.0
+    signal = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=3000, freq="10min"), "value": errors})
+
+    def found(detector):
+        detected = nab.detect_from_errors(signal, errors, errors, NabProtocol(), detector, epochs=1)
+        return [(start, end) for start, end, _ in detected.detections]
+
+    assert found(nab.Detector()) == []
+    ((start, end),) = found(nab.Detector(whole_series_window=True))
+    assert start <= signal["timestamp"][1980] and end >= signal["timestamp"][2078]
 
 
 def test_the_orion_protocol_scores_the_realadexchange_series_orion_scored(tmp_path):

@@ -160,6 +160,7 @@ def find_anomalies_orion(
     k: float = 4.0,
     anomaly_padding: int = 50,
     min_percent: float = 0.1,
+    whole_series_window: bool = False,
 ) -> list[tuple[Any, Any, float]]:
     """Orion's find_anomalies with fixed_threshold=True: anomalous (start, end, score) in index units.
 
@@ -170,6 +171,9 @@ def find_anomalies_orion(
     unflagged error) are pruned; score = (peak - threshold) / (mean + std) of the window. Runs from
     all windows are merged when they overlap or touch. `index` (default: positions) maps positions
     to the caller's units, e.g. timestamps. window_size_portion=None uses one window for all errors.
+    whole_series_window=True (not Orion's) thresholds the whole series as one more window, its runs
+    merged with the others: an anomaly a tenth as wide as the sliding windows lifts their mean + k*std
+    above itself, but not the whole series'.
     """
     errors = np.asarray(errors, dtype=float)
     if errors.ndim != 1 or errors.size == 0:
@@ -183,7 +187,9 @@ def find_anomalies_orion(
         raise ValueError(f"anomaly_padding must be >= 0, got {anomaly_padding}")
 
     sequences: list[tuple[int, int, float]] = []
-    for window_start, window_end in _threshold_windows(len(errors), window_size_portion, window_step_size_portion):
+    for window_start, window_end in _threshold_windows(
+        len(errors), window_size_portion, window_step_size_portion, whole_series_window
+    ):
         window = errors[window_start:window_end]
         for start, end, score in _window_anomalies(window, k, anomaly_padding, min_percent):
             sequences.append((start + window_start, end + window_start, score))
@@ -192,9 +198,10 @@ def find_anomalies_orion(
 
 
 def _threshold_windows(
-    n: int, window_size_portion: float | None, window_step_size_portion: float | None
+    n: int, window_size_portion: float | None, window_step_size_portion: float | None, whole_series: bool = False
 ) -> list[tuple[int, int]]:
-    """find_anomalies_orion's windows as [start, end) positions; the last ones run past `n` (Orion's)."""
+    """find_anomalies_orion's windows as [start, end) positions; the last ones run past `n` (Orion's);
+    `whole_series`: the whole series too, unless one window already holds it."""
     window_size = math.ceil(n * window_size_portion) if window_size_portion else n
     step = math.ceil(window_size * window_step_size_portion) if window_step_size_portion else window_size
     if window_size < 1 or step < 1:
@@ -203,6 +210,8 @@ def _threshold_windows(
     while windows[-1][1] < n:
         start = windows[-1][0] + step
         windows.append((start, start + window_size))
+    if whole_series and window_size < n:
+        windows.append((0, n))
     return windows
 
 
@@ -212,12 +221,15 @@ def orion_threshold(
     window_size_portion: float | None = 0.33,
     window_step_size_portion: float | None = 0.1,
     k: float = 4.0,
+    whole_series_window: bool = False,
 ) -> np.ndarray:
     """Per error, the lowest threshold (mean + k*std) among the find_anomalies_orion windows holding it:
     an error above it is flagged by at least one window, before padding and pruning. For figures."""
     errors = np.asarray(errors, dtype=float)
     threshold = np.full(errors.shape, np.inf)
-    for start, end in _threshold_windows(len(errors), window_size_portion, window_step_size_portion):
+    for start, end in _threshold_windows(
+        len(errors), window_size_portion, window_step_size_portion, whole_series_window
+    ):
         window = errors[start:end]
         threshold[start:end] = np.minimum(threshold[start:end], window.mean() + k * window.std())
     return threshold

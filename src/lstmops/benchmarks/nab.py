@@ -33,9 +33,10 @@ Deviations in both protocols, for data Orion never benchmarked or of no effect o
 - one more window than Orion at the end of the series (Orion's windowing reserves a forecast
   target the autoencoder never uses).
 
-Two detectors (`DETECTORS`) score the same trained LSTM-AE: "lstm_ae" is Orion's reconstruction error;
+Three detectors (`DETECTORS`) score the same trained LSTM-AE: "lstm_ae" is Orion's reconstruction error;
 "seasonal_ae" combines it with each point's distance to the neighbouring periods, for anomalies a
-100-step window cannot see (a day whose peak is missing or lower).
+100-step window cannot see (a day whose peak is missing or lower); "seasonal_ae_global" thresholds
+that score over the whole series too, beside Orion's sliding windows.
 """
 
 from __future__ import annotations
@@ -126,15 +127,22 @@ class Detector:
     """How the trained LSTM-AE's errors become the anomaly score. "lstm_ae": Orion's reconstruction error
     alone; "seasonal_ae": its geometric mean with the distance to the neighbouring periods where the
     signal has a period longer than the window (tasks/autoencoder/seasonal_context.py; settings chosen
-    on the development groups, the same for every group)."""
+    on the development groups, the same for every group). `whole_series_window`: find_anomalies also
+    thresholds the whole score as one more window, for anomalies wide enough to lift their sliding
+    windows' thresholds above themselves (a missing day is a tenth of a 666-bin window)."""
 
     name: str = "lstm_ae"
     seasonal: bool = False
     min_autocorrelation: float = seasonal_context.MIN_AUTOCORRELATION
     prominence: float = seasonal_context.PROMINENCE
+    whole_series_window: bool = False
 
 
-DETECTORS = {"lstm_ae": Detector(), "seasonal_ae": Detector(name="seasonal_ae", seasonal=True)}
+DETECTORS = {
+    "lstm_ae": Detector(),
+    "seasonal_ae": Detector(name="seasonal_ae", seasonal=True),
+    "seasonal_ae_global": Detector(name="seasonal_ae_global", seasonal=True, whole_series_window=True),
+}
 
 
 def aggregate(frame: pd.DataFrame, interval_seconds: int) -> pd.DataFrame:
@@ -249,6 +257,7 @@ def detect_from_errors(
         "window_size_portion": protocol.window_size_portion,
         "window_step_size_portion": protocol.window_step_size_portion,
         "k": protocol.k,
+        "whole_series_window": detector.whole_series_window,
     }
     detections = anomalies.find_anomalies_orion(
         score,

@@ -257,11 +257,12 @@ def benchmark_nab(
     detector: Annotated[
         str,
         typer.Option(
-            help="seasonal_ae: the reconstruction error times the distance to the neighbouring periods where "
-            "the signal has a period (it won on every development group); lstm_ae: Orion's reconstruction "
+            help="seasonal_ae_global: seasonal_ae, also thresholded over the whole series (it won on every "
+            "development group); seasonal_ae: the reconstruction error times the distance to the neighbouring "
+            "periods where the signal has a period, Orion's sliding thresholds; lstm_ae: Orion's reconstruction "
             "error alone (with --protocol orion: Orion's LSTM-AE exactly)"
         ),
-    ] = "seasonal_ae",
+    ] = "seasonal_ae_global",
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:

@@ -93,14 +93,20 @@ def test_orion_reports_nothing_on_bounded_noise():
     assert find_anomalies_orion(rng.uniform(0, 1, size=2000)) == []
 
 
+def flagged_points(detections, n: int) -> np.ndarray:
+    """The positions inside find_anomalies_orion's (start, end, score) detections, as a mask of n."""
+    flagged = np.zeros(n, dtype=bool)
+    for start, end, _ in detections:
+        flagged[start : end + 1] = True
+    return flagged
+
+
 def test_the_orion_threshold_is_where_errors_start_being_flagged():
     # Without padding and pruning, the detections hold exactly the errors above the threshold curve.
     errors = np.random.default_rng(5).lognormal(0, 1, size=1000)
     threshold = orion_threshold(errors, k=2.0)
     detections = find_anomalies_orion(errors, k=2.0, anomaly_padding=0, min_percent=0.0)
-    flagged = np.zeros(len(errors), dtype=bool)
-    for start, end, _ in detections:
-        flagged[start : end + 1] = True
+    flagged = flagged_points(detections, len(errors))
     assert flagged.any()
     np.testing.assert_array_equal(flagged, errors > threshold)
 
@@ -111,14 +117,10 @@ def test_the_whole_series_window_adds_to_the_sliding_windows_detections_and_thre
     sliding = find_anomalies_orion(errors, k=2.0, anomaly_padding=0, min_percent=0.0)
     both = find_anomalies_orion(errors, k=2.0, anomaly_padding=0, min_percent=0.0, whole_series_window=True)
 
-    def flagged(detections):
-        points = np.zeros(len(errors), dtype=bool)
-        for start, end, _ in detections:
-            points[start : end + 1] = True
-        return points
-
-    assert (flagged(both) >= flagged(sliding)).all()
-    np.testing.assert_array_equal(flagged(both), errors > orion_threshold(errors, k=2.0, whole_series_window=True))
+    assert (flagged_points(both, len(errors)) >= flagged_points(sliding, len(errors))).all()
+    np.testing.assert_array_equal(
+        flagged_points(both, len(errors)), errors > orion_threshold(errors, k=2.0, whole_series_window=True)
+    )
 
 
 def test_one_window_has_one_threshold():

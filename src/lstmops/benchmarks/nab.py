@@ -129,7 +129,7 @@ class Detector:
     signal has a period longer than the window (tasks/autoencoder/seasonal_context.py; settings chosen
     on the development groups, the same for every group). `whole_series_window`: find_anomalies also
     thresholds the whole score as one more window, for anomalies wide enough to lift their sliding
-    windows' thresholds above themselves (a missing day is a tenth of a 666-bin window)."""
+    windows' thresholds above themselves (a missing day on a two-week series)."""
 
     name: str = "lstm_ae"
     seasonal: bool = False

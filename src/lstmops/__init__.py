@@ -11,6 +11,8 @@ import sys
 import warnings
 from importlib.util import find_spec
 
+from lstmops import compile_cache
+
 __version__ = "0.1.0"
 
 # Measured on CPU (bench/backends.py): the same Keras models train 2-4x faster on JAX than on
@@ -22,6 +24,8 @@ SUPPORTED_BACKENDS = ("jax", "tensorflow", "torch")  # all tested in the normal 
 if "KERAS_BACKEND" not in os.environ:
     # An environment without jax (an old venv, a TensorFlow-only image) keeps working on TensorFlow.
     os.environ["KERAS_BACKEND"] = DEFAULT_KERAS_BACKEND if find_spec("jax") else "tensorflow"
+# Before JAX is imported (by Keras): JAX reads its cache folder once, at its own import.
+compile_cache.configure()
 if "keras" in sys.modules and sys.modules["keras"].backend.backend() != os.environ["KERAS_BACKEND"]:
     warnings.warn(
         f"keras was imported before lstmops and runs on {sys.modules['keras'].backend.backend()!r}, not "

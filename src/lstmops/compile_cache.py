@@ -25,8 +25,8 @@ import platformdirs
 
 DIR_VARIABLE = "JAX_COMPILATION_CACHE_DIR"
 MAX_SIZE_VARIABLE = "JAX_COMPILATION_CACHE_MAX_SIZE"
-# JAX evicts the least recently used programs beyond this (and locks the folder while it reads or
-# writes, so concurrent workers share it safely); one model's programs take about a megabyte.
+# JAX evicts the least recently used programs beyond this, and locks the folder while it reads or
+# writes, so concurrent workers share it safely.
 MAX_SIZE_BYTES = 512 * 2**20
 
 

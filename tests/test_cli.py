@@ -74,6 +74,22 @@ def test_a_bad_set_value_names_the_assignment_and_a_bad_file_value_names_the_fil
     assert in_file.exit_code == 2 and "bad.yaml: invalid parameters: train.epochs:" in in_file.output
 
 
+def test_an_unknown_key_names_where_it_was_typed_and_the_nearest_valid_key(workdir):
+    assigned = runner.invoke(app, ["train", "forecaster", "--set", "train.epoch=2"])
+    misspelt_section = runner.invoke(app, ["train", "forecaster", "--set", "model.forecaster.units=[8]"])
+    (workdir / "params.yaml").write_text("train:\n  epoch: 3\n")
+    in_file = runner.invoke(app, ["train", "forecaster"])
+
+    assert assigned.exit_code == 2
+    assert "ERROR: unknown key train.epoch in --set (did you mean train.epochs?)" in assigned.output
+    assert "unknown key model.forecaster.units in --set (did you mean models.forecaster.units?)" in (
+        misspelt_section.output
+    )
+    assert in_file.exit_code == 2
+    assert "ERROR: unknown key train.epoch in params.yaml (did you mean train.epochs?)" in in_file.output
+    assert "Extra inputs" not in assigned.output + misspelt_section.output + in_file.output
+
+
 def test_csv_source_without_a_path_says_what_is_missing(workdir):
     result = runner.invoke(app, ["ingest", "sensors", "--source", "csv"])
 

@@ -1,8 +1,7 @@
 """The typed view of params.yaml: one config for the CLI, the DVC stages and the flows.
 
 Unknown keys are errors, named with the nearest valid key (a typo in params.yaml must not be silently
-ignored), and
-`load_params(overrides=...)` applies dotted-key overrides such as CLI options.
+ignored), and `load_params(overrides=...)` applies dotted-key overrides such as CLI options.
 """
 
 from __future__ import annotations

@@ -25,11 +25,16 @@ def run_from_a_shell(params_file: str = "params.yaml") -> Iterator[None]:
 
 def check_params(params_file: str = "params.yaml") -> None:
     """Exit 2 with the CLI's one line when the params file is invalid, before a flow (and a temporary
-    Prefect server) starts: inside the flow the same error is a failed run with several tracebacks."""
-    from lstmops.config import load_params
+    Prefect server) starts: inside the flow the same error is a failed run with several tracebacks.
+    Without a params.yaml, the CLI's notice that built-in defaults apply."""
+    import typer
+
+    from lstmops.config import defaults_notice, load_params
 
     with one_line_errors(code=2):
         load_params(params_file)
+    if notice := defaults_notice(params_file):
+        typer.secho(notice, fg=typer.colors.YELLOW, err=True)
 
 
 @contextmanager

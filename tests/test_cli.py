@@ -90,6 +90,19 @@ def test_an_unknown_key_names_where_it_was_typed_and_the_nearest_valid_key(workd
     assert "Extra inputs" not in assigned.output + misspelt_section.output + in_file.output
 
 
+def test_outside_a_project_folder_a_command_says_it_runs_on_built_in_defaults_and_goes_on(workdir, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    notice = f"no params.yaml in {workdir}: using lstmops' built-in defaults (data under ./data, MLflow store under ./mlruns)"
+
+    bare = runner.invoke(app, ["ingest", "sensors", "--source", "demo"])
+    (workdir / "params.yaml").write_text("train: {epochs: 2}\n")  # a project folder's, with the same data settings
+    in_a_project = runner.invoke(app, ["ingest", "sensors", "--source", "demo"])
+
+    assert bare.exit_code == 0, bare.output
+    assert bare.stderr.strip() == notice and "data/validated/sensors/demo" in bare.stdout  # it still did the work
+    assert in_a_project.exit_code == 0 and in_a_project.stderr == "", in_a_project.output
+
+
 def test_csv_source_without_a_path_says_what_is_missing(workdir):
     result = runner.invoke(app, ["ingest", "sensors", "--source", "csv"])
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lstmops.config import ConfigError, Params, load_params, parse_assignments
+from lstmops.config import ConfigError, Params, defaults_notice, load_params, parse_assignments
 from lstmops.data.kinds import DATA_KINDS, DataKind, data_kind
 from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
@@ -80,13 +80,16 @@ def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Pa
         assigned = parse_assignments(assignments or [])
         options = {key: value for key, value in overrides.items() if value is not None}  # unset: no override
         origins = {key: f"--set {key}=" for key in assigned} | {key: f"--{key.rsplit('.', 1)[-1]}" for key in options}
-        return load_params(path, {**assigned, **options}, origins)
+        params = load_params(path, {**assigned, **options}, origins)
     except ConfigError as err:
         from lstmops.user_errors import debugging
 
         if debugging():
             raise
         _fail(f"ERROR: {err}", code=2)
+    if notice := defaults_notice(path):  # no params.yaml here: say what the command writes where
+        typer.secho(notice, fg=typer.colors.YELLOW, err=True)
+    return params
 
 
 def _report(results) -> None:

@@ -7,6 +7,7 @@ ignored), and `load_params(overrides=...)` applies dotted-key overrides such as 
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -287,6 +288,20 @@ def load_params(
         parts = (in_options, unknown, in_file and f"{path}: invalid parameters: {in_file}")
         message = "; ".join(part for part in parts if part)
         raise ConfigError(message) from err
+
+
+def defaults_notice(path: Path | str | None = None) -> str | None:
+    """The line to show when the default params file is absent (None when it is there, or when another
+    file was named: that one must exist). Built-in defaults then write data and the MLflow store under
+    the working directory, which outside a project folder is a surprise unless said."""
+    path = Path(path) if path is not None else DEFAULT_PARAMS_FILE
+    if path != DEFAULT_PARAMS_FILE or path.exists():
+        return None
+    store = "under ./mlruns" if not os.environ.get("MLFLOW_TRACKING_URI") else "at MLFLOW_TRACKING_URI"
+    return (
+        f"no {path} in {Path.cwd()}: using lstmops' built-in defaults "
+        f"(data under ./{DataParams().root.as_posix()}, MLflow store {store})"
+    )
 
 
 def _key(error: Any) -> str:

@@ -103,6 +103,28 @@ def test_outside_a_project_folder_a_command_says_it_runs_on_built_in_defaults_an
     assert in_a_project.exit_code == 0 and in_a_project.stderr == "", in_a_project.output
 
 
+def test_yahoo_out_of_reach_is_one_line_that_points_to_csv_and_demo(workdir, monkeypatch):
+    import pandas as pd
+
+    from lstmops.data import prices
+
+    def offline_yfinance(ticker, start, end):  # yf.download offline: it logs the failure, returns an empty frame
+        prices.logging.getLogger("yfinance").error(f"['{ticker}']: DNSError('Could not resolve host: query2')")
+        return pd.DataFrame(columns=["Close", "High", "Low", "Open", "Volume"])
+
+    monkeypatch.setattr(prices, "_yfinance_download", offline_yfinance)
+    (workdir / "params.yaml").write_text("prices: {yahoo: {retries: 1}}\n")
+
+    result = runner.invoke(app, ["ingest", "prices", "--source", "yahoo", "--ticker", "NVDA"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("ERROR: could not reach Yahoo: network failure downloading NVDA after 1 attempt")
+    assert result.output.strip().endswith(
+        "--source csv --path FILE (a CSV in Yahoo's layout) or --source demo (in params.yaml: prices.source)"
+    )
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_csv_source_without_a_path_says_what_is_missing(workdir):
     result = runner.invoke(app, ["ingest", "sensors", "--source", "csv"])
 

@@ -1,6 +1,7 @@
 """The `lstmops` command line as a user meets it: exit codes and messages."""
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from lstmops.cli import app
@@ -132,7 +133,24 @@ def test_csv_source_without_a_path_says_what_is_missing(workdir):
     assert "--path" in result.output
 
 
-def test_run_ingests_validates_and_prepares_both_kinds(workdir):
+def test_prepare_ingests_validates_and_prepares_both_kinds_and_says_it_trains_nothing(workdir):
+    (workdir / "params.yaml").write_text(
+        "prices: {tickers: [DEMOA], demo: {n_days: 200}}\nsensors: {demo: {n_points: 500}}\n"
+        "models: {seq2seq: {seasons: [48]}}\n"
+    )
+
+    result = runner.invoke(app, ["prepare"])
+    commands = typer.main.get_command(app).commands
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("rows: train") == 2  # one line per prepared series, prices and sensors
+    assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()
+    assert not (workdir / "mlruns").exists()  # nothing trained or tracked
+    assert "trains nothing" in commands["prepare"].help
+    assert commands["run"].hidden  # the old name still works (below) but is not offered
+
+
+def test_run_the_old_name_of_prepare_still_prepares_and_points_to_the_main_job(workdir):
     (workdir / "params.yaml").write_text(
         "prices: {tickers: [DEMOA], demo: {n_days: 200}}\nsensors: {demo: {n_points: 500}}\n"
         "models: {seq2seq: {seasons: [48]}}\n"
@@ -141,8 +159,9 @@ def test_run_ingests_validates_and_prepares_both_kinds(workdir):
     result = runner.invoke(app, ["run"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.count("rows: train") == 2  # one line per prepared series, prices and sensors
-    assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()
+    assert result.stderr.startswith("`lstmops run` is now `lstmops prepare` (ingest -> validate -> features; no")
+    assert "the main job, training included, is `make run`" in result.stderr
+    assert result.stdout.count("rows: train") == 2
 
 
 def test_set_overrides_reach_the_params_and_a_bad_key_or_value_stops_before_any_work(workdir):

@@ -344,12 +344,24 @@ def benchmark_seq2seq(
 
 
 @app.command()
-def run(params_file: ParamsOption = Path("params.yaml")) -> None:
-    """The main job on the configured sources: ingest -> validate -> features for prices and sensors."""
+def prepare(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Ingest -> validate -> features for prices and sensors; trains nothing (the main job: `make run`)."""
     params = _params(params_file)
     typer.secho(f"data root: {params.data.root.resolve()}", bold=True)
     for kind in DATA_KINDS.values():
         _run_kind(params, kind)
+
+
+@app.command("run", hidden=True)
+def run(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """`prepare`'s old name, kept for scripts: it was described as the main job but trains nothing."""
+    typer.secho(
+        "`lstmops run` is now `lstmops prepare` (ingest -> validate -> features; no training): "
+        "the main job, training included, is `make run`",
+        fg=typer.colors.YELLOW,
+        err=True,
+    )
+    prepare(params_file)
 
 
 def _run_kind(params: Params, kind: DataKind) -> None:

@@ -126,6 +126,20 @@ def test_yahoo_out_of_reach_is_one_line_that_points_to_csv_and_demo(workdir, mon
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_a_nab_root_that_does_not_exist_is_named_as_not_found_not_as_a_group_among_none(workdir):
+    benchmark = ["benchmark", "nab", "--root", "nab", "--groups", "realKnownCause", "--out", "nab.json"]
+    ingest = ["ingest", "sensors", "--source", "nab", "--root", "nab", "--series", "realKnownCause/nyc_taxi"]
+
+    for command in (benchmark, ingest):
+        result = runner.invoke(app, command)
+
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr.splitlines()[-1].startswith("ERROR: nab: NAB folder not found (expected NAB's layout:")
+        assert "available groups" not in result.output and "groups found" not in result.output
+    assert not (workdir / "nab.json").exists()
+
+
 def test_csv_source_without_a_path_says_what_is_missing(workdir):
     result = runner.invoke(app, ["ingest", "sensors", "--source", "csv"])
 

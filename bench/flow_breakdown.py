@@ -4,7 +4,7 @@
 
 Reads the Prefect API (PREFECT_HOME / PREFECT_API_URL as set) and the MLflow store
 (MLFLOW_TRACKING_URI) of whatever ran after `--since`; used by overhead.py in process and by
-run.py after `lstmops run`, in a subprocess with that run's environment.
+run.py after its `make run` flow (flows/retrain.py), in a subprocess with that run's environment.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from ingest import params_and_series
 from lstmops.config import Params
 from lstmops.data.kinds import data_kind
 from lstmops.reports.evaluation import evaluation_markdown
-from shell import started_from_a_shell
+from shell import run_from_a_shell
 from tasks import artifact_key
 
 if TYPE_CHECKING:
@@ -74,5 +74,5 @@ def evaluate(
 
 
 if __name__ == "__main__":
-    with started_from_a_shell():
+    with run_from_a_shell():
         evaluate(model_kind=sys.argv[1], series=sys.argv[2], model_uri=sys.argv[3] if len(sys.argv) > 3 else None)

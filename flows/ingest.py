@@ -19,7 +19,7 @@ from lstmops.data.ingest import validated_on_disk
 from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.prepare import features_on_disk
 from lstmops.tasks import get_task
-from shell import started_from_a_shell
+from shell import run_from_a_shell
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
@@ -78,5 +78,5 @@ def ingest(
 
 
 if __name__ == "__main__":
-    with started_from_a_shell():
+    with run_from_a_shell():
         ingest(kind=sys.argv[1] if len(sys.argv) > 1 else "prices")

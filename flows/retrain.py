@@ -28,7 +28,7 @@ from lstmops.config import load_params
 from lstmops.data.kinds import DATA_KINDS, DataKindName
 from lstmops.tasks import tasks_for
 from runners import training_resources, training_runner
-from shell import started_from_a_shell
+from shell import run_from_a_shell
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
@@ -151,8 +151,9 @@ def main(argv: list[str]) -> None:
     if "--verbose" in argv:
         set_verbose()
     arguments = [arg for arg in argv if arg != "--verbose"]
-    with started_from_a_shell():
-        summary = retrain(params_file=arguments[0] if arguments else "params.yaml")
+    params_file = arguments[0] if arguments else "params.yaml"
+    with run_from_a_shell(params_file):
+        summary = retrain(params_file=params_file)
     print(f"\n{_summary_table(summary)}\n\n{what_to_open_next(configure_tracking())}")
 
 

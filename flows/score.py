@@ -22,7 +22,7 @@ from ingest import snapshot_and_validate
 from lstmops.config import Params, load_params
 from lstmops.data.kinds import DataKindName
 from lstmops.tasks import tasks_for
-from shell import started_from_a_shell
+from shell import run_from_a_shell
 from tasks import artifact_key
 
 if TYPE_CHECKING:
@@ -81,5 +81,5 @@ def score(
 
 
 if __name__ == "__main__":
-    with started_from_a_shell():
+    with run_from_a_shell():
         score(data_kind=sys.argv[1] if len(sys.argv) > 1 else "sensors")

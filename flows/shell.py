@@ -1,5 +1,6 @@
 """How a flow run started from a shell (`python flows/<flow>.py`, what `make run` does) behaves:
-no heartbeats, and a console that shows warnings, progress lines and the flow's closing output."""
+params checked before the flow starts, known errors in one line (as in the `lstmops` CLI), no
+heartbeats, and a console that shows warnings, progress lines and the flow's closing output."""
 
 from __future__ import annotations
 
@@ -8,6 +9,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+from lstmops.user_errors import one_line_errors
+
+
+@contextmanager
+def run_from_a_shell(params_file: str = "params.yaml") -> Iterator[None]:
+    """What every `python flows/<flow>.py` runs its flow in: `check_params`, then the flow with its
+    known errors (a rejected batch, an unreachable Yahoo) ending in one line and exit 1 after Prefect's
+    own log of the failure, under `started_from_a_shell`."""
+    check_params(params_file)
+    with one_line_errors(), started_from_a_shell():
+        yield
+
+
+def check_params(params_file: str = "params.yaml") -> None:
+    """Exit 2 with the CLI's one line when the params file is invalid, before a flow (and a temporary
+    Prefect server) starts: inside the flow the same error is a failed run with several tracebacks.
+    Without a params.yaml, the CLI's notice that built-in defaults apply."""
+    import typer
+
+    from lstmops.config import defaults_notice, load_params
+
+    with one_line_errors(code=2):
+        load_params(params_file)
+    if notice := defaults_notice(params_file):
+        typer.secho(notice, fg=typer.colors.YELLOW, err=True)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import flow, runtime
 
 from ingest import params_and_series
-from shell import started_from_a_shell
+from shell import run_from_a_shell
 from tasks import (
     DEFAULT_TRAINING_TIMEOUT_S,
     actor,
@@ -53,5 +53,5 @@ def train(
 
 
 if __name__ == "__main__":
-    with started_from_a_shell():
+    with run_from_a_shell():
         train(model_kind=sys.argv[1], series=sys.argv[2])

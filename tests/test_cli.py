@@ -1,6 +1,7 @@
 """The `lstmops` command line as a user meets it: exit codes and messages."""
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from lstmops.cli import app
@@ -74,6 +75,71 @@ def test_a_bad_set_value_names_the_assignment_and_a_bad_file_value_names_the_fil
     assert in_file.exit_code == 2 and "bad.yaml: invalid parameters: train.epochs:" in in_file.output
 
 
+def test_an_unknown_key_names_where_it_was_typed_and_the_nearest_valid_key(workdir):
+    assigned = runner.invoke(app, ["train", "forecaster", "--set", "train.epoch=2"])
+    misspelt_section = runner.invoke(app, ["train", "forecaster", "--set", "model.forecaster.units=[8]"])
+    (workdir / "params.yaml").write_text("train:\n  epoch: 3\n")
+    in_file = runner.invoke(app, ["train", "forecaster"])
+
+    assert assigned.exit_code == 2
+    assert "ERROR: unknown key train.epoch in --set (did you mean train.epochs?)" in assigned.output
+    assert "unknown key model.forecaster.units in --set (did you mean models.forecaster.units?)" in (
+        misspelt_section.output
+    )
+    assert in_file.exit_code == 2
+    assert "ERROR: unknown key train.epoch in params.yaml (did you mean train.epochs?)" in in_file.output
+    assert "Extra inputs" not in assigned.output + misspelt_section.output + in_file.output
+
+
+def test_outside_a_project_folder_a_command_says_it_runs_on_built_in_defaults_and_goes_on(workdir, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    notice = f"no params.yaml in {workdir}: using lstmops' built-in defaults (data under ./data, MLflow store under ./mlruns)"
+
+    bare = runner.invoke(app, ["ingest", "sensors", "--source", "demo"])
+    (workdir / "params.yaml").write_text("train: {epochs: 2}\n")  # a project folder's, with the same data settings
+    in_a_project = runner.invoke(app, ["ingest", "sensors", "--source", "demo"])
+
+    assert bare.exit_code == 0, bare.output
+    assert bare.stderr.strip() == notice and "data/validated/sensors/demo" in bare.stdout  # it still did the work
+    assert in_a_project.exit_code == 0 and in_a_project.stderr == "", in_a_project.output
+
+
+def test_yahoo_out_of_reach_is_one_line_that_points_to_csv_and_demo(workdir, monkeypatch):
+    import pandas as pd
+
+    from lstmops.data import prices
+
+    def offline_yfinance(ticker, start, end):  # yf.download offline: it logs the failure, returns an empty frame
+        prices.logging.getLogger("yfinance").error(f"['{ticker}']: DNSError('Could not resolve host: query2')")
+        return pd.DataFrame(columns=["Close", "High", "Low", "Open", "Volume"])
+
+    monkeypatch.setattr(prices, "_yfinance_download", offline_yfinance)
+    (workdir / "params.yaml").write_text("prices: {yahoo: {retries: 1}}\n")
+
+    result = runner.invoke(app, ["ingest", "prices", "--source", "yahoo", "--ticker", "NVDA"])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("ERROR: could not reach Yahoo: network failure downloading NVDA after 1 attempt")
+    assert result.output.strip().endswith(
+        "--source csv --path FILE (a CSV in Yahoo's layout) or --source demo (in params.yaml: prices.source)"
+    )
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_nab_root_that_does_not_exist_is_named_as_not_found_not_as_a_group_among_none(workdir):
+    benchmark = ["benchmark", "nab", "--root", "nab", "--groups", "realKnownCause", "--out", "nab.json"]
+    ingest = ["ingest", "sensors", "--source", "nab", "--root", "nab", "--series", "realKnownCause/nyc_taxi"]
+
+    for command in (benchmark, ingest):
+        result = runner.invoke(app, command)
+
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr.splitlines()[-1].startswith("ERROR: nab: NAB folder not found (expected NAB's layout:")
+        assert "available groups" not in result.output and "groups found" not in result.output
+    assert not (workdir / "nab.json").exists()
+
+
 def test_csv_source_without_a_path_says_what_is_missing(workdir):
     result = runner.invoke(app, ["ingest", "sensors", "--source", "csv"])
 
@@ -81,7 +147,24 @@ def test_csv_source_without_a_path_says_what_is_missing(workdir):
     assert "--path" in result.output
 
 
-def test_run_ingests_validates_and_prepares_both_kinds(workdir):
+def test_prepare_ingests_validates_and_prepares_both_kinds_and_says_it_trains_nothing(workdir):
+    (workdir / "params.yaml").write_text(
+        "prices: {tickers: [DEMOA], demo: {n_days: 200}}\nsensors: {demo: {n_points: 500}}\n"
+        "models: {seq2seq: {seasons: [48]}}\n"
+    )
+
+    result = runner.invoke(app, ["prepare"])
+    commands = typer.main.get_command(app).commands
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("rows: train") == 2  # one line per prepared series, prices and sensors
+    assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()
+    assert not (workdir / "mlruns").exists()  # nothing trained or tracked
+    assert "trains nothing" in commands["prepare"].help
+    assert commands["run"].hidden  # the old name still works (below) but is not offered
+
+
+def test_run_the_old_name_of_prepare_still_prepares_and_points_to_the_main_job(workdir):
     (workdir / "params.yaml").write_text(
         "prices: {tickers: [DEMOA], demo: {n_days: 200}}\nsensors: {demo: {n_points: 500}}\n"
         "models: {seq2seq: {seasons: [48]}}\n"
@@ -90,8 +173,9 @@ def test_run_ingests_validates_and_prepares_both_kinds(workdir):
     result = runner.invoke(app, ["run"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.count("rows: train") == 2  # one line per prepared series, prices and sensors
-    assert (workdir / "data" / "features" / "sensors" / "demo" / "demo__machine_a" / "scaler.json").exists()
+    assert result.stderr.startswith("`lstmops run` is now `lstmops prepare` (ingest -> validate -> features; no")
+    assert "the main job, training included, is `make run`" in result.stderr
+    assert result.stdout.count("rows: train") == 2
 
 
 def test_set_overrides_reach_the_params_and_a_bad_key_or_value_stops_before_any_work(workdir):

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lstmops.config import ConfigError, Params, load_params, parse_assignments
+from lstmops.config import ConfigError, Params, defaults_notice, load_params, parse_assignments
 from lstmops.data.kinds import DATA_KINDS, DataKind, data_kind
 from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
@@ -80,13 +80,16 @@ def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Pa
         assigned = parse_assignments(assignments or [])
         options = {key: value for key, value in overrides.items() if value is not None}  # unset: no override
         origins = {key: f"--set {key}=" for key in assigned} | {key: f"--{key.rsplit('.', 1)[-1]}" for key in options}
-        return load_params(path, {**assigned, **options}, origins)
+        params = load_params(path, {**assigned, **options}, origins)
     except ConfigError as err:
         from lstmops.user_errors import debugging
 
         if debugging():
             raise
         _fail(f"ERROR: {err}", code=2)
+    if notice := defaults_notice(path):  # no params.yaml here: say what the command writes where
+        typer.secho(notice, fg=typer.colors.YELLOW, err=True)
+    return params
 
 
 def _report(results) -> None:
@@ -341,12 +344,24 @@ def benchmark_seq2seq(
 
 
 @app.command()
-def run(params_file: ParamsOption = Path("params.yaml")) -> None:
-    """The main job on the configured sources: ingest -> validate -> features for prices and sensors."""
+def prepare(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Ingest -> validate -> features for prices and sensors; trains nothing (the main job: `make run`)."""
     params = _params(params_file)
     typer.secho(f"data root: {params.data.root.resolve()}", bold=True)
     for kind in DATA_KINDS.values():
         _run_kind(params, kind)
+
+
+@app.command("run", hidden=True)
+def run(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """`prepare`'s old name, kept for scripts: it was described as the main job but trains nothing."""
+    typer.secho(
+        "`lstmops run` is now `lstmops prepare` (ingest -> validate -> features; no training): "
+        "the main job, training included, is `make run`",
+        fg=typer.colors.YELLOW,
+        err=True,
+    )
+    prepare(params_file)
 
 
 def _run_kind(params: Params, kind: DataKind) -> None:

@@ -1,11 +1,13 @@
 """The typed view of params.yaml: one config for the CLI, the DVC stages and the flows.
 
-Unknown keys are errors (a typo in params.yaml must not be silently ignored), and
-`load_params(overrides=...)` applies dotted-key overrides such as CLI options.
+Unknown keys are errors, named with the nearest valid key (a typo in params.yaml must not be silently
+ignored), and `load_params(overrides=...)` applies dotted-key overrides such as CLI options.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -280,10 +282,26 @@ def load_params(
         return Params.model_validate(raw)
     except ValidationError as err:
         from_options = {key: origin for key, origin in (origins or {}).items() if overrides and key in overrides}
-        in_file = describe(err, exclude=tuple(from_options))
         in_options = describe_options(err, from_options)
-        message = "; ".join(part for part in (in_options, in_file and f"{path}: invalid parameters: {in_file}") if part)
+        unknown = describe_unknown(err, str(path), exclude=tuple(from_options))
+        in_file = describe(err, exclude=tuple(from_options))
+        parts = (in_options, unknown, in_file and f"{path}: invalid parameters: {in_file}")
+        message = "; ".join(part for part in parts if part)
         raise ConfigError(message) from err
+
+
+def defaults_notice(path: Path | str | None = None) -> str | None:
+    """The line to show when the default params file is absent (None when it is there, or when another
+    file was named: that one must exist). Built-in defaults then write data and the MLflow store under
+    the working directory, which outside a project folder is a surprise unless said."""
+    path = Path(path) if path is not None else DEFAULT_PARAMS_FILE
+    if path != DEFAULT_PARAMS_FILE or path.exists():
+        return None
+    store = "under ./mlruns" if not os.environ.get("MLFLOW_TRACKING_URI") else "at MLFLOW_TRACKING_URI"
+    return (
+        f"no {path} in {Path.cwd()}: using lstmops' built-in defaults "
+        f"(data under ./{DataParams().root.as_posix()}, MLflow store {store})"
+    )
 
 
 def _key(error: Any) -> str:
@@ -295,26 +313,65 @@ def _origin(key: str, origins: dict[str, str]) -> str | None:
 
 
 def describe(err: ValidationError, exclude: tuple[str, ...] = ()) -> str:
-    """One line naming each offending key, what is wrong and the value given (keys under `exclude` left out)."""
+    """One line naming each offending key, what is wrong and the value given (keys under `exclude`
+    and unknown keys left out: `describe_unknown` names those)."""
     problems = []
     for error in err.errors():
         key = _key(error)
-        if _origin(key, dict.fromkeys(exclude, "")) is not None:
+        if error["type"] == "extra_forbidden" or _origin(key, dict.fromkeys(exclude, "")) is not None:
             continue
         given = "" if error["type"] == "missing" else f" (got {error['input']!r})"
         problems.append(f"{key}: {error['msg']}{given}")
     return "; ".join(problems)
 
 
-def describe_options(err: ValidationError, origins: dict[str, str]) -> str:
-    """`--source 'yahooo': Input should be 'yahoo', 'csv' or 'demo'` for each error an option caused."""
+def describe_unknown(err: ValidationError, where: str, exclude: tuple[str, ...] = ()) -> str:
+    """`unknown key train.epoch in params.yaml (did you mean train.epochs?)` for each key no section
+    has, but those an option set (under or above a key of `exclude`: `describe_options` names them)."""
     problems = []
     for error in err.errors():
-        origin = _origin(_key(error), origins)
+        key = _key(error)
+        if error["type"] != "extra_forbidden" or _origin(key, dict.fromkeys(exclude, "")) is not None:
+            continue
+        if not any(typed.startswith(key + ".") for typed in exclude):
+            problems.append(unknown_key(key, where))
+    return "; ".join(problems)
+
+
+def describe_options(err: ValidationError, origins: dict[str, str]) -> str:
+    """`--source 'yahooo': Input should be 'yahoo', 'csv' or 'demo'` for each error an option caused,
+    `unknown key train.epoch in --set (did you mean train.epochs?)` for a key no section has."""
+    problems = []
+    for error in err.errors():
+        key = _key(error)
+        origin = _origin(key, origins)
+        if error["type"] == "extra_forbidden":
+            if origin is None:  # `--set model.x=1` fails at `model`: name the whole key the user typed
+                key = next((typed for typed in origins if typed.startswith(key + ".")), key)
+                origin = origins.get(key)
+            if origin is not None:
+                problems.append(unknown_key(key, "--set" if origin.startswith("--set ") else origin))
+            continue
         if origin is not None:
             given = f"{origin}{error['input']}" if origin.endswith("=") else f"{origin} {error['input']!r}"
             problems.append(f"{given}: {error['msg']}")
     return "; ".join(problems)
+
+
+def unknown_key(key: str, where: str) -> str:
+    """`unknown key train.epoch in --set (did you mean train.epochs?)`: the nearest key params.yaml accepts."""
+    nearest = difflib.get_close_matches(key, dotted_keys(), n=1)
+    return f"unknown key {key} in {where}" + (f" (did you mean {nearest[0]}?)" if nearest else "")
+
+
+def dotted_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+    """Every key params.yaml accepts, sections included: `train`, `train.epochs`, `models.forecaster`, ..."""
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            keys += dotted_keys(field.annotation, f"{prefix}{name}.")
+    return keys
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, Any]:

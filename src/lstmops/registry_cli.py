@@ -137,13 +137,16 @@ def score(
     params_file: Annotated[Path, typer.Option("--params", help="The params file.")] = Path("params.yaml"),
 ) -> None:
     """Score data with models:/MODEL@champion; write Parquet predictions and log a scoring run."""
-    from lstmops.config import ConfigError, load_params
+    from lstmops.config import ConfigError, defaults_notice, load_params
     from lstmops.scoring import score as score_frame
 
     try:
         params = load_params(params_file)
     except ConfigError as err:
         _fail(str(err))
+    notice = defaults_notice(params_file)
+    if notice and not (input_path and out_dir):  # the params give score its data root only
+        typer.secho(notice, fg=typer.colors.YELLOW, err=True)
     _connect()
     path = input_path or _guarded(lambda: newest_validated(model, params.data.root), model)
     result = _guarded(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 from typer.core import TyperGroup
@@ -61,6 +63,27 @@ def message(err: BaseException) -> str | None:
     return None
 
 
+def shown(err: BaseException) -> bool:
+    """Print a known error's one line (red, on stderr); False for a bug, or with --debug: raise it then."""
+    text = message(err)
+    if text is None or debugging():
+        return False
+    typer.secho(text, fg=typer.colors.RED, err=True)
+    return True
+
+
+@contextmanager
+def one_line_errors(code: int = 1) -> Iterator[None]:
+    """The CLI's error path for scripts (`python flows/retrain.py`): a known error is one red line
+    and exit `code`; a bug keeps its traceback."""
+    try:
+        yield
+    except Exception as err:
+        if not shown(err):
+            raise
+        raise SystemExit(code) from None
+
+
 class ErrorsAsMessages(TyperGroup):
     """A command group whose commands' known errors become one red line (a traceback with --debug)."""
 
@@ -68,8 +91,6 @@ class ErrorsAsMessages(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as err:
-            text = message(err)
-            if text is None or debugging():
+            if not shown(err):
                 raise
-            typer.secho(text, fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None

@@ -199,7 +199,7 @@ def test_network_errors_on_every_attempt_end_in_a_clear_error():
     sleeps: list[float] = []
     downloader = ScriptedDownloader(*[DNSError("Could not resolve host: query2.finance.yahoo.com")] * 4)
 
-    expected = r"network failure downloading NVDA after 4 attempts: DNSError: Could not resolve host"
+    expected = r"network failure downloading NVDA after 4 attempts \(DNSError: Could not resolve host"
     with pytest.raises(IngestError, match=expected):
         download_yahoo("NVDA", START, END, downloader=downloader, retries=4, backoff_seconds=1.0, sleep=sleeps.append)
     assert sleeps == [1.0, 2.0, 4.0]
@@ -209,7 +209,7 @@ def test_an_offline_yfinance_download_is_a_network_failure_even_when_it_says_del
     offline = logs_like_yfinance(OFFLINE_LOG, failed_download_frame("NVDA"))
     downloader = ScriptedDownloader(offline, offline)
 
-    expected = "network failure downloading NVDA after 2 attempts: .*Could not resolve host"
+    expected = r"network failure downloading NVDA after 2 attempts \(.*Could not resolve host"
     with pytest.raises(IngestError, match=expected):
         download_yahoo("NVDA", START, END, downloader=downloader, retries=2, sleep=lambda seconds: None)
     assert len(downloader.calls) == 2
@@ -224,6 +224,36 @@ def test_an_unknown_ticker_fails_at_once_with_yfinances_reason():
         download_yahoo("NOPE", START, END, downloader=downloader, sleep=sleeps.append)
     assert len(downloader.calls) == 1
     assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "offline",
+    [
+        logs_like_yfinance(OFFLINE_LOG, failed_download_frame("NVDA")),  # yf.download: an empty frame and log lines
+        DNSError(  # Ticker.history: curl_cffi's exception
+            "Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com. "
+            "See https://curl.se/libcurl/c/libcurl-errors.html first for more details."
+        ),
+    ],
+)
+def test_yahoo_out_of_reach_and_a_ticker_yahoo_lacks_are_told_apart_each_with_the_way_out(offline):
+    lacking = logs_like_yfinance(["['XYZQ']: possibly delisted; no timezone found"], failed_download_frame("XYZQ"))
+
+    with pytest.raises(IngestError) as unreachable:
+        download_yahoo("NVDA", START, END, downloader=ScriptedDownloader(offline), retries=1)
+    with pytest.raises(IngestError) as no_data:
+        download_yahoo("XYZQ", START, END, downloader=ScriptedDownloader(lacking), retries=1)
+
+    assert str(unreachable.value).startswith(
+        "could not reach Yahoo: network failure downloading NVDA after 1 attempt ("
+    )
+    assert "Could not resolve host: query2.finance.yahoo.com" in str(unreachable.value)
+    assert "curl.se" not in str(unreachable.value)  # curl's pointer to its error list: no help to a user
+    assert str(no_data.value).startswith(
+        "Yahoo has no data for XYZQ between 2020-01-01 and 2020-03-01: unknown or delisted ticker"
+    )
+    for message in (str(unreachable.value), str(no_data.value)):
+        assert "to work without Yahoo: --source csv --path FILE (a CSV in Yahoo's layout) or --source demo" in message
 
 
 def test_errors_that_are_not_about_the_network_are_not_retried():

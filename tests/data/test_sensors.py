@@ -114,6 +114,13 @@ def test_read_nab_lists_the_group_when_the_series_is_unknown(nab_root):
         read_nab(nab_root, "realKnownCause/taxi_x")
 
 
+def test_read_nab_says_when_the_folder_is_missing_or_not_nabs(tmp_path):
+    with pytest.raises(IngestError, match=r"nab: NAB folder not found \(expected NAB's layout: data/<group>/\*\.csv"):
+        read_nab(tmp_path / "nab", "realKnownCause/nyc_taxi")
+    with pytest.raises(IngestError, match=r"not a NAB folder, it has no data/ folder"):
+        read_nab(tmp_path, "realKnownCause/nyc_taxi")
+
+
 def test_read_nab_lists_the_groups_when_the_group_is_unknown(nab_root):
     with pytest.raises(IngestError, match=r"no group 'realTweets'.*artificialNoAnomaly"):
         read_nab(nab_root, "realTweets/taxi")

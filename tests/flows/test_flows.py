@@ -8,6 +8,8 @@ The real training path through a Prefect worker is tests/flows/test_worker_integ
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -184,6 +186,39 @@ def test_runs_started_from_a_shell_send_no_heartbeats_and_deployment_runs_keep_t
     with shell.started_from_a_shell():  # what `python flows/<flow>.py` (make run) wraps the flow call in
         assert get_current_settings().flows.heartbeat_frequency is None
     assert get_current_settings().flows.heartbeat_frequency == deployment_default is not None
+
+
+def test_make_run_with_a_misspelt_params_key_says_so_in_one_line_and_starts_no_flow(tmp_path):
+    (tmp_path / "params.yaml").write_text("train:\n  epoch: 2\n")
+    code_path = os.pathsep.join([str(FLOWS.parent / "src"), str(FLOWS)])  # this checkout, not an installed copy
+    env = {**os.environ, "PYTHONPATH": code_path, "PREFECT_HOME": str(tmp_path / "prefect"), "LSTMOPS_DEBUG": ""}
+
+    result = subprocess.run(  # what `make run` runs
+        [sys.executable, str(FLOWS / "retrain.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "ERROR: unknown key train.epoch in params.yaml (did you mean train.epochs?)"
+    assert result.stdout == ""
+
+
+def test_every_flow_script_ends_a_known_error_in_one_line_and_keeps_a_bugs_traceback(tmp_path, capsys, monkeypatch):
+    from lstmops.data.prices import NetworkIngestError
+
+    monkeypatch.delenv("LSTMOPS_DEBUG", raising=False)
+    (tmp_path / "bad.yaml").write_text("train:\n  epochs: 0\n")
+    (tmp_path / "good.yaml").write_text("train:\n  epochs: 2\n")
+    with pytest.raises(SystemExit) as invalid, shell.run_from_a_shell(str(tmp_path / "bad.yaml")):
+        pytest.fail("the flow must not start with invalid params")
+    assert invalid.value.code == 2
+    assert "bad.yaml: invalid parameters: train.epochs: Input should be greater than" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit) as failed, shell.run_from_a_shell(str(tmp_path / "good.yaml")):
+        raise NetworkIngestError("could not reach Yahoo")  # a known error raised by the flow
+    assert failed.value.code == 1 and capsys.readouterr().err == "ERROR: could not reach Yahoo\n"
+
+    with pytest.raises(KeyError), shell.run_from_a_shell(str(tmp_path / "good.yaml")):
+        raise KeyError("a bug")
 
 
 def test_the_metrics_table_puts_each_baseline_beside_its_metric():

@@ -59,7 +59,7 @@ from lstmops import anomalies
 from lstmops.benchmarks import nab_report
 from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
-from lstmops.data.sensors import SensorSeries, read_nab
+from lstmops.data.sensors import SensorSeries, check_nab_root, read_nab
 from lstmops.data.windows import sliding_windows
 from lstmops.tasks.autoencoder import seasonal_context
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
@@ -313,7 +313,7 @@ def benchmark_nab(
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
-    root, out = Path(root), Path(out)
+    root, out = check_nab_root(root), Path(out)
     seed_list = [params.train.seed + offset for offset in range(seeds)]
     keys, unscored = [], {}
     for group in groups:

@@ -4,11 +4,13 @@ Both paths end in the canonical price frame (see `lstmops.data`): columns date, 
 close, [adj_close], volume. Rows are kept as the source gives them (no sorting, no de-duplication,
 NaN values kept) so that validation sees every problem; input that cannot be read at all, an empty
 download, a download that misses part of the requested range and a network failure raise
-`IngestError` with a message naming the ticker or file.
+`IngestError` with a message naming the ticker or file; a failed download's also says how to work
+without Yahoo (`WITHOUT_YAHOO`).
 
 yfinance 1.7 does not raise when a download fails: it logs the failure on the "yfinance" logger and
 returns an empty frame. `download_yahoo` listens to that logger during the call to tell a network
-failure (retried with exponential backoff) from an unknown or delisted ticker (not retried).
+failure (retried with exponential backoff) from an unknown or delisted ticker (not retried). Only
+Yahoo knows which tickers exist: offline, a made-up ticker fails as a network failure too.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ OHLC_COLUMNS = ("open", "high", "low", "close")
 # download means Yahoo does not have the whole requested range.
 COVERAGE_TOLERANCE = pd.Timedelta(days=7)
 _SHOWN_BAD_ROWS = 5
+
+# The way out of a failed download, for the CLI (its options) and params.yaml (prices.source) alike.
+WITHOUT_YAHOO = (
+    "to work without Yahoo: --source csv --path FILE (a CSV in Yahoo's layout) or --source demo "
+    "(in params.yaml: prices.source)"
+)
 
 DateLike = str | dt.date | pd.Timestamp
 Downloader = Callable[[str, str, str], pd.DataFrame]
@@ -195,8 +203,8 @@ def _single_ticker_columns(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
 def _no_data_error(ticker: str, start: pd.Timestamp, end: pd.Timestamp, detail: str = "") -> NoPriceDataError:
     reason = f" (yfinance: {detail})" if detail else ""
     return NoPriceDataError(
-        f"no data for {ticker} between {start.date()} and {end.date()}: "
-        f"unknown or delisted ticker, or no trading days{reason}"
+        f"Yahoo has no data for {ticker} between {start.date()} and {end.date()}: "
+        f"unknown or delisted ticker, or no trading days{reason}; check the ticker; {WITHOUT_YAHOO}"
     )
 
 
@@ -248,7 +256,11 @@ def download_yahoo(
             failure = str(err)
         if attempt < retries:
             sleep(backoff_seconds * 2 ** (attempt - 1))
-    raise NetworkIngestError(f"network failure downloading {ticker} after {retries} attempts: {failure}")
+    attempts = f"{retries} attempt{'s' if retries > 1 else ''}"
+    raise NetworkIngestError(
+        f"could not reach Yahoo: network failure downloading {ticker} after {attempts} "
+        f"({_CURL_DOCS_LINK.sub('', failure)}); {WITHOUT_YAHOO}"
+    )
 
 
 def _attempt(
@@ -275,6 +287,7 @@ def _attempt(
         raise _no_data_error(ticker, start, end, detail=logged[-1]) from err
 
 
+_CURL_DOCS_LINK = re.compile(r"\s*See https://curl\.se/\S+ first for more details\.")  # curl's errors end with it
 _NETWORK_EXCEPTION_NAME = re.compile(r"DNS|Connection|Timeout|RateLimit", re.IGNORECASE)
 _NETWORK_HINT = re.compile(
     r"curl|resolve host|DNS|connection|time[d ]?out|Too Many Requests|rate.?limit", re.IGNORECASE

@@ -109,7 +109,7 @@ def read_nab(root: Path | str, series: str) -> SensorSeries:
     The series is named "<group>/<name>"; its windows come from labels/combined_windows.json
     (None when the labels file or the series' entry is absent).
     """
-    root = Path(root)
+    root = check_nab_root(root)
     key = nab_series_key(series)
     group, _, file_name = key.rpartition("/")
     if not group or "/" in group:
@@ -120,6 +120,18 @@ def read_nab(root: Path | str, series: str) -> SensorSeries:
     loaded = read_sensor_csv(csv_path, name=key.removesuffix(".csv"))
     windows = _read_nab_windows(root / NAB_LABELS_FILE, key)
     return SensorSeries(name=loaded.name, frame=loaded.frame, windows=windows)
+
+
+def check_nab_root(root: Path | str) -> Path:
+    """`root` if it is a folder in NAB's layout; else an `IngestError` saying the folder is missing or
+    not NAB's (rather than an unknown group among the empty list of groups such a folder has)."""
+    root = Path(root)
+    layout = "NAB's layout: data/<group>/*.csv and labels/combined_windows.json, from github.com/numenta/NAB"
+    if not root.is_dir():
+        raise IngestError(f"{root}: NAB folder not found (expected {layout})")
+    if not (root / "data").is_dir():
+        raise IngestError(f"{root}: not a NAB folder, it has no data/ folder (expected {layout})")
+    return root
 
 
 def _available_series(root: Path, group: str) -> str:

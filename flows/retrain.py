@@ -98,7 +98,7 @@ def retrain(
     for model_kind, series, training in trainings:
         outcome = training.result(raise_on_failure=False)
         if not training.state.is_completed():
-            failures.append(f"{model_kind} {series.series}: {outcome}")
+            failures.append(f"{model_kind} {series.series}: {tracking.masked(str(outcome))}")
             continue
         report_evaluation(outcome)
         decision = promote(outcome, series, params, actor=actor())
@@ -132,7 +132,8 @@ def _summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 def what_to_open_next(tracking_uri: str) -> str:
-    """The commands that show what the run left behind (printed after the summary table)."""
+    """The commands that show what the run left behind (printed after the summary table), credentials masked."""
+    tracking_uri = tracking.masked(tracking_uri)
     return "\n".join(
         [
             "What to open next:",

@@ -13,6 +13,8 @@ import sys
 import typer
 from typer.core import TyperGroup
 
+from lstmops.masking import masked
+
 DEBUG_VARIABLE = "LSTMOPS_DEBUG"
 
 # (module, class, prefix): matched only when the module is loaded (an error of it cannot occur otherwise),
@@ -71,5 +73,5 @@ class ErrorsAsMessages(TyperGroup):
             text = message(err)
             if text is None or debugging():
                 raise
-            typer.secho(text, fg=typer.colors.RED, err=True)
+            typer.secho(masked(text), fg=typer.colors.RED, err=True)  # MLflow quotes request URLs, credentials and all
             raise typer.Exit(1) from None

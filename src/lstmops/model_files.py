@@ -24,7 +24,7 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 
-from lstmops.tracking import file_sha256
+from lstmops.data.snapshots import file_sha256
 
 MANIFEST_TAG = "lstmops.manifest_sha256"
 

@@ -39,6 +39,7 @@ from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
 import lstmops
 from lstmops.config import Params
+from lstmops.data.snapshots import file_sha256
 from lstmops.evaluate.report import Evaluation
 from lstmops.masking import carries_credentials, masked
 
@@ -402,14 +403,6 @@ def validated_file(prepared: PreparedSeries, data_root: Path) -> Path:
 
     card = prepared.card
     return Path(data_root) / "validated" / card["kind"] / card["source"] / f"{series_slug(card['series'])}.parquet"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def log_training_data(prepared: PreparedSeries, data_root: Path) -> None:

@@ -98,7 +98,7 @@ def retrain(
     for model_kind, series, training in trainings:
         outcome = training.result(raise_on_failure=False)
         if not training.state.is_completed():
-            failures.append(f"{model_kind} {series.series}: {outcome}")
+            failures.append(f"{model_kind} {series.series}: {tracking.masked(str(outcome))}")
             continue
         report_evaluation(outcome)
         decision = promote(outcome, series, params, actor=actor())
@@ -132,14 +132,23 @@ def _summary_table(rows: list[dict[str, Any]]) -> str:
 
 
 def what_to_open_next(tracking_uri: str) -> str:
-    """The commands that show what the run left behind (printed after the summary table)."""
+    """The commands that show what the run left behind (printed after the summary table), credentials
+    masked, written to work in a plain shell from the project folder (no activated venv)."""
+    shown = tracking.masked(tracking_uri)
+    if tracking.sqlite_file(tracking_uri) == tracking.sqlite_file(tracking.DEFAULT_TRACKING_URI).resolve():
+        mlflow_ui = "make ui   -> http://127.0.0.1:5000"
+    elif tracking_uri.startswith(("http://", "https://")):
+        mlflow_ui = f"open {shown}"
+    else:
+        mlflow_ui = f".venv/bin/mlflow ui --backend-store-uri {shown}   -> http://127.0.0.1:5000"
     return "\n".join(
         [
             "What to open next:",
-            f"  MLflow runs, plots, models:  mlflow ui --backend-store-uri {tracking_uri}   -> http://127.0.0.1:5000",
-            "  this flow run in Prefect:    prefect server start   -> http://127.0.0.1:4200  "
+            f"  MLflow runs, plots, models:  {mlflow_ui}",
+            "  this flow run in Prefect:    make prefect-ui   -> http://127.0.0.1:4200  "
             "(the run is in the local Prefect database; no profile change needed)",
-            "  champions and versions:      lstmops registry list   (then: lstmops registry review MODEL)",
+            "  champions and versions:      .venv/bin/lstmops registry list   "
+            "(then: .venv/bin/lstmops registry review MODEL)",
         ]
     )
 

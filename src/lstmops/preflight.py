@@ -5,7 +5,9 @@
    call), so an unreachable server is a one-line error in seconds, before any training.
 2. It is the store this model was last logged to: the run and newest version that `store_record`
    holds for it are still there. A store that lost them (deleted and silently recreated) is refused.
-3. Runs of the model's experiment left RUNNING on this host by a process that is gone (`kill -9`,
+3. A new SQLite store gets its schema under a file lock (`open_store`): commands started together on
+   it take turns instead of racing MLflow's migration; a damaged SQLite file is one line.
+4. Runs of the model's experiment left RUNNING on this host by a process that is gone (`kill -9`,
    a lost machine) are ended KILLED, with a tag saying so; the training timeout ends its own run FAILED.
 """
 
@@ -16,9 +18,11 @@ from pathlib import Path
 
 import mlflow
 import psutil
+from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from lstmops import store_record
 from lstmops.tracking import (
@@ -44,6 +48,7 @@ def before_training(kind: str, model: str, data_root: Path) -> str:
     uri = mlflow.get_tracking_uri()
     check_reachable(uri)
     check_same_store(uri, data_root, model)
+    open_store(uri)
     experiment_id = ensure_experiment(kind)
     for run_id in end_orphaned_runs(experiment_id, "KILLED", "its process was gone when the next training started"):
         print(f"stale run {run_id} (its process is gone) ended KILLED")
@@ -98,8 +103,41 @@ def _check_database(uri: str) -> None:
         return
     try:
         MlflowClient().search_experiments(max_results=1)
-    except MlflowException as err:
-        raise TrackingStoreError(f"MLflow store {masked(uri)} cannot be read: {err.message}") from None
+    except (MlflowException, DatabaseError) as err:
+        damage = _database_damage(err)
+        if damage is not None:  # a damaged file ("file is not a database", "database disk image is malformed")
+            raise TrackingStoreError(
+                f"MLflow store {masked(uri)} is damaged ({damage}): restore {database} from a backup, "
+                "or point MLFLOW_TRACKING_URI at another store"
+            ) from None
+        why = getattr(err, "message", err)
+        raise TrackingStoreError(f"MLflow store {masked(uri)} cannot be read: {why}") from None
+
+
+def _database_damage(err: BaseException) -> str | None:
+    """SQLite's own words when `err` is, or wraps (MLflow re-raises what its store hit), a damaged-file error."""
+    while err is not None:
+        if isinstance(err, DatabaseError) and not isinstance(err, OperationalError):  # locked, missing: not damage
+            return str(err.orig)
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def open_store(uri: str) -> None:
+    """Open a SQLite store, creating its schema on first use, under a file lock beside it (`<file>.lock`).
+
+    MLflow creates the tables of a new store in whichever process opens it first, and a second process
+    doing the same at that moment dies (`table ... already exists`): commands started together on a
+    new store take turns here. A store that exists already is only opened.
+    """
+    database = sqlite_file(uri)
+    if database is None:
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{database}.lock"):
+        client = MlflowClient(uri, uri)
+        client.search_experiments(max_results=1)  # the tracking store's schema
+        client.search_registered_models(max_results=1)  # the registry's, in the same file
 
 
 def check_same_store(uri: str, data_root: Path, model: str) -> None:

@@ -26,8 +26,9 @@ challenger is judged against the naive baseline alone and the decision carries t
 
 Rollback swaps @champion and @previous, so a second rollback undoes the first.
 
-Versions carry only the tags that identify and decide them (VERSION_TAGS from the run, `gate.*`);
-their metrics stay on the run, where MLflow shows them.
+Versions carry only the tags that identify, verify and decide them (VERSION_TAGS from the run, the
+sha256 of their file manifest `lstmops.manifest_sha256` (see `model_files`), `gate.*`); their metrics
+stay on the run, where MLflow shows them.
 
 Audit trail: every promote, reject, abandon and rollback is one registered-model tag
 `audit.<UTC time>.<id>` holding a JSON entry (time, actor, action, version, reason, aliases
@@ -68,6 +69,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
+from lstmops import model_files
 from lstmops.data.snapshots import series_slug
 from lstmops.evaluate.report import Evaluation
 from lstmops.reports.registry import history_markdown, model_card
@@ -235,6 +237,7 @@ def register_version(run: RunToRegister) -> ModelVersion:
     if not client.get_registered_model(name).description:
         client.update_registered_model(name, description=model_description(name))
     client.update_model_version(name, version.version, description=model_card(name, version, source_run))
+    model_files.record(name, str(version.version), run.run_id)  # checked before every load of the version
     return version
 
 

@@ -177,12 +177,17 @@ def newest_validated(model: str, data_root: Path) -> Path:
 
 
 def read_frame(path: Path):
-    """A raw frame from Parquet, or from CSV with its date/timestamp column parsed."""
+    """A raw frame from Parquet, or from CSV with its date/timestamp column parsed. A validated file (its
+    card beside it) is checked against the sha256 its card recorded (`ingest.load_validated`)."""
     import pandas as pd
+
+    from lstmops.data.ingest import load_validated
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such input file")
+    if path.suffix == ".parquet" and path.with_suffix(".json").exists():
+        return load_validated(path)[0]
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     frame = pd.read_csv(path)

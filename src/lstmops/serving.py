@@ -24,6 +24,8 @@ from mlflow.models.model import ModelInfo
 from packaging.requirements import Requirement
 
 import lstmops
+from lstmops import model_files
+from lstmops.model_files import CorruptModelError
 
 BUNDLE_ARTIFACT = "bundle"
 
@@ -135,14 +137,15 @@ def load_trained(model_uri: str) -> Trained:
     return load_pyfunc(model_uri).unwrap_python_model().trained
 
 
-class CorruptModelError(RuntimeError):
-    """A model's stored files cannot be read back: the message names the model, version and file."""
-
-
 def load_pyfunc(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
-    """`mlflow.pyfunc.load_model`, except that a damaged artifact file is named (CorruptModelError)
-    instead of surfacing the loader's own error, which for a truncated `.keras` file is "File not found"."""
+    """`mlflow.pyfunc.load_model` of the files downloaded and, for a registered version, checked against
+    the hashes recorded at its registration first (`model_files`: nothing is unpickled before that).
+    A damaged artifact file is named (CorruptModelError) instead of surfacing the loader's own error,
+    which for a truncated `.keras` file is "File not found"."""
     local = Path(download_artifacts(model_uri))
+    registered = registered_version(model_uri)
+    if registered is not None:
+        model_files.verify(*registered, local)
     try:
         return mlflow.pyfunc.load_model(str(local))
     except Exception as err:
@@ -151,6 +154,18 @@ def load_pyfunc(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
             raise
         path, problem = damaged
         raise CorruptModelError(f"{_model_label(model_uri)}: the model artifact {path} is corrupt ({problem})") from err
+
+
+def registered_version(model_uri: str) -> tuple[str, str] | None:
+    """(name, version) of `models:/NAME/VERSION` or `models:/NAME@ALIAS`; None for any other URI."""
+    if not model_uri.startswith("models:/") or model_uri.startswith("models:/m-"):
+        return None
+    reference = model_uri.removeprefix("models:/")
+    if "@" in reference:
+        name, _, alias = reference.rpartition("@")
+        return name, str(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+    name, _, version = reference.rpartition("/")
+    return (name, version) if version.isdigit() else None
 
 
 def damaged_file(folder: Path) -> tuple[Path, str] | None:

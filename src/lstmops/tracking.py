@@ -30,16 +30,18 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 from mlflow.entities import Metric
+from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH
 
 import lstmops
 from lstmops.config import Params
+from lstmops.data.snapshots import file_sha256
 from lstmops.evaluate.report import Evaluation
+from lstmops.masking import carries_credentials, masked
 
 if TYPE_CHECKING:  # the data layer imports Great Expectations, serving pandas: configuring tracking should not
     from lstmops.data.prepare import PreparedSeries
@@ -110,6 +112,9 @@ def configure_tracking(uri: str | None = None) -> str:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(resolved)
     mlflow.set_registry_uri(resolved)
+    if carries_credentials(resolved):
+        # MLflow prints "View run ... at: <uri>" with the credentials as each run ends; training_run prints it masked.
+        os.environ[MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name] = "true"
     return resolved
 
 
@@ -134,17 +139,6 @@ def sqlite_file(uri: str) -> Path | None:
     return Path(uri[len(SQLITE_PREFIX) :])
 
 
-def masked(uri: str) -> str:
-    """`uri` with the password of any user:password@ part replaced by ***: for logs, messages and links."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
 def filter_literal(value: str) -> str:
     """`value` quoted for an MLflow filter string (`name = <literal>`).
 
@@ -167,10 +161,14 @@ def run_link(run_id: str) -> tuple[str, str | None]:
     """Markdown text for the run, and its UI URL when the tracking server is an HTTP one."""
     uri = masked(configure_tracking())
     if uri.startswith(("http://", "https://")):
-        run = mlflow.get_run(run_id)
-        url = f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+        url = run_url(uri, mlflow.get_run(run_id).info.experiment_id, run_id)
         return f"[{run_id}]({url})", url
-    return f"`{run_id}` (browse with `mlflow ui --backend-store-uri {uri}`)", None
+    return f"`{run_id}` (browse with `make ui`, or `.venv/bin/mlflow ui --backend-store-uri {uri}`)", None
+
+
+def run_url(uri: str, experiment_id: str, run_id: str) -> str:
+    """The MLflow UI page of a run on tracking server `uri`, credentials masked."""
+    return f"{masked(uri).rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
 def experiment_name(kind: str) -> str:
@@ -394,6 +392,9 @@ def training_run(
         mlflow.log_params(run_params(prepared, params, kind))
         log_training_data(prepared, data_root or params.data.root)
         yield run.info.run_id
+    uri = mlflow.get_tracking_uri()
+    if carries_credentials(uri) and uri.startswith(("http://", "https://")):  # MLflow's own line is silenced
+        print(f"View run {run_name} at: {run_url(uri, experiment_id, run.info.run_id)}")
 
 
 def validated_file(prepared: PreparedSeries, data_root: Path) -> Path:
@@ -402,14 +403,6 @@ def validated_file(prepared: PreparedSeries, data_root: Path) -> Path:
 
     card = prepared.card
     return Path(data_root) / "validated" / card["kind"] / card["source"] / f"{series_slug(card['series'])}.parquet"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def log_training_data(prepared: PreparedSeries, data_root: Path) -> None:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import typer
 from typer.core import TyperGroup
 
+from lstmops.masking import masked
+
 DEBUG_VARIABLE = "LSTMOPS_DEBUG"
 
 # (module, class, prefix): matched only when the module is loaded (an error of it cannot occur otherwise),
@@ -68,7 +70,7 @@ def shown(err: BaseException) -> bool:
     text = message(err)
     if text is None or debugging():
         return False
-    typer.secho(text, fg=typer.colors.RED, err=True)
+    typer.secho(masked(text), fg=typer.colors.RED, err=True)  # MLflow quotes request URLs, credentials and all
     return True
 
 

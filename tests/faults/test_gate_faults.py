@@ -1,12 +1,11 @@
 """Faults in the registry gate and in scoring (issue 15), injected into a real store with tiny forecasters:
-a gate that died leaving its version at @challenger, a champion whose model.keras is truncated, and
-`lstmops score` on that champion. Each asserts the message, the exit code or decision, and what moved.
+a gate that died leaving its version at @challenger, a champion whose model.keras is truncated (its
+sha256 then differs from the one recorded at registration, issue 31), and `lstmops score` on that champion. Each asserts the message, the exit code or decision, and what moved.
 """
 
 from __future__ import annotations
 
 import select
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,13 +81,12 @@ def left_at_challenger(outcome, series: str) -> str:
 def truncated_model_file(name: str, version: str) -> Iterator[Path]:
     """Cut the version's model.keras in half for the duration (every version of that run shares it)."""
     [path] = Path(download_artifacts(f"models:/{name}/{version}")).rglob("model.keras")
-    kept = path.with_suffix(".intact")
-    shutil.copyfile(path, kept)
-    path.write_bytes(kept.read_bytes()[: path.stat().st_size // 2])
+    intact = path.read_bytes()
+    path.write_bytes(intact[: len(intact) // 2])
     try:
         yield path
     finally:
-        shutil.move(kept, path)
+        path.write_bytes(intact)
 
 
 def test_score_with_a_corrupt_champion_says_so_in_one_line(outcomes, validated, tmp_path):
@@ -100,7 +98,8 @@ def test_score_with_a_corrupt_champion_says_so_in_one_line(outcomes, validated, 
 
     assert done.exit_code == 1 and isinstance(done.exception, SystemExit)  # a message, not a crash
     [line] = done.output.strip().splitlines()
-    assert line.startswith(f"ERROR: {name} v1: the model artifact {damaged} is corrupt (BadZipFile")
+    # Its sha256 no longer matches the one recorded at registration: refused before MLflow opens it.
+    assert line.startswith(f"ERROR: {name} v1: the model file {damaged} has sha256 ")
     assert line.endswith(f"; roll back (`lstmops registry rollback {name}`) or retrain")
     assert "Traceback" not in done.output
     assert aliases_of(name) == before and not list(tmp_path.iterdir())  # nothing written
@@ -116,7 +115,7 @@ def test_a_champion_that_cannot_be_loaded_leaves_the_challenger_judged_by_the_ba
         decision = gate(as_series(outcomes[1], "broken-champion"), prepared, params, actor="tester")
 
     assert decision.champion is None and decision.warning.startswith("champion v1 cannot be loaded")
-    assert "model.keras is corrupt" in decision.warning and decision.reason.startswith(decision.warning)
+    assert "model.keras has sha256 " in decision.warning and decision.reason.startswith(decision.warning)
     assert decision.test == decision.baseline_test  # the deciding test is the one against the baseline
     [entry] = history(name)
     assert entry["warning"] == decision.warning and entry["version"] == "2" and entry["incumbent"] is None
@@ -182,7 +181,7 @@ def test_an_undecided_challenger_that_cannot_be_evaluated_is_abandoned_with_an_a
     abandoned, decided = history(name)
     assert (abandoned["action"], abandoned["version"], abandoned["actor"]) == ("abandon", orphan, "tester")
     assert abandoned["reason"].startswith("left undecided at @challenger by a gate that did not finish; abandoned")
-    assert "model.keras is corrupt" in abandoned["reason"]
+    assert "model.keras has sha256 " in abandoned["reason"]
     assert abandoned["aliases_before"] == {CHAMPION: "1", CHALLENGER: orphan}
     assert abandoned["aliases_after"] == {CHAMPION: "1"}
     assert MlflowClient().get_model_version(name, orphan).tags["gate.decision"] == "abandoned"

@@ -21,7 +21,7 @@ import pandas as pd
 from lstmops.config import Params
 from lstmops.data import validation
 from lstmops.data.kinds import DataKindName, data_kind
-from lstmops.data.snapshots import read_snapshot_meta, series_slug, verified_bytes, write_snapshot
+from lstmops.data.snapshots import file_sha256, read_snapshot_meta, series_slug, verified_bytes, write_snapshot
 
 LATEST_SUFFIX = ".latest.json"
 
@@ -185,6 +185,7 @@ def validate_snapshot(result: IngestResult, params: Params) -> IngestResult:
     out = out_dir / f"{series_slug(result.series)}.parquet"
     frame.to_parquet(out, index=False)
     card = {
+        "file_sha256": file_sha256(out),  # what `load_validated` checks before anything uses the file
         "series": result.series,
         "kind": result.kind,
         "source": result.source,
@@ -222,10 +223,27 @@ def validate_latest(params: Params, kind: str, source: str) -> list[IngestResult
     return validate_all(results, params)
 
 
+class ValidatedFileChanged(ValueError):
+    """A validated file no longer hashes to the sha256 its card recorded when validation wrote it."""
+
+
 def load_validated(path: Path) -> tuple[pd.DataFrame, dict]:
-    """A validated dataset and its card (lineage: raw snapshot, sha256, validation result, labels)."""
+    """A validated dataset and its card (lineage: raw snapshot, sha256, validation result, labels).
+
+    The file is checked against its card's `file_sha256` first: an edit after validation (which could
+    break a rule validation enforced) is refused (ValidatedFileChanged). Cards written before the
+    check existed have no `file_sha256` and are read as they are.
+    """
     path = Path(path)
-    return pd.read_parquet(path), json.loads(path.with_suffix(".json").read_text())
+    card = json.loads(path.with_suffix(".json").read_text())
+    recorded = card.get("file_sha256")
+    if recorded is not None and (actual := file_sha256(path)) != recorded:
+        raise ValidatedFileChanged(
+            f"{path}: changed since validation wrote it (sha256 recorded {recorded[:16]}, now {actual[:16]}), "
+            f"so its rows are no longer known to pass validation; validate again with `lstmops validate {card['kind']}` "
+            f"(or `lstmops ingest {card['kind']}` for new data)"
+        )
+    return pd.read_parquet(path), card
 
 
 __all__ = [
@@ -240,5 +258,6 @@ __all__ = [
     "validated_on_disk",
     "latest_snapshots",
     "load_validated",
+    "ValidatedFileChanged",
     "validated_dir",
 ]

@@ -18,7 +18,7 @@ from lstmops.config import Params
 from lstmops.data.ingest import IngestResult, load_validated, validated_dir
 from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.scaling import MinMaxScaler, StandardScaler
-from lstmops.data.snapshots import series_slug
+from lstmops.data.snapshots import file_sha256, series_slug
 from lstmops.data.windows import SplitIndex, chronological_split, supervised_windows
 
 
@@ -106,7 +106,8 @@ def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
     prepared.features.to_parquet(folder / "features.parquet", index=False)
     (folder / "split.json").write_text(json.dumps(prepared.split.to_dict(), indent=2) + "\n")
     prepared.scaler.save(folder / "scaler.json")
-    (folder / "card.json").write_text(json.dumps(prepared.card, indent=2) + "\n")
+    card = {**prepared.card, "features_sha256": file_sha256(folder / "features.parquet")}  # for DVC and readers
+    (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     return prepared
 
 

@@ -38,6 +38,15 @@ def series_slug(series: str) -> str:
     return series.replace("/", "__").replace("\\", "__").replace(" ", "_")
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks (a file can be larger than memory allows)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """The canonical byte form of a frame: what is hashed and what is written."""
     return frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S").encode()

@@ -1,0 +1,47 @@
+"""Validated data checked before use (issue 31): a validated Parquet edited after validation (one close
+×50, which breaks `high_ge_close`) is refused by `features`, `train` and `score` in one line naming the
+file and the way out; validating again restores it."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from lstmops.cli import app
+
+pytestmark = pytest.mark.faults
+runner = CliRunner()
+
+
+def test_a_validated_file_edited_after_validation_is_refused_until_validated_again(place, instant_task):
+    params_file = place.root / "params.yaml"
+    params_file.write_text(yaml.safe_dump(place.params.model_dump(mode="json")))
+    validated = place.series.validated
+    frame = pd.read_parquet(validated)
+    frame.loc[len(frame) // 2, "close"] *= 50
+    frame.to_parquet(validated, index=False)
+
+    refused = {
+        command: runner.invoke(app, [*args, "--params", str(params_file)])
+        for command, args in {
+            "features": ["features", "prices"],
+            "train": ["train", "forecaster"],
+            "score": ["score", "forecaster-DEMOA", "--input", str(validated)],
+        }.items()
+    }
+
+    for command, done in refused.items():
+        assert done.exit_code == 1 and isinstance(done.exception, SystemExit), (command, done.output)
+        [line] = [text for text in done.output.splitlines() if text.startswith("ERROR")]
+        assert line.startswith(f"ERROR: {validated}: changed since validation wrote it (sha256 recorded "), command
+        assert line.endswith("validate again with `lstmops validate prices` (or `lstmops ingest prices` for new data)")
+        assert "Traceback" not in done.output
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []  # nothing trained
+
+    assert runner.invoke(app, ["validate", "prices", "--params", str(params_file)]).exit_code == 0
+    assert pd.read_parquet(validated)["close"].max() < frame["close"].max()  # the edit is gone
+    trained = runner.invoke(app, ["train", "forecaster", "--params", str(params_file)])
+    assert trained.exit_code == 0, trained.output

@@ -161,6 +161,9 @@ def main(argv: list[str]) -> None:
         set_verbose()
     arguments = [arg for arg in argv if arg != "--verbose"]
     params_file = arguments[0] if arguments else "params.yaml"
+    # Piped to a file, stdout is block-buffered: say at once that the job started, and keep lines whole.
+    sys.stdout.reconfigure(line_buffering=True)
+    print(f"retrain ({params_file}): starting Prefect, then ingest, validation, features and the trainings")
     with run_from_a_shell(params_file):
         summary = retrain(params_file=params_file)
     print(f"\n{_summary_table(summary)}\n\n{what_to_open_next(configure_tracking())}")

@@ -54,3 +54,14 @@ def test_a_progress_line_stands_for_keras_epoch_lines_unless_verbose(monkeypatch
     with live.watching("seq2seq demo/machine_a"):
         assert not live.progress_shown()
     assert live.current_callbacks() == ()
+
+
+def test_piped_to_a_file_a_training_prints_its_line_as_it_starts_and_ends(monkeypatch, capfd):
+    monkeypatch.delenv("LSTMOPS_LOG_LEVEL", raising=False)
+    monkeypatch.setattr(live, "PIPED_LINE_EVERY_S", float("inf"))  # only the start and the end here
+    with live.watching("forecaster DEMOA"):
+        tiny_fit(3)
+
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("forecaster DEMOA")]
+    assert "epoch 0/3" in lines[0]  # printed before the first epoch: a log shows the training began
+    assert "epoch 3/3" in lines[1]  # its end, printed as it ended (the last line is the display's own close)

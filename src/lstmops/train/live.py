@@ -8,7 +8,9 @@ Prefect flow) each see only their own.
 Progress: all trainings of one process share one rich display, one labelled line per training
 (`forecaster DEMOA  epoch 12/30  loss 0.0132  val 0.0150  0:00:41`), so parallel trainings never
 interleave their epoch lines. With `LSTMOPS_LOG_LEVEL=DEBUG` (`--verbose`) the display is off and
-Keras prints its own epoch lines again (`train.verbose`).
+Keras prints its own epoch lines again (`train.verbose`). When stderr is a pipe or a log file, where
+rich cannot redraw a line, each training prints its line when it starts, every `PIPED_LINE_EVERY_S`
+while it runs, and when it ends.
 
 Importing this module imports neither Keras nor MLflow: the callbacks are built on first use.
 """
@@ -23,6 +25,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from lstmops.console import import_keras_quietly, verbose
+
+PIPED_LINE_EVERY_S = 30.0  # how often a training's line is printed again where it cannot be redrawn
 
 _callbacks: ContextVar[tuple[Any, ...]] = ContextVar("lstmops_training_callbacks", default=())
 _curve: ContextVar[str | None] = ContextVar("lstmops_training_curve", default=None)
@@ -94,7 +98,20 @@ class _Display:
                 self._progress.start()
             self._users += 1
             progress = self._progress
-            return progress, progress.add_task(label, total=total, loss="", val="", note="")
+            task = progress.add_task(label, total=total, loss="", val="", note="")
+        self.print_line(progress, task)
+        return progress, task
+
+    @staticmethod
+    def print_line(progress: Any, task: Any) -> None:
+        """Where the display cannot redraw (a pipe, a log file), print the line of `task` as it is now."""
+        if progress.console.is_terminal:
+            return
+        from rich.table import Table
+
+        row = Table.grid(padding=(0, 1))
+        row.add_row(*(column(progress.tasks[task]) for column in progress.columns))
+        progress.console.print(row)
 
     def done(self) -> None:
         with self._lock:
@@ -151,6 +168,7 @@ def _progress_class() -> type:
                 self.fits = 0
                 self._progress: Any = None
                 self._task: Any = None
+                self._printed_at = time.monotonic()
 
             def on_train_begin(self, logs: dict | None = None) -> None:
                 self.fits += 1
@@ -170,11 +188,15 @@ def _progress_class() -> type:
                     loss=f"loss {logs.get('loss', float('nan')):.4g}",
                     val="" if val is None else f"val {val:.4g}",
                 )
+                if time.monotonic() - self._printed_at >= PIPED_LINE_EVERY_S:
+                    self._printed_at = time.monotonic()
+                    _DISPLAY.print_line(self._progress, self._task)
 
             def on_train_end(self, logs: dict | None = None) -> None:
                 task = self._progress.tasks[self._task]
                 if task.total and task.completed < task.total:
                     self._progress.update(self._task, note=f"(early stop at {int(task.completed)})")
+                _DISPLAY.print_line(self._progress, self._task)
 
             def close(self) -> None:
                 if self._progress is not None:

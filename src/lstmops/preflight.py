@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 
@@ -102,7 +103,8 @@ def _check_database(uri: str) -> None:
     if database is not None and not database.exists():  # first use: MLflow creates it (check_same_store decides)
         return
     try:
-        MlflowClient().search_experiments(max_results=1)
+        with _set_up_lock(database):  # a store another command is still creating is read once it is whole
+            MlflowClient().search_experiments(max_results=1)
     except (MlflowException, DatabaseError) as err:
         damage = _database_damage(err)
         if damage is not None:  # a damaged file ("file is not a database", "database disk image is malformed")
@@ -134,10 +136,15 @@ def open_store(uri: str) -> None:
     if database is None:
         return
     database.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(f"{database}.lock"):
+    with _set_up_lock(database):
         client = MlflowClient(uri, uri)
         client.search_experiments(max_results=1)  # the tracking store's schema
         client.search_registered_models(max_results=1)  # the registry's, in the same file
+
+
+def _set_up_lock(database: Path | None) -> FileLock | contextlib.nullcontext:
+    """The lock every opening of a SQLite store takes while MLflow may be creating its schema."""
+    return contextlib.nullcontext() if database is None else FileLock(f"{database}.lock")
 
 
 def check_same_store(uri: str, data_root: Path, model: str) -> None:

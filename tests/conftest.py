@@ -10,7 +10,10 @@ outcome for registry tests; tiny params and prepared demo series for model tests
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Flows started without a test harness (scripts, the CLI) use a temporary Prefect server on PREFECT_HOME's
+# database: one home per test process keeps the user's Prefect history out of the tests, and parallel
+# test workers (pytest-xdist) from locking each other's database. Set before Prefect is imported.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="lstmops-tests-prefect-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 
 # isort: off
 import lstmops  # noqa: E402,F401  chooses the Keras backend (KERAS_BACKEND, else its default) before any test imports Keras

@@ -40,15 +40,19 @@ $(INSTALLED_DEV): $(INSTALLED)
 run: $(INSTALLED)  ## the main job, offline: the Prefect `retrain` flow on the demo data (VERBOSE=1: every log line)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python flows/retrain.py $(if $(VERBOSE),--verbose)
 
+# Test files spread over one process per core (pytest-xdist); a file's tests stay together, so a
+# module's servers and trained models start once. TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= auto
+
 test: $(INSTALLED_DEV) lint  ## ruff, then the test suite: everything but the `slow` marker
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(INSTALLED_DEV)  ## ruff lint and format check (`ruff format .` fixes the format)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test-all: $(INSTALLED_DEV)  ## including slow tests (real training runs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(INSTALLED_DEV)
 	$(BIN)/python bench/run.py

@@ -6,9 +6,12 @@ file, and the MLflow pyfunc the test process logged on its own backend, this:
 
 1. loads that pyfunc and predicts the demo rows (a model trained on the test's backend, served here);
 2. trains the same tiny model on this backend, saves it under `out/<task>/model` and predicts the
-   demo rows with it (for the test process to load and score on its backend).
+   demo rows with it (for the test process to load and score on its backend);
+3. checks the backend half of the task contract here: the saved folder loads back and predicts the
+   same, the model's input example predicts, and the gate-mode evaluation reports its metrics.
 
-Writes `out/<task>/served.parquet`, `out/<task>/own.parquet` and `out/report.json` (this backend).
+Writes `out/<task>/served.parquet`, `own.parquet`, `reloaded.parquet` and `out/report.json` (this
+backend and, per task, what the contract's checks saw).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def main(job_file: str) -> None:
 
     job = json.loads(Path(job_file).read_text())
     out = Path(job["out"])
+    contract = {}
     for name, spec in job["tasks"].items():
         folder = out / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -40,10 +44,22 @@ def main(job_file: str) -> None:
         mlflow.pyfunc.load_model(spec["model_uri"]).predict(raw).to_parquet(folder / "served.parquet")
 
         task = get_task(name)
-        trained = task.train(prepare.prepare_series(Path(spec["validated"]), params), params)
+        prepared = prepare.prepare_series(Path(spec["validated"]), params)
+        trained = task.train(prepared, params)
         trained.save(folder / "model")
         trained.predict_raw(raw).to_parquet(folder / "own.parquet")
-    (out / "report.json").write_text(json.dumps({"backend": keras.backend.backend(), "device": device_report()}))
+
+        task.trained_class().load(folder / "model").predict_raw(raw).to_parquet(folder / "reloaded.parquet")
+        evaluation = task.evaluate(trained, prepared, params, gate=True)
+        contract[name] = {
+            "input_example_rows": len(trained.predict_raw(trained.input_example())),
+            "primary_metric": evaluation.primary_metric,
+            "baseline_metric": evaluation.baseline_metric,
+            "metrics": sorted(evaluation.metrics),
+            "gate_figures": len(evaluation.figures),
+        }
+    report = {"backend": keras.backend.backend(), "device": device_report(), "tasks": contract}
+    (out / "report.json").write_text(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ outcome for registry tests; tiny params and prepared demo series for model tests
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Flows started without a test harness (scripts, the CLI) use a temporary Prefect server on PREFECT_HOME's
+# database: one home per test process keeps the user's Prefect history out of the tests, and parallel
+# test workers (pytest-xdist) from locking each other's database. Set before Prefect is imported.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="lstmops-tests-prefect-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 
 # isort: off
 import lstmops  # noqa: E402,F401  chooses the Keras backend (KERAS_BACKEND, else its default) before any test imports Keras
@@ -34,6 +42,7 @@ if TYPE_CHECKING:  # imported by the fixtures that need them: TensorFlow and fri
 
     from lstmops.config import Params
     from lstmops.data.prepare import PreparedSeries
+    from lstmops.serving import Trained
 
 # ---------------------------------------------------------------- MLflow and the registry gate
 
@@ -124,3 +133,38 @@ def demo_series() -> Callable[..., DemoSeries]:
     """`demo_series(params, "prices" | "sensors")`: the first demo series of that kind snapshotted,
     validated and prepared as the pipeline does it (DemoSeries: validated file, raw rows, prepared)."""
     return _demo_series
+
+
+@dataclass
+class TinyModel:
+    overrides: dict[str, Any]  # the dotted overrides on top of params.yaml that give `params`
+    params: Params
+    demo: DemoSeries
+    trained: Trained  # shared by every test of the session: use it, never change it
+
+
+TINY_MODEL_TRAINING = {"train.epochs": 1}
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Callable[[str], TinyModel]:
+    """`tiny_model(task_name)`: that task's tiny demo model, trained for one epoch once per test session.
+
+    For tests that need "a trained model" of a task, not a particular training: each task's network
+    compiles and trains once, however many test modules use it.
+    """
+    from lstmops.tasks import get_task
+
+    trained: dict[str, TinyModel] = {}
+
+    def tiny(task_name: str) -> TinyModel:
+        if task_name not in trained:
+            task = get_task(task_name)
+            root = tmp_path_factory.mktemp(f"tiny-{task_name}")
+            params = _tiny_params(root, task_name, **TINY_MODEL_TRAINING)
+            demo = _demo_series(params, task.data_kind)
+            overrides = {"data.root": str(root), **task.tiny_overrides, "train.verbose": 0, **TINY_MODEL_TRAINING}
+            trained[task_name] = TinyModel(overrides, params, demo, task.train(demo.prepared, params))
+        return trained[task_name]
+
+    return tiny

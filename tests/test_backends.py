@@ -4,10 +4,13 @@ This process runs on one backend (`KERAS_BACKEND`, else lstmops' default); Keras
 running process, so each other supported backend gets a subprocess:
 
 - the backend's own promises (tests/test_this_backend.py: default choice, device report, seeding,
-  bitwise reruns) and the task contract (tests/test_task_contract.py) run again there, whole;
+  bitwise reruns) run again there, whole;
+- each task's half of the contract that touches the backend runs there once (tests/backend_worker.py):
+  train, save and load back, predict its own input example, evaluate in gate mode; the rest of
+  tests/test_task_contract.py (data kinds, refusals) is backend-free and runs here only;
 - models cross over: each task's tiny model trained here is served there through its MLflow pyfunc,
-  and one trained there is loaded and scored here, with the same predictions (to float32 round-off:
-  the backends' kernels sum in different orders).
+  and the one trained there is loaded and scored here, with the same predictions (to float32
+  round-off: the backends' kernels sum in different orders).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def test_seeding_a_jax_or_torch_training_neither_imports_tensorflow_nor_prints_i
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
-def test_the_task_contract_and_the_backend_promises_hold_on_the_other_backend(backend, tmp_path):
+def test_the_backend_promises_hold_on_the_other_backend(backend, tmp_path):
     run_on(
         backend,
         [
@@ -71,26 +74,20 @@ def test_the_task_contract_and_the_backend_promises_hold_on_the_other_backend(ba
             "--basetemp",
             str(tmp_path / "pytest"),
             str(TESTS / "test_this_backend.py"),
-            str(TESTS / "test_task_contract.py"),
         ],
         cwd=TESTS.parent,
     )
 
 
 @pytest.fixture(scope="module")
-def trained_here(mlflow_store, tiny_params, demo_series, tmp_path_factory):
+def trained_here(mlflow_store, tiny_model):
     """Per task: (params overrides, demo series, predictions, pyfunc uri) of a tiny model trained on this backend."""
-    root = tmp_path_factory.mktemp("data")
     trained = {}
     for name in task_names():
-        task = get_task(name)
-        overrides = {"data.root": str(root), **task.tiny_overrides, "train.verbose": 0, "train.epochs": 1}
-        params = tiny_params(root, name, **{"train.epochs": 1})
-        demo = demo_series(params, task.data_kind)
-        model = task.train(demo.prepared, params)
+        model = tiny_model(name)
         with mlflow.start_run():
-            uri = log_bundle_model(model).model_uri
-        trained[name] = (overrides, demo, model.predict_raw(demo.raw), uri)
+            uri = log_bundle_model(model.trained).model_uri
+        trained[name] = (model.overrides, model.demo, model.trained.predict_raw(model.demo.raw), uri)
     return trained
 
 
@@ -110,8 +107,17 @@ def test_models_trained_on_one_backend_score_the_same_on_the_other(backend, trai
     )
 
     out = tmp_path / backend
-    assert json.loads((out / "report.json").read_text())["backend"] == backend
+    report = json.loads((out / "report.json").read_text())
+    assert report["backend"] == backend
     for name, (_, demo, here, _) in trained_here.items():
+        # the contract's backend half, there: saved and loaded back, its input example predicted, evaluated
+        contract = report["tasks"][name]
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(out / name / "reloaded.parquet"), pd.read_parquet(out / name / "own.parquet")
+        )
+        assert contract["input_example_rows"] > 0
+        assert {contract["primary_metric"], contract["baseline_metric"]} <= set(contract["metrics"])
+        assert contract["gate_figures"] == 0
         # trained here, served there through the MLflow pyfunc
         served = pd.read_parquet(out / name / "served.parquet")
         pd.testing.assert_frame_equal(served, here, check_dtype=False, **TOLERANCE)

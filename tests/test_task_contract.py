@@ -1,7 +1,8 @@
 """The contract every registered model task meets, checked for each one: a new task gets these
 tests by adding its line to `lstmops.tasks.REGISTRY`.
 
-Each task trains once, for one epoch, on its tiny demo settings (`ModelTask.tiny_overrides`).
+Each task's model is the session's tiny one (conftest `tiny_model`: one epoch on the task's tiny demo
+settings, `ModelTask.tiny_overrides`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ def task(request):
 
 
 @pytest.fixture(scope="module")
-def setup(task, tiny_params, demo_series, tmp_path_factory):
+def setup(task, tiny_model):
     """(params, demo series, trained model) of one task, trained for one epoch."""
-    params = tiny_params(tmp_path_factory.mktemp("data"), task.name, **{"train.epochs": 1})
-    demo = demo_series(params, task.data_kind)
-    return params, demo, task.train(demo.prepared, params)
+    model = tiny_model(task.name)
+    return model.params, model.demo, model.trained
 
 
 def test_the_task_consumes_a_registered_data_kind(task):

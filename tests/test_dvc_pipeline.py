@@ -241,3 +241,19 @@ def test_repro_trains_every_task_once_and_exp_run_retrains_only_what_a_param_tou
     baseline = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True).stdout.strip()
     assert run.data.tags["dvc.experiment"] == name
     assert (run.data.tags["dvc.stage"], run.data.tags["dvc.git_rev"]) == ("train@forecaster", baseline)
+
+
+def test_dvc_tags_name_the_stage_experiment_and_revision_only_inside_dvc():
+    from lstmops.tracking import dvc_tags
+
+    exp = {
+        "DVC_STAGE": "train@seq2seq",
+        "DVC_EXP_NAME": "sulky-jeer",
+        "DVC_EXP_BASELINE_REV": "abc123",
+        "DVC_ROOT": ".",
+    }
+
+    assert dvc_tags({}) == {}
+    assert dvc_tags(exp) == {"dvc.stage": "train@seq2seq", "dvc.experiment": "sulky-jeer", "dvc.git_rev": "abc123"}
+    repro = dvc_tags({"DVC_STAGE": "train@seq2seq", "DVC_ROOT": str(PROJECT)})  # `dvc repro`: the checkout's commit
+    assert "dvc.experiment" not in repro and len(repro["dvc.git_rev"]) == 40

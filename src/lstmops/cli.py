@@ -171,26 +171,39 @@ def features(
         typer.echo(prepared.summary())
 
 
+@app.command("check-params")
+def check_params(params_file: ParamsOption = Path("params.yaml")) -> None:
+    """Validate the params file and stop on the first problem (the first DVC stage: a bad `dvc exp run -S`
+    value, or a `-S +KEY=...` that no section has, fails here, named, before anything trains)."""
+    _params(params_file)
+    typer.echo(f"{params_file}: valid")
+
+
 # The model tasks' names, from the task registry: a new task is a new choice here.
 ModelKind = Enum("ModelKind", {name: name for name in task_names()}, type=str)
 
 
 def _write_dvc_outputs(outcomes, metrics_out: Path | None, plots_dir: Path | None) -> None:
-    """Metrics JSON for `dvc metrics show` and the evaluation tables as CSV for `dvc plots show`."""
+    """Metrics JSON for `dvc metrics`/`dvc exp show` (per series: the evaluation's metrics with the baselines'
+    beside them, and the MLflow run's id) and the evaluation tables as `<plots_dir>/<table>/<series>.csv`:
+    one folder per table, so dvc.yaml declares each kind of plot once, for whatever series were trained."""
     import json
 
     from lstmops.data.snapshots import series_slug
 
     if metrics_out:
         metrics_out.parent.mkdir(parents=True, exist_ok=True)
-        metrics = {o.series: {k: round(float(v), 6) for k, v in o.evaluation.metrics.items()} for o in outcomes}
+        metrics = {
+            o.series: {**{k: round(float(v), 6) for k, v in o.evaluation.metrics.items()}, "mlflow_run_id": o.run_id}
+            for o in outcomes
+        }
         metrics_out.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     if plots_dir:
         for outcome in outcomes:
-            folder = plots_dir / series_slug(outcome.series)
-            folder.mkdir(parents=True, exist_ok=True)
             for name, table in outcome.evaluation.tables.items():
-                table.to_csv(folder / name, index=False)
+                folder = plots_dir / Path(name).stem
+                folder.mkdir(parents=True, exist_ok=True)
+                table.to_csv(folder / f"{series_slug(outcome.series)}.csv", index=False)
 
 
 @app.command()
@@ -200,7 +213,12 @@ def train(
     source: Annotated[str | None, typer.Option(help="Which source's validated data (default: params.yaml)")] = None,
     epochs: Annotated[int | None, typer.Option(help="Override train.epochs")] = None,
     metrics_out: Annotated[Path | None, typer.Option(help="Write metrics JSON here (for dvc metrics)")] = None,
-    plots_dir: Annotated[Path | None, typer.Option(help="Write evaluation tables as CSV here (for dvc plots)")] = None,
+    plots_dir: Annotated[
+        Path | None, typer.Option(help="Write evaluation tables as CSV here, DIR/<table>/<series>.csv (for dvc plots)")
+    ] = None,
+    model_out: Annotated[
+        Path | None, typer.Option(help="Also save each trained model in DIR/<series>/ (for a DVC output)")
+    ] = None,
     register: Annotated[bool, typer.Option(help="Register the model and run the champion/challenger gate")] = True,
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
@@ -208,6 +226,7 @@ def train(
     """Train, evaluate (baselines beside the model), log to MLflow and gate into the registry."""
     from lstmops import experiment, tracking
     from lstmops.data import prepare
+    from lstmops.data.snapshots import series_slug
     from lstmops.tasks import get_task
 
     params = _params(params_file, assignments, **{"train.epochs": epochs})
@@ -223,7 +242,8 @@ def train(
     typer.echo(f"tracking: {tracking.masked(tracking.configure_tracking())}")
     outcomes = []
     for prepared in chosen:
-        outcome = experiment.run_experiment(kind.value, prepared, params)
+        save_to = model_out / series_slug(prepared.series) if model_out else None
+        outcome = experiment.run_experiment(kind.value, prepared, params, save_to=save_to)
         if register:  # a HoldoutOverlapError ends with NOT GATED: the run is logged, the gate compared nothing
             typer.echo(experiment.gate(outcome, prepared, params).summary())
         outcomes.append(outcome)

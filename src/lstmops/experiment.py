@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lstmops import tracking
@@ -61,6 +62,7 @@ def run_experiment(
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
     trained: Trained | None = None,
+    save_to: Path | None = None,
 ) -> ExperimentOutcome:
     """Train task `kind` on `prepared` (seeded by the trainer), evaluate it, log the run; print one summary line.
 
@@ -68,6 +70,7 @@ def run_experiment(
     experiment: its epochs appear as they are trained, and a failure leaves it FAILED (see
     `tracking.training_run`). If logging fails after training, the model is kept on disk and
     ModelNotLogged says how to log it later. `trained`: a model trained earlier, logged instead of training.
+    `save_to`: also save the trained model there with the task's own save (a DVC stage's model output).
     """
     from lstmops import preflight, store_record, unlogged
     from lstmops.registry import registered_model_name
@@ -100,6 +103,8 @@ def run_experiment(
             f"is kept in {kept}: log it once the store works with `lstmops log-saved {kept}`"
         ) from err
     finished = time.perf_counter()
+    if save_to is not None:
+        trained.save(Path(save_to))
     store_record.remember(params.data.root, tracking.current_store(), model, run_id=run_id)
     phases = {
         "open": opened_at - started,

@@ -12,7 +12,8 @@ the effective params (`config/params.yaml`) and the model as a pyfunc that predi
 
 Lineage tags: `kind`, `series`, `data.kind`, `data.source`, `data.sha256`, `data.raw_snapshot`,
 `data.train_end` (the last time the model saw: the registry gate refuses hold-outs before it),
-`data.validation.<field>`, `git.commit`, `git.dirty`, `params.hash`, `version.<package>`, `device.<field>`.
+`data.validation.<field>`, `git.commit`, `git.dirty`, `params.hash`, `version.<package>`, `device.<field>`;
+under DVC also `dvc.stage`, `dvc.experiment` (the `dvc exp run` name) and `dvc.git_rev` (see `dvc_tags`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 SQLITE_PREFIX = "sqlite:///"
 EXPERIMENT_PREFIX = "lstmops-"
 GIT_COMMIT_VARIABLE = "LSTMOPS_GIT_COMMIT"  # the commit an image was built from (see infra/docker)
+# What DVC sets for a stage's command (dvc.env): the project root, the stage, and under `dvc exp run`
+# the experiment's name and the commit it is based on.
+DVC_ROOT_VARIABLE, DVC_STAGE_VARIABLE = "DVC_ROOT", "DVC_STAGE"
+DVC_EXP_NAME_VARIABLE, DVC_BASELINE_VARIABLE = "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV"
 # Packages whose versions decide whether a run can be reproduced (tensorflow may be the -cpu wheel).
 TRACKED_PACKAGES = {
     "tensorflow": ("tensorflow", "tensorflow-cpu"),
@@ -102,7 +107,7 @@ def configure_tracking(uri: str | None = None) -> str:
     A SQLite path is made absolute (relative to the working directory now), so a later change of
     directory cannot split the store in two. Returns the URI in use.
     """
-    resolved = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    resolved = uri or os.environ.get("MLFLOW_TRACKING_URI") or _dvc_root_store() or DEFAULT_TRACKING_URI
     database = sqlite_file(resolved)
     if database is not None:
         database = database.resolve()
@@ -116,6 +121,29 @@ def configure_tracking(uri: str | None = None) -> str:
         # MLflow prints "View run ... at: <uri>" with the credentials as each run ends; training_run prints it masked.
         os.environ[MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name] = "true"
     return resolved
+
+
+def _dvc_root_store() -> str | None:
+    """The embedded store of the DVC project a stage runs for: `dvc exp run --temp` and queued experiments
+    run in a temporary copy (DVC_ROOT names the project), whose own mlruns/ would vanish with it."""
+    root = os.environ.get(DVC_ROOT_VARIABLE)
+    return f"{SQLITE_PREFIX}{Path(root) / sqlite_file(DEFAULT_TRACKING_URI)}" if root else None
+
+
+def dvc_tags(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Inside a DVC stage: the stage, the DVC experiment's name (`dvc exp run`) and the Git revision the
+    experiment started from, so `dvc exp show` and MLflow's runs find each other; {} outside DVC."""
+    env = os.environ if environ is None else environ
+    if DVC_STAGE_VARIABLE not in env:
+        return {}
+    tags = {"dvc.stage": env[DVC_STAGE_VARIABLE]}
+    if name := env.get(DVC_EXP_NAME_VARIABLE):
+        tags["dvc.experiment"] = name
+    revision = env.get(DVC_BASELINE_VARIABLE)
+    if not revision and env.get(DVC_ROOT_VARIABLE):  # `dvc repro`: the project's checked-out commit
+        revision = git_state(Path(env[DVC_ROOT_VARIABLE]))["git.commit"]
+    tags["dvc.git_rev"] = revision or "unknown"
+    return tags
 
 
 class SharedStoreRequired(RuntimeError):
@@ -228,14 +256,10 @@ def ensure_experiment(kind: str) -> str:
 
 def run_params(prepared: PreparedSeries, params: Params, kind: str) -> dict[str, str]:
     """The params.yaml sections that shaped this model, flattened to dotted keys, plus the data used."""
+    from lstmops.tasks import params_read
+
     data_kind = prepared.kind
-    sections = {
-        "windows.split": params.windows.split,
-        f"windows.{data_kind}": getattr(params.windows, data_kind),
-        "train": params.train,
-        f"models.{kind}": getattr(params.models, kind),
-        data_kind: getattr(params, data_kind),
-    }
+    sections = {key: _section(params, key) for key in (*params_read(kind), data_kind)}
     flat: dict[str, Any] = {}
     for prefix, section in sections.items():
         _flatten(section.model_dump(mode="json"), prefix, flat)
@@ -249,6 +273,13 @@ def run_params(prepared: PreparedSeries, params: Params, kind: str) -> dict[str,
         }
     )
     return {key: _bounded(value, MAX_PARAM_VAL_LENGTH) for key, value in flat.items()}
+
+
+def _section(params: Params, dotted: str) -> Any:
+    node: Any = params
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
 
 
 def _flatten(tree: dict[str, Any], prefix: str, into: dict[str, Any]) -> None:
@@ -387,7 +418,7 @@ def training_run(
         PID_TAG: os.environ.get(WORKER_PID_VARIABLE, str(os.getpid())),
         TRAINING_PID_TAG: str(os.getpid()),
     }
-    run_tags = {"kind": kind, **lineage_tags(prepared, params), **opened_by, **(tags or {})}
+    run_tags = {"kind": kind, **lineage_tags(prepared, params), **dvc_tags(), **opened_by, **(tags or {})}
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
         mlflow.log_params(run_params(prepared, params, kind))
         log_training_data(prepared, data_root or params.data.root)

@@ -33,9 +33,17 @@ def get_task(name: str) -> ModelTask:
     return importlib.import_module(REGISTRY[name]).TASK
 
 
+def params_read(name: str) -> tuple[str, ...]:
+    """The params.yaml sections task `name` trains and evaluates with: its data kind's windows (the split and
+    the features), the shared `train` section and its own `models.<name>` (which holds its `train` exceptions).
+    What its MLflow run records and what its DVC stage declares (a test holds dvc.yaml to this list)."""
+    task = get_task(name)
+    return ("windows.split", f"windows.{task.data_kind}", "train", f"models.{name}")
+
+
 def tasks_for(data_kind: str) -> list[ModelTask]:
     """The tasks that train on a data kind, in registry order."""
     return [task for task in map(get_task, REGISTRY) if task.data_kind == data_kind]
 
 
-__all__ = ["REGISTRY", "ModelTask", "UnknownTaskError", "get_task", "task_names", "tasks_for"]
+__all__ = ["REGISTRY", "ModelTask", "UnknownTaskError", "get_task", "params_read", "task_names", "tasks_for"]

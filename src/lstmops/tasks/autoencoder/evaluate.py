@@ -136,8 +136,15 @@ def evaluate_autoencoder(
         higher_is_better=True,
         tables={
             "anomalies.csv": detected,
+            # threshold and labels beside each score: the reconstruction-error plot (MLflow table, DVC plot)
             "scores.csv": pd.DataFrame(
-                {"timestamp": held_times, "score": scores[holdout], "is_anomaly": flags[holdout]}
+                {
+                    "timestamp": held_times,
+                    "score": scores[holdout],
+                    "is_anomaly": flags[holdout],
+                    "threshold": trained.threshold,
+                    "labelled": windows_to_point_labels(held_times, held_windows).astype(int),
+                }
             ),
         },
         units=pd.DataFrame(

@@ -115,9 +115,11 @@ def forecast_metrics(forecasts: HoldoutForecasts, train_values: np.ndarray, seas
 
 
 def per_step_table(forecasts: HoldoutForecasts) -> pd.DataFrame:
-    """step, then mae and rmse of the model and of each baseline at that step."""
+    """step, then mae and rmse of the model, of each baseline and of the strongest baseline (the gate's,
+    under a name that does not depend on the seasons configured) at that step."""
     table = pd.DataFrame({"step": forecasts.steps})
-    for suffix, predicted in forecasts.forecasters.items():
+    best = {f"_{BEST_BASELINE}": forecasts.baselines[forecasts.best_baseline]}
+    for suffix, predicted in (forecasts.forecasters | best).items():
         table[f"mae{suffix}"] = metrics.per_step_mae(forecasts.actual, predicted)
         table[f"rmse{suffix}"] = metrics.per_step_rmse(forecasts.actual, predicted)
     return table

@@ -22,6 +22,7 @@ from typing import Any
 
 from prefect import flow, runtime
 
+import interrupts
 from ingest import ingest
 from lstmops import tracking
 from lstmops.config import load_params
@@ -76,7 +77,7 @@ def retrain(
 
     train = training_task(training_limit)
     trainings = []
-    with runner:
+    with runner, interrupts.trainings_stopped():
         for series in prepared:
             for model_kind in [task.name for task in tasks_for(series.kind)]:
                 arguments = {
@@ -101,7 +102,9 @@ def retrain(
             failures.append(f"{model_kind} {series.series}: {tracking.masked(str(outcome))}")
             continue
         report_evaluation(outcome)
-        decision = promote(outcome, series, params, actor=actor())
+        with interrupts.finished_first(f"the registry gate of {model_kind} {series.series}"):
+            decision = promote(outcome, series, params, actor=actor())
+        interrupts.registered(f"{decision.name} v{decision.version}")
         summary.append(
             {
                 "kind": outcome.kind,
@@ -152,8 +155,8 @@ def main(argv: list[str]) -> None:
     if "--verbose" in argv:
         set_verbose()
     arguments = [arg for arg in argv if arg != "--verbose"]
-    with started_from_a_shell():
-        summary = retrain(params_file=arguments[0] if arguments else "params.yaml")
+    with started_from_a_shell():  # Ctrl-C / SIGTERM: trainings stopped, one closing line, exit 130 / 143
+        summary = interrupts.stoppable(lambda: retrain(params_file=arguments[0] if arguments else "params.yaml"))
     print(f"\n{_summary_table(summary)}\n\n{what_to_open_next(configure_tracking())}")
 
 

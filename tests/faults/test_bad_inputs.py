@@ -1,0 +1,46 @@
+"""Bad input refused or repaired in one line naming the file, the rule and the rows (issue 31, Why 7-8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lstmops.data.prices import IngestError, read_yahoo_csv
+
+pytestmark = pytest.mark.faults
+
+
+def test_price_dates_spanning_a_dst_change_ingest_and_keep_their_trading_day(tmp_path):
+    path = tmp_path / "DST.csv"  # New York's clocks moved on 2024-03-10: the offset changes mid-file
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume\n"
+        "2024-03-08 00:00:00-05:00,10,11,9,10.5,100\n"
+        "2024-03-11 00:00:00-04:00,10.5,11.5,10,11,120\n"
+        "2024-03-12T09:30:00.5-0400,11,12,10.5,11.5,130\n"
+        "2024-03-13 00:00:00Z,11,12,10.5,11.5,130\n"
+        "2024-03-14,11,12,10.5,11.5,130\n"
+    )
+
+    frame = read_yahoo_csv(path)
+
+    assert frame["date"].dt.tz is None
+    assert [str(day.date()) for day in frame["date"]] == [
+        "2024-03-08",
+        "2024-03-11",
+        "2024-03-12",
+        "2024-03-13",
+        "2024-03-14",
+    ]
+
+
+def test_an_unparseable_price_date_names_the_file_and_its_lines(tmp_path):
+    path = tmp_path / "BAD.csv"
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume\n"
+        "2024-03-08 00:00:00-05:00,10,11,9,10.5,100\n"
+        "next tuesday,10.5,11.5,10,11,120\n"
+        "2024-03-12 00:00:00-04:00,11,12,10.5,11.5,130\n"
+    )
+
+    with pytest.raises(IngestError) as refused:
+        read_yahoo_csv(path)
+    assert str(refused.value) == f"{path}: missing or unparseable Date on lines 3 (1 rows): 'next tuesday'"

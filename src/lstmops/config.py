@@ -57,6 +57,9 @@ class DemoSensorParams(Strict):
 class SensorValidationParams(Strict):
     interval_tolerance: float = Field(0.1, ge=0)
     max_null_fraction: float = Field(0.01, ge=0, le=1)
+    # The longest interval, in median intervals, before a gap fails `interval_gap`: wide enough for the
+    # outages real NAB series have, far short of a sensor silent for months.
+    max_gap_intervals: int = Field(1000, ge=1)
 
 
 class SensorParams(Strict):

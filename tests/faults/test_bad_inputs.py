@@ -44,3 +44,22 @@ def test_an_unparseable_price_date_names_the_file_and_its_lines(tmp_path):
     with pytest.raises(IngestError) as refused:
         read_yahoo_csv(path)
     assert str(refused.value) == f"{path}: missing or unparseable Date on lines 3 (1 rows): 'next tuesday'"
+
+
+def test_a_four_month_gap_in_a_five_minute_sensor_series_fails_validation_naming_the_row():
+    import pandas as pd
+
+    from lstmops.config import Params
+    from lstmops.data.kinds import data_kind
+
+    times = pd.date_range("2024-01-01", periods=2000, freq="5min")
+    times = times.append(pd.date_range(times[-1] + pd.DateOffset(months=4), periods=2000, freq="5min"))
+    frame = pd.DataFrame({"timestamp": times, "value": [float(i % 7) for i in range(len(times))]})
+
+    report = data_kind("sensors").validate(frame, "machine_a.csv", Params())
+
+    assert not report.success
+    [failure] = report.failures
+    assert failure.rule == "interval_gap" and failure.unexpected_count == 1
+    assert "machine_a.csv failed validation" in report.message()
+    assert "interval_gap: 1 row(s) break 'no interval longer than 1000 median intervals'" in report.message()

@@ -63,3 +63,18 @@ def test_a_four_month_gap_in_a_five_minute_sensor_series_fails_validation_naming
     assert failure.rule == "interval_gap" and failure.unexpected_count == 1
     assert "machine_a.csv failed validation" in report.message()
     assert "interval_gap: 1 row(s) break 'no interval longer than 1000 median intervals'" in report.message()
+
+
+@pytest.mark.parametrize("value", ["true", "30.0"])
+def test_a_count_given_as_a_boolean_or_fraction_is_refused_not_coerced(value, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lstmops.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["train", "forecaster", "--set", f"train.epochs={value}"])
+
+    assert done.exit_code != 0 and isinstance(done.exception, SystemExit), done.output
+    [line] = done.output.strip().splitlines()
+    assert line.startswith("ERROR: --set train.epochs=") and line.endswith("Input should be a valid integer")
+    assert not (tmp_path / "data").exists()  # refused before anything was read or trained

@@ -22,6 +22,7 @@ from typing import Any
 
 from prefect import flow, runtime
 
+import interrupts
 from ingest import ingest
 from lstmops import tracking
 from lstmops.config import load_params
@@ -76,7 +77,7 @@ def retrain(
 
     train = training_task(training_limit)
     trainings = []
-    with runner:
+    with runner, interrupts.trainings_stopped():
         for series in prepared:
             for model_kind in [task.name for task in tasks_for(series.kind)]:
                 arguments = {
@@ -101,7 +102,9 @@ def retrain(
             failures.append(f"{model_kind} {series.series}: {tracking.masked(str(outcome))}")
             continue
         report_evaluation(outcome)
-        decision = promote(outcome, series, params, actor=actor())
+        with interrupts.finished_first(f"the registry gate of {model_kind} {series.series}"):
+            decision = promote(outcome, series, params, actor=actor())
+        interrupts.registered(f"{decision.name} v{decision.version}")
         summary.append(
             {
                 "kind": outcome.kind,
@@ -163,9 +166,9 @@ def main(argv: list[str]) -> None:
     params_file = arguments[0] if arguments else "params.yaml"
     # Piped to a file, stdout is block-buffered: say at once that the job started, and keep lines whole.
     sys.stdout.reconfigure(line_buffering=True)
-    print(f"retrain ({params_file}): starting Prefect, then ingest, validation, features and the trainings")
-    with run_from_a_shell(params_file):
-        summary = retrain(params_file=params_file)
+    with run_from_a_shell(params_file):  # Ctrl-C / SIGTERM: trainings stopped, one closing line, exit 130 / 143
+        print(f"retrain ({params_file}): starting Prefect, then ingest, validation, features and the trainings")
+        summary = interrupts.stoppable(lambda: retrain(params_file=params_file))
     print(f"\n{_summary_table(summary)}\n\n{what_to_open_next(configure_tracking())}")
 
 

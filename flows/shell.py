@@ -54,7 +54,7 @@ def started_from_a_shell() -> Iterator[None]:
     from lstmops.console import quiet_libraries, verbose
 
     quiet_libraries()
-    handlers = [] if verbose() else _console_handlers()
+    handlers = [] if verbose() else console_handlers()
     levels = [handler.level for handler in handlers]
     for handler in handlers:
         handler.setLevel(logging.WARNING)
@@ -66,7 +66,7 @@ def started_from_a_shell() -> Iterator[None]:
             handler.setLevel(level)
 
 
-def _console_handlers() -> list[logging.Handler]:
+def console_handlers() -> list[logging.Handler]:
     """Prefect's console handlers (on `prefect`, `prefect.flow_runs`, `prefect.task_runs`, ...)."""
     from prefect.logging.handlers import PrefectConsoleHandler
 

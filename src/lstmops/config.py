@@ -13,8 +13,12 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Strict as StrictValue
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
+# Counts, seeds and sizes take integers only: pydantic would read `true` as 1 and 30.0 as 30 (`--set
+# train.epochs=true` trained one epoch).
+Int = Annotated[int, StrictValue()]
 
 
 class Strict(BaseModel):
@@ -26,18 +30,18 @@ class DataParams(Strict):
 
 
 class YahooParams(Strict):
-    retries: int = Field(3, ge=1)
+    retries: Int = Field(3, ge=1)
     backoff_seconds: float = Field(2.0, ge=0)
 
 
 class DemoPriceParams(Strict):
-    seed: int = 7
-    n_days: int = Field(1500, ge=50)
+    seed: Int = 7
+    n_days: Int = Field(1500, ge=50)
     momentum: float = Field(0.15, gt=-1, lt=1)
 
 
 class PriceValidationParams(Strict):
-    max_gap_business_days: int = Field(5, ge=0)
+    max_gap_business_days: Int = Field(5, ge=0)
 
 
 class PriceParams(Strict):
@@ -51,14 +55,17 @@ class PriceParams(Strict):
 
 
 class DemoSensorParams(Strict):
-    seed: int = 11
-    n_points: int = Field(4032, ge=100)
+    seed: Int = 11
+    n_points: Int = Field(4032, ge=100)
     freq: str = "5min"
 
 
 class SensorValidationParams(Strict):
     interval_tolerance: float = Field(0.1, ge=0)
     max_null_fraction: float = Field(0.01, ge=0, le=1)
+    # The longest interval, in median intervals, before a gap fails `interval_gap`: wide enough for the
+    # outages real NAB series have, far short of a sensor silent for months.
+    max_gap_intervals: Int = Field(1000, ge=1)
 
 
 class SensorParams(Strict):
@@ -85,13 +92,13 @@ class SplitParams(Strict):
 
 
 class PriceWindowParams(Strict):
-    window: int = Field(30, ge=2)
+    window: Int = Field(30, ge=2)
     features: list[str] = ["log_return", "range", "volume_change"]
     target: str = "log_return"
 
 
 class SensorWindowParams(Strict):
-    window: int = Field(64, ge=2)
+    window: Int = Field(64, ge=2)
 
 
 class WindowParams(Strict):
@@ -101,21 +108,21 @@ class WindowParams(Strict):
 
 
 class TrainParams(Strict):
-    seed: int = 42
-    epochs: int = Field(30, ge=1)
-    batch_size: int = Field(64, ge=1)
-    patience: int = Field(5, ge=1)  # early stopping on val_loss
-    lr_patience: int = Field(2, ge=1)  # ReduceLROnPlateau: halve the rate after this many flat epochs
+    seed: Int = 42
+    epochs: Int = Field(30, ge=1)
+    batch_size: Int = Field(64, ge=1)
+    patience: Int = Field(5, ge=1)  # early stopping on val_loss
+    lr_patience: Int = Field(2, ge=1)  # ReduceLROnPlateau: halve the rate after this many flat epochs
     lr_factor: float = Field(0.5, gt=0, lt=1)
-    verbose: int = Field(2, ge=0, le=2)  # Keras progress: 0 silent, 1 bar, 2 one line per epoch
+    verbose: Int = Field(2, ge=0, le=2)  # Keras progress: 0 silent, 1 bar, 2 one line per epoch
 
 
 class TrainOverrides(Strict):
     """Per-kind exceptions to the shared `train` section (None: use the shared value)."""
 
-    epochs: int | None = Field(None, ge=1)
-    batch_size: int | None = Field(None, ge=1)
-    patience: int | None = Field(None, ge=1)
+    epochs: Int | None = Field(None, ge=1)
+    batch_size: Int | None = Field(None, ge=1)
+    patience: Int | None = Field(None, ge=1)
 
 
 RecurrentNetwork = Literal["lstm", "gru"]  # the recurrent layer a task's network is built from
@@ -123,18 +130,18 @@ RecurrentNetwork = Literal["lstm", "gru"]  # the recurrent layer a task's networ
 
 class ForecasterParams(Strict):
     network: RecurrentNetwork = "lstm"
-    units: list[int] = [32, 16]
+    units: list[Int] = [32, 16]
     dropout: float = Field(0.1, ge=0, lt=1)
     learning_rate: float = Field(1e-3, gt=0)
     interval_alpha: float = Field(0.1, gt=0, lt=1)  # split-conformal intervals at 1 - alpha
-    backtest_folds: int = Field(3, ge=0)  # walk-forward folds (0 = no backtest)
-    backtest_epochs: int = Field(10, ge=1)
+    backtest_folds: Int = Field(3, ge=0)  # walk-forward folds (0 = no backtest)
+    backtest_epochs: Int = Field(10, ge=1)
     train: TrainOverrides = TrainOverrides()
 
 
 class AutoencoderParams(Strict):
     network: RecurrentNetwork = "lstm"
-    units: int = Field(32, ge=1)
+    units: Int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
     # mean + k * std of the training rows' scores (Orion's rule, whose k is 4: the product's threshold is
@@ -151,11 +158,11 @@ Seq2SeqDecoder = Literal["recursive", "seasonal_residual"]
 
 
 class Seq2SeqParams(Strict):
-    units: int = Field(32, ge=1)
+    units: Int = Field(32, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     attention: Literal["luong", "luong_scaled", "bahdanau"] = "luong"
-    window: int = Field(96, ge=2)
-    horizon: int = Field(24, ge=1)
+    window: Int = Field(96, ge=2)
+    horizon: Int = Field(24, ge=1)
     # recursive: teacher-forced training, each step's forecast fed back as the next input.
     # seasonal_residual: all steps decoded at once from the seasonal-naive values and calendar of each
     # target step, forecasting the residual over the seasonal naive that was strongest on the train part.
@@ -167,7 +174,7 @@ class Seq2SeqParams(Strict):
     calendar: list[Literal["day", "week"]] = ["day", "week"]
     # seasonal_residual: networks initialised apart and trained side by side, each on its own error;
     # the forecast is their mean (a seed ensemble: steadier than one network, members x the compute).
-    members: int = Field(1, ge=1)
+    members: Int = Field(1, ge=1)
     # seasonal_residual: series = inputs as scaled on the train part; window = each origin's inputs also
     # standardised by its own window's mean and spread, the residual scaled back (level-free inputs);
     # auto = train both and keep the one with the lower validation loss (twice the training; the
@@ -204,12 +211,12 @@ class OrchestrationParams(Strict):
 
     task_runner: Literal["threads", "processes", "dask"] = "threads"
     # Trainings side by side on this machine: threads, processes, or a temporary Dask cluster's workers.
-    local_workers: int = Field(3, ge=1)
+    local_workers: Int = Field(3, ge=1)
     # task_runner dask: the scheduler's address (tcp://host:8786); None starts a temporary local cluster
     dask_address: str | None = None
     # Dask worker resource "GPU" each training holds: workers started with `--resources GPU=N`
     # run at most N trainings at a time, one per GPU; 0 leaves trainings unconstrained (CPU workers).
-    gpus_per_training: int = Field(0, ge=0)
+    gpus_per_training: Int = Field(0, ge=0)
 
 
 class RegistryParams(Strict):

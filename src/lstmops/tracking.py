@@ -422,7 +422,11 @@ def training_run(
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=run_tags) as run:
         mlflow.log_params(run_params(prepared, params, kind))
         log_training_data(prepared, data_root or params.data.root)
-        yield run.info.run_id
+        try:
+            yield run.info.run_id
+        except KeyboardInterrupt:  # MLflow's own exit would record Ctrl-C as FAILED
+            mlflow.end_run("KILLED")
+            raise
     uri = mlflow.get_tracking_uri()
     if carries_credentials(uri) and uri.startswith(("http://", "https://")):  # MLflow's own line is silenced
         print(f"View run {run_name} at: {run_url(uri, experiment_id, run.info.run_id)}")

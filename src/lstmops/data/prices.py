@@ -100,9 +100,11 @@ def read_yahoo_csv(path: Path | str) -> pd.DataFrame:
     if raw.empty:
         raise IngestError(f"{path}: no data rows")
 
-    dates = pd.to_datetime(raw["Date"], errors="coerce", format="ISO8601")
-    if dates.dt.tz is not None:  # dates with an offset: the wall time at the exchange keeps the trading day
-        dates = dates.dt.tz_localize(None)
+    # Dates with an offset: the wall time at the exchange keeps the trading day. The offset is dropped
+    # before parsing, row by row, because a file spanning a DST change mixes two (-05:00, -04:00),
+    # which pandas refuses to parse into one column.
+    wall_times = raw["Date"].str.strip().str.replace(_UTC_OFFSET, r"\1", regex=True)
+    dates = pd.to_datetime(wall_times, errors="coerce", format="ISO8601")
     bad_dates = dates.isna()
     if bad_dates.any():
         raise IngestError(f"{path}: missing or unparseable Date on {_describe_rows(raw, bad_dates, 'Date')}")
@@ -116,6 +118,9 @@ def read_yahoo_csv(path: Path | str) -> pd.DataFrame:
             raise IngestError(f"{path}: non-numeric {yahoo_name} on {_describe_rows(raw, not_numbers, yahoo_name)}")
         frame[name] = values
     return _canonical(frame)
+
+
+_UTC_OFFSET = r"^(.*\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"  # a time, then its offset
 
 
 def _drop_trailing_blank_rows(raw: pd.DataFrame) -> pd.DataFrame:

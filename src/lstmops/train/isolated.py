@@ -17,12 +17,18 @@ SIGKILL after `GRACE_S`, and ends the MLflow run the child had opened FAILED, ta
 timeout setting (`preflight.end_orphaned_runs`). The child trains with the parent's task registry
 (`lstmops.tasks.REGISTRY`, tasks registered at run time included). A process that may not have children (a daemonic worker, such as a
 Dask worker process) trains in its own process instead, without a timeout, and says so.
+
+Interrupts: a child starts with SIGINT blocked, so a terminal's Ctrl-C (sent to the whole process group)
+does not tear it down mid-write; the parent decides. `stop_all` (a flow's interrupt) and a
+KeyboardInterrupt in the waiting thread stop the children and end their runs KILLED.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import warnings
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -36,9 +42,17 @@ GRACE_S = 5.0  # between SIGTERM and SIGKILL
 STARTUP_TIMEOUT_S = 300.0  # for the child's imports and device set-up
 TIMEOUT_SETTING = "training_timeout_s"
 
+_children: dict[int, tuple[multiprocessing.Process, str]] = {}  # pid -> (training process, its task), while it runs
+_children_lock = threading.Lock()
+_stopped: set[int] = set()  # pids stop_all stopped: their death is not a failure
+
 
 class TrainingTimedOut(RuntimeError):
     """The training ran past its timeout and its process was stopped."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """The training was stopped by an interrupt of this process (`stop_all`); its run ended KILLED."""
 
 
 def run_experiment_within(
@@ -73,7 +87,14 @@ def run_experiment_within(
     child = context.Process(
         target=_child, args=(sender, dict(REGISTRY), *arguments), name=f"train-{kind}-{prepared.series}"
     )
-    child.start()
+    # Blocked signals are inherited through spawn's exec: Ctrl-C reaches the parent only, which stops the child.
+    unblocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        child.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, unblocked)
+    with _children_lock:
+        _children[child.pid] = (child, kind)
     sender.close()  # the child holds the only writer: a child that dies makes the pipe readable (EOF)
     try:
         message = _next(results, child, STARTUP_TIMEOUT_S)
@@ -97,13 +118,44 @@ def run_experiment_within(
             return payload
         if status == "error":
             raise payload
+        if child.pid in _stopped:  # stop_all ended its run KILLED
+            raise TrainingInterrupted(f"{kind} {prepared.series}: training stopped by an interrupt")
         why = f"its process exited with code {child.exitcode} before returning a result"
         _end_run(kind, child.pid, why)
         raise RuntimeError(f"{kind} {prepared.series}: training failed: {why}")
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C where the main thread waits here (not in a flow)
+        _stop(child)
+        _end_run(kind, child.pid, "interrupted", status="KILLED")
+        raise
     finally:
-        if child.is_alive():  # interrupted (Ctrl-C, the parent's own cancellation) or slow to exit
+        if child.is_alive():  # the parent's own cancellation, or slow to exit
             _stop(child)
+        with _children_lock:
+            _children.pop(child.pid, None)
         results.close()
+
+
+def stop_all(why: str) -> list[str]:
+    """Stop every training child of this process and end the MLflow runs they left RUNNING KILLED,
+    tagged with `why`; returns those runs' ids. The threads waiting on the children then raise
+    TrainingInterrupted instead of ending the runs FAILED."""
+    with _children_lock:
+        running = list(_children.values())
+        _stopped.update(_children)
+    for child, _ in running:
+        child.terminate()
+    for child, _ in running:
+        _stop(child)  # waits GRACE_S for each, then SIGKILL
+    return [run for child, kind in running for run in _end_run(kind, child.pid, why, status="KILLED")]
+
+
+def kill_all() -> int:
+    """SIGKILL every training child still running, without waiting (a second interrupt: exit now); how many."""
+    with _children_lock:
+        running = [child for child, _ in _children.values() if child.is_alive()]
+    for child in running:
+        child.kill()
+    return len(running)
 
 
 def _next(results: Connection, child: multiprocessing.Process, seconds: float) -> tuple[str, Any] | None:
@@ -124,12 +176,12 @@ def _stop(child: multiprocessing.Process) -> None:
         child.join()
 
 
-def _end_run(kind: str, pid: int | None, why: str) -> list[str]:
-    """End FAILED the run that process `pid` opened and left RUNNING."""
+def _end_run(kind: str, pid: int | None, why: str, status: str = "FAILED") -> list[str]:
+    """End with `status` the run that process `pid` opened and left RUNNING."""
     from lstmops.preflight import end_orphaned_runs
     from lstmops.tracking import ensure_experiment
 
-    return end_orphaned_runs(ensure_experiment(kind), "FAILED", why, pid=pid) if pid else []
+    return end_orphaned_runs(ensure_experiment(kind), status, why, pid=pid) if pid else []
 
 
 def _experiment(

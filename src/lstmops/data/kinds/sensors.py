@@ -86,6 +86,7 @@ class Sensors(DataKind):
             source_file=source_file,
             interval_tolerance=v.interval_tolerance,
             max_null_fraction=v.max_null_fraction,
+            max_gap_intervals=v.max_gap_intervals,
             min_rows=self.min_rows(params),
         )
 

@@ -13,17 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import ThreadpoolController
 
 from lstmops.models.baselines import seasonal_naive_at
 
 ALPHAS = (0.1, 1.0, 10.0, 100.0)
 DEFAULT_ALPHA = 10.0  # DESIGN.md's recipe, where no validation origin can choose
+# Matrices of a few hundred columns: BLAS threads cost more than they save, and on a busy machine
+# waiting for them multiplies the baseline's time, so it runs on one.
+BLAS_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ class LinearBaseline:
         values, origins = np.asarray(values, dtype=float), np.asarray(origins)
         if len(origins) and origins.min() < self.first_origin:
             raise ValueError(f"origins must be rows >= {self.first_origin} (the history the inputs read)")
-        residual = self.pipeline.predict(_inputs(values, origins, self.lags, self.horizon, self.seasons))
+        with _threads().limit(limits=BLAS_THREADS, user_api="blas"):
+            residual = self.pipeline.predict(_inputs(values, origins, self.lags, self.horizon, self.seasons))
         return _base(values, origins, self.horizon, self.base_season) + residual.reshape(len(origins), self.horizon)
 
 
@@ -89,7 +95,20 @@ def fit_linear_baseline(
     `residual`: predict the residual over the seasonal naive strongest on the training origins (over
     persistence when no season fits the train part); else the values themselves (returns).
     """
-    values = np.asarray(values, dtype=float)
+    with _threads().limit(limits=BLAS_THREADS, user_api="blas"):
+        return _fit(np.asarray(values, dtype=float), train, val, lags, horizon, seasons, residual, alphas)
+
+
+def _fit(
+    values: np.ndarray,
+    train: slice,
+    val: slice,
+    lags: int,
+    horizon: int,
+    seasons: Sequence[int],
+    residual: bool,
+    alphas: Sequence[float],
+) -> LinearBaseline:
     seasons = usable_seasons(seasons, lags, horizon, train.stop - train.start)
     first = first_origin(lags, seasons)
     train_origins = part_origins(train, horizon, first)
@@ -119,6 +138,12 @@ def fit_linear_baseline(
     }
     alpha = min(scores, key=scores.get)
     return LinearBaseline(fitted[alpha], lags, horizon, seasons, base_season, alpha, scores)
+
+
+@cache
+def _threads() -> ThreadpoolController:
+    """Found once: looking up the loaded thread pools takes longer than a small fit."""
+    return ThreadpoolController()
 
 
 def _ridge(alpha: float) -> Pipeline:

@@ -135,6 +135,8 @@ def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
     assert m["backtest_mase_pooled_ci_low"] < m["backtest_mase_pooled"] < m["backtest_mase_pooled_ci_high"]
     drift = sum(fold.metrics["mae_drift"] * len(fold.points) for fold in folds)
     assert m["backtest_mae_vs_drift"] == pytest.approx((points["actual"] - points["predicted"]).abs().sum() / drift)
+    linear = sum(fold.metrics["mae_linear"] * len(fold.points) for fold in folds)
+    assert m["backtest_mae_vs_linear"] == pytest.approx((points["actual"] - points["predicted"]).abs().sum() / linear)
     assert set(evaluation.figures) == {"forecast.png", "backtest.png"}
 
 

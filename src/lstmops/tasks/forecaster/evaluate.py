@@ -14,7 +14,8 @@ consecutive folds; fold i retrains from scratch (backtest_epochs epochs, same se
 before it, its last 15% as validation, and is scored on its fold: backtest_fold_<i>_mase,
 backtest_mase_mean, and over all folds' points at once backtest_mase_pooled (model MAE / persistence
 MAE) with a 95% moving-block bootstrap interval (backtest_mase_pooled_ci_low/_high, blocks of
-BOOTSTRAP_BLOCK bars) and backtest_mae_vs_drift (model MAE / drift MAE).
+BOOTSTRAP_BLOCK bars), backtest_mae_vs_drift and backtest_mae_vs_linear (model MAE / drift or linear
+MAE; each fold's linear baseline fitted on that fold's training rows).
 """
 
 from __future__ import annotations
@@ -143,6 +144,7 @@ def backtest_metrics(folds: list[Fold]) -> dict[str, float]:
     metrics["backtest_mase_pooled_ci_low"], metrics["backtest_mase_pooled_ci_high"] = low, high
     drift_error = sum(fold.metrics["mae_drift"] * fold.metrics["test_points"] for fold in folds)
     metrics["backtest_mae_vs_drift"] = float(model.sum() / drift_error)
+    metrics["backtest_mae_vs_linear"] = float(model.sum() / (points["actual"] - points["linear"]).abs().sum())
     return metrics
 
 

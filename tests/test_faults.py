@@ -80,9 +80,11 @@ def train_shrunk(prepared, params) -> Shrunk:
 def evaluate_shrunk(trained, prepared, params, *, gate: bool = False) -> Evaluation:
     close = prepared.features["close"].to_numpy()
     test = np.arange(prepared.split.test.start, prepared.split.test.stop)
-    persistence = float(np.mean(np.abs(close[test - 1] - close[test])))
-    metrics = {"mae": persistence / 2, "mae_persistence": persistence}  # a stand-in that always beats persistence
-    return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False)
+    errors = np.abs(close[test - 1] - close[test])
+    metrics = {"mae": float(errors.mean() / 2), "mae_persistence": float(errors.mean())}  # always beats persistence
+    # Per-point losses too: the gate promotes only a significant win, which its paired test must see.
+    units = pd.DataFrame({"loss": errors / 2, "loss_baseline": errors}, index=prepared.features["date"].iloc[test])
+    return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, units=units)
 
 
 TASK = LazyTask(

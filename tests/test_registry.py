@@ -73,17 +73,26 @@ def log_toy_run(mlflow_store, gate_outcome):
 class Holdout:
     """The gate's evaluation hook: load the version, predict the hold-out, MAE beside the naive baseline's."""
 
-    def __init__(self, true_slope: float, noise: float = 0.0):
+    def __init__(self, true_slope: float, noise: float = 0.0, linear_slope: float | None = None):
         self.true_slope = true_slope
         self.y = true_slope * HOLDOUT_X + np.random.default_rng(0).normal(0, noise, len(HOLDOUT_X))
+        self.linear_slope = linear_slope  # a second baseline, `linear`, predicting linear_slope * x
         self.evaluated: list[str] = []
 
     def __call__(self, model_uri: str) -> Evaluation:
         self.evaluated.append(model_uri)
         forecast = mlflow.pyfunc.load_model(model_uri).predict(pd.DataFrame({"x": HOLDOUT_X}))["forecast"]
-        units = pd.DataFrame({"loss": np.abs(forecast - self.y), "loss_baseline": np.abs(HOLDOUT_X - self.y)})
-        metrics = {"mae": float(units["loss"].mean()), "mae_persistence": float(units["loss_baseline"].mean())}
-        return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, units=units)
+        if self.linear_slope is None:
+            units = pd.DataFrame({"loss": np.abs(forecast - self.y), "loss_baseline": np.abs(HOLDOUT_X - self.y)})
+            metrics = {"mae": float(units["loss"].mean()), "mae_persistence": float(units["loss_baseline"].mean())}
+            return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, units=units)
+        # As the forecasting evaluations do: every baseline reported, the gate's the strongest of them.
+        losses = {"persistence": np.abs(HOLDOUT_X - self.y), "linear": np.abs(self.linear_slope * HOLDOUT_X - self.y)}
+        best = min(losses, key=lambda name: losses[name].mean())
+        units = pd.DataFrame({"loss": np.abs(forecast - self.y), "loss_baseline": losses[best]})
+        metrics = {"mae": float(units["loss"].mean()), **{f"mae_{n}": float(v.mean()) for n, v in losses.items()}}
+        metrics["mae_best_baseline"] = metrics[f"mae_{best}"]
+        return Evaluation(metrics, "mae", "mae_best_baseline", False, units=units, baseline_name=best)
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +105,26 @@ def gate(log_toy_run):
     return register
 
 
-def errors(mae: float, baseline: float, *, seed: int = 0, spread: float = 0.02, points: int = 100) -> Evaluation:
-    """Absolute errors at `points` hold-out points averaging exactly `mae` (and `baseline`), scattered by `spread`."""
+def errors(
+    mae: float,
+    baseline: float,
+    *,
+    seed: int = 0,
+    spread: float = 0.02,
+    points: int = 100,
+    strongest: str | None = None,
+) -> Evaluation:
+    """Absolute errors at `points` hold-out points averaging exactly `mae` (and `baseline`), scattered by `spread`.
+
+    `strongest`: the baseline is the strongest of several, named so (`mae_best_baseline`, as the
+    forecasting evaluations report it); else the one naive baseline `mae_persistence`.
+    """
     noise = np.random.default_rng(seed).normal(0, spread, (2, points))
     noise -= noise.mean(axis=1, keepdims=True)
     units = pd.DataFrame({"loss": mae + noise[0], "loss_baseline": baseline + noise[1]})
+    name = "mae_best_baseline" if strongest else "mae_persistence"
     return Evaluation(
-        {"mae": mae, "mae_persistence": baseline}, "mae", "mae_persistence", higher_is_better=False, units=units
+        {"mae": mae, name: baseline}, "mae", name, higher_is_better=False, units=units, baseline_name=strongest
     )
 
 
@@ -143,14 +165,39 @@ def test_a_significant_win_over_the_champion_still_needs_a_significant_win_over_
     decision = decide("m", "2", errors(0.499, 0.5, spread=0.05), champion)
     assert decision.test.p_value < 0.05 and decision.significant  # clearly better than the champion ...
     assert not decision.promoted  # ... but a tie with the naive baseline
-    assert "not significantly better than the naive baseline" in decision.reason
+    assert "not significantly better than the baseline mae_persistence 0.5" in decision.reason
 
 
-def test_a_first_version_needs_only_the_baseline_and_says_whether_the_win_is_significant():
-    lucky = decide("m", "1", errors(0.499, 0.5, spread=0.05), None)
-    assert lucky.promoted and not lucky.significant and lucky.reason.endswith("not significant at alpha 0.05")
-    clear = decide("m", "1", errors(0.3, 0.5), None)
+def test_a_first_version_earns_champion_only_with_a_significant_win_over_the_strongest_baseline():
+    # A lower error than the linear baseline, but errors that scatter by 0.3 per point: noise.
+    lucky = decide("m", "1", errors(0.52, 0.55, spread=0.3, strongest="linear"), None)
+    assert not lucky.promoted and not lucky.significant
+    assert lucky.test.p_value > 0.05 and lucky.test.ci_low < 0 < lucky.test.ci_high
+    assert lucky.reason.startswith(
+        "first version kept without @champion: mae 0.52 vs the strongest simple baseline, linear, 0.55 (diff -0.03"
+    )
+    assert lucky.reason.endswith("not significant at alpha 0.05")
+    assert lucky.challenger.baseline_name == "linear"
+
+    clear = decide("m", "1", errors(0.3, 0.5, strongest="linear"), None)
     assert clear.promoted and clear.significant and clear.test.ci_high < 0
+    assert clear.reason.startswith("first version: mae 0.3 beats the strongest simple baseline, linear, 0.5 (")
+    assert clear.reason.endswith(": significant at alpha 0.05")
+
+
+def test_a_first_version_without_per_point_results_cannot_show_a_significant_win():
+    evaluation = errors(0.3, 0.5)
+    evaluation.units = None
+    decision = decide("m", "1", evaluation, None)
+    assert not decision.promoted and decision.test is None
+    assert "no paired test" in decision.reason and decision.reason.endswith("not significant at alpha 0.05")
+
+
+def test_a_challenger_whose_champion_cannot_be_loaded_must_win_significantly_too():
+    warning = "champion v1 cannot be loaded (bad file), so compared with the baseline only"
+    noisy = decide("m", "2", errors(0.52, 0.55, spread=0.3), None, unloadable_champion=warning)
+    assert not noisy.promoted and noisy.reason.startswith(warning + ": mae 0.52 vs the baseline mae_persistence")
+    assert decide("m", "2", errors(0.3, 0.5), None, unloadable_champion=warning).promoted
 
 
 def test_margin_is_relative_and_direction_aware():
@@ -197,11 +244,25 @@ def test_registering_versions_prints_nothing_and_links_each_to_its_run_and_logge
 
 def test_first_version_worse_than_the_baseline_is_rejected_and_recorded(gate):
     decision = gate(0.5, "no-skill", Holdout(2.0))
-    assert not decision.promoted and "naive baseline" in decision.reason
+    assert not decision.promoted and decision.reason.startswith(
+        "first version kept without @champion: mae 3 does not beat the baseline mae_persistence 2 (diff +1"
+    )
     assert aliases_of(decision.name) == {}
     assert MlflowClient().get_model_version(decision.name, "1").tags["gate.decision"] == "rejected"
     [entry] = history(decision.name)
     assert entry["action"] == "reject" and entry["reason"] == decision.reason
+
+
+def test_a_first_version_beating_persistence_but_not_the_linear_baseline_gets_no_champion(gate):
+    # slope 1.8 on y = 2x: error 0.2x, far below persistence's x, but above the linear baseline's 0.1x.
+    decision = gate(1.8, "linear-wins", Holdout(2.0, linear_slope=1.9))
+    assert not decision.promoted and aliases_of(decision.name) == {}
+    assert decision.challenger.metrics["mae"] < decision.challenger.metrics["mae_persistence"]
+    assert decision.reason.startswith(
+        "first version kept without @champion: mae 0.4 does not beat the strongest simple baseline, linear, 0.2"
+    )
+    version = MlflowClient().get_model_version(decision.name, "1")
+    assert version.tags["gate.baseline_name"] == "linear" and version.tags["gate.baseline"] == "0.2"
 
 
 def test_better_challenger_is_promoted_and_the_old_champion_becomes_previous(gate):
@@ -393,8 +454,8 @@ def test_score_uses_the_champion_and_logs_a_scoring_run(gate, tmp_path):
 
 def test_score_of_an_anomaly_model_writes_segments_with_scores(log_toy_run, tmp_path):
     outcome = log_toy_run({"threshold": 3.0}, "sensor", kind="autoencoder")
-    f1 = Evaluation({"f1": 0.8, "f1_zscore": 0.4}, "f1", "f1_zscore", higher_is_better=True)
-    register_and_gate(outcome, lambda uri: f1, actor="tester")
+    register_version(outcome)  # made champion by hand: this test is about scoring, not the gate
+    MlflowClient().set_registered_model_alias("autoencoder-sensor", "champion", "1")
     values = [0.1, 5.0, 6.0, 0.2, 0.1, 4.0, 0.3]
     frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=7, freq="5min"), "value": values})
     result = score("autoencoder-sensor", frame, tmp_path)

@@ -14,6 +14,7 @@ from mlflow import MlflowClient  # noqa: E402
 
 from lstmops.evaluate.report import Evaluation  # noqa: E402
 from lstmops.registry import RegistryError, register_and_gate  # noqa: E402
+from lstmops.reports.evaluation import evaluation_markdown  # noqa: E402
 from lstmops.review import metrics_table, review  # noqa: E402
 from lstmops.tracking import ensure_experiment  # noqa: E402
 
@@ -132,3 +133,22 @@ def test_the_metrics_table_reads_in_natural_order_with_baselines_as_columns():
     assert header == ["metric (training run's hold-out)", "this version", "persistence", "seasonal", "zscore"]
     assert [row[0] for row in rows] == ["f1", "f1_point", "mae", "mae_step_2", "mae_step_10", "rmse"]
     assert rows[2] == ["mae", "1", "1.5", "1.2", "-"] and rows[0] == ["f1", "0.8", "-", "-", "0.6"]
+
+
+def test_the_linear_baseline_is_a_column_beside_the_naive_ones_and_the_ratio_to_it_a_row():
+    metrics = {"mae": 1.0, "mae_persistence": 1.5, "mae_linear": 1.1, "mae_best_baseline": 1.1, "mae_vs_linear": 0.91}
+
+    header, rows = metrics_table(metrics, None, None)
+
+    assert header[1:] == ["this version", "best_baseline", "linear", "persistence"]
+    assert rows == [["mae", "1", "1.1", "1.1", "1.5"], ["mae_vs_linear", "0.91", "-", "-", "-"]]
+
+
+def test_the_evaluation_report_names_the_strongest_baseline_and_keeps_the_ratio_to_linear_a_row():
+    metrics = {"mae": 1.0, "mae_persistence": 1.5, "mae_linear": 1.1, "mae_best_baseline": 1.1, "mae_vs_linear": 0.91}
+    evaluation = Evaluation(metrics, "mae", "mae_best_baseline", False, baseline_name="linear")
+
+    markdown = evaluation_markdown("forecaster", evaluation, "footer")
+
+    assert "baseline (mae_best_baseline: the strongest, linear) 1.1 → **beats the baseline**" in markdown
+    assert "| mae | 1 | 1.5 | 1.1 | 1.1 |" in markdown and "| mae_vs_linear | 0.91 |  |  |  |" in markdown

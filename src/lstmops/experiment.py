@@ -40,8 +40,9 @@ class ExperimentOutcome:
         e = self.evaluation
         verdict = "beats" if self.beats_baseline else "does NOT beat"
         return (
-            f"{self.kind} {self.series}: {e.primary_metric} {e.score:.4g} vs {e.baseline_metric} "
-            f"{e.baseline_score:.4g} -> {verdict} the baseline  (run {self.run_id}, {self.seconds:.1f} s)"
+            f"{self.kind} {self.series}: {e.primary_metric} {e.score:.4g} vs {e.baseline_metric}"
+            f"{f' ({e.baseline_name})' if e.baseline_name else ''} {e.baseline_score:.4g} -> {verdict} the baseline"
+            f"  (run {self.run_id}, {self.seconds:.1f} s)"
         )
 
 

@@ -10,11 +10,13 @@ The gate re-evaluates the challenger AND the current champion on the same, newes
 stale metrics), after checking that neither version trained on any of it (each version's
 `data.train_end` tag; where one did, the comparison moves to the hold-out's rows after both training
 ends when there are enough of them for the paired test, else it is refused), and promotes only if
-the challenger beats the champion AND the naive baseline by a statistically significant margin at level `alpha` (paired tests on the same hold-out points:
+the challenger beats the champion AND the strongest simple baseline (the evaluation's
+`baseline_metric`: for forecasts the lowest error of the naive and linear baselines on these points)
+by a statistically significant margin at level `alpha` (paired tests on the same hold-out points:
 Diebold–Mariano for forecasts, a block bootstrap of the F1 difference for anomaly detection; see
 `evaluate.significance`) and beats the champion by at least `margin` (relative: the smallest effect
-worth a change). A noisy tie keeps the champion. A first version needs only to beat the baseline;
-its decision says whether that win is significant. After the decision @challenger
+worth a change). A noisy tie keeps the champion. A first version must win significantly over the
+baseline too, else it is kept without @champion and its decision says so. After the decision @challenger
 is removed either way (it means "awaiting a decision"); a rejected version keeps its number, its
 `gate.*` tags say why, and `review MODEL --version N` still shows it.
 
@@ -22,7 +24,7 @@ Crash safety: each gate holds a per-version lock (`<name>.v<N>.gate.lock`) from 
 version to deciding it; a @challenger whose lock nobody holds was left by a gate that died, and the
 next gate of the model decides it first (or abandons it, audited, where it cannot be evaluated). A
 champion whose files cannot be read (serving.CorruptModelError) does not block promotions: the
-challenger is judged against the naive baseline alone and the decision carries the warning.
+challenger is judged against the baseline alone, as a first version is, and the decision carries the warning.
 
 Rollback swaps @champion and @previous, so a second rollback undoes the first.
 
@@ -143,6 +145,7 @@ class Side:
     score: float
     baseline: float
     metrics: dict[str, float]
+    baseline_name: str | None = None  # which baseline `baseline` scores, where it is the strongest of several
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class Decision:
     challenger: Side
     champion: Side | None  # the champion it was compared with (None for a first version)
     test: Comparison | None = None  # the deciding paired test: vs the champion, else vs the baseline
-    baseline_test: Comparison | None = None  # challenger vs the naive baseline on the same points
+    baseline_test: Comparison | None = None  # challenger vs the strongest simple baseline on the same points
     significant: bool = False  # `test` found the challenger better at level alpha
     resplit: Resplit | None = None  # the rows compared on, when not the whole hold-out
     warning: str | None = None  # e.g. a champion that could not be loaded
@@ -250,6 +253,7 @@ def _side(version: str, evaluation: Evaluation) -> Side:
         evaluation.score,
         evaluation.baseline_score,
         {key: float(value) for key, value in evaluation.metrics.items()},
+        evaluation.baseline_name,
     )
 
 
@@ -259,6 +263,13 @@ def _paired_test(challenger: Evaluation, other: Evaluation, alpha: float, baseli
     from lstmops.evaluate.significance import compare_units
 
     return compare_units(challenger.units, other.units, horizon=challenger.horizon, alpha=alpha, baseline=baseline)
+
+
+def _baseline_words(evaluation: Evaluation) -> str:
+    """`strongest simple baseline, linear,` where there are several; else `baseline f1_zscore`."""
+    if evaluation.baseline_name:
+        return f"strongest simple baseline, {evaluation.baseline_name},"
+    return f"baseline {evaluation.baseline_metric}"
 
 
 def _tested(test: Comparison | None) -> str:
@@ -275,9 +286,10 @@ def decide(
     unloadable_champion: str | None = None,
 ) -> Decision:
     """Promote only if the challenger beats the champion by a significant margin (paired test at
-    `alpha`, and at least `margin` relative) and the naive baseline significantly; a first version
-    only needs to beat the baseline (whether significantly is recorded), and so does a challenger
-    whose champion cannot be loaded (`unloadable_champion`: the warning, which leads the reason)."""
+    `alpha`, and at least `margin` relative) and the strongest simple baseline significantly; a first
+    version, or a challenger whose champion cannot be loaded (`unloadable_champion`: the warning, which
+    leads the reason), must beat that baseline significantly (a first version that does not is kept
+    without @champion)."""
     metric = challenger.primary_metric
     mine = _side(version, challenger)
     theirs = _side(champion[0], champion[1]) if champion else None
@@ -290,23 +302,27 @@ def decide(
     vs_baseline = _paired_test(challenger, challenger, alpha, baseline=True)
     baseline_wins = vs_baseline is not None and vs_baseline.significant(better)
     here = f"{metric} {mine.score:.4g}"
-    versus_baseline = f"naive baseline {challenger.baseline_metric} {mine.baseline:.4g}{_tested(vs_baseline)}"
+    versus_baseline = f"{_baseline_words(challenger)} {mine.baseline:.4g}{_tested(vs_baseline)}"
 
     warned = f"{unloadable_champion}: " if unloadable_champion and theirs is None else ""
 
     def decision(promoted: bool, reason: str, test: Comparison | None, significant: bool) -> Decision:
         return Decision(name, version, promoted, warned + reason, metric, mine, theirs, test, vs_baseline, significant)
 
+    if theirs is None:  # a first version (or a broken champion): only the baseline to beat, significantly
+        first = "" if warned else "first version: "
+        kept = "" if warned else "first version kept without @champion: "
+        if not challenger.beats_baseline():
+            return decision(False, f"{kept}{here} does not beat the {versus_baseline}", vs_baseline, baseline_wins)
+        if not baseline_wins:
+            return decision(
+                False, f"{kept}{here} vs the {versus_baseline}: not significant at alpha {alpha:g}", vs_baseline, False
+            )
+        return decision(
+            True, f"{first}{here} beats the {versus_baseline}: significant at alpha {alpha:g}", vs_baseline, True
+        )
     if not challenger.beats_baseline():
         return decision(False, f"{here} does not beat the {versus_baseline}", vs_baseline, baseline_wins)
-    if theirs is None:
-        verdict = "significant" if baseline_wins else "not significant"
-        return decision(
-            True,
-            f"{'' if warned else 'first version: '}{here} beats the {versus_baseline}: {verdict} at alpha {alpha:g}",
-            vs_baseline,
-            baseline_wins,
-        )
     vs_champion = _paired_test(challenger, champion[1], alpha, baseline=False)
     champion_wins = vs_champion is not None and vs_champion.significant(better)
     versus = f"{here} vs champion v{theirs.version} {theirs.score:.4g}{_tested(vs_champion)}"
@@ -379,7 +395,7 @@ class _Gate:
         try:
             return evaluate(version_uri(self.name, version)), None
         except CorruptModelError as err:
-            return None, f"champion v{version} cannot be loaded ({err}), so compared with the naive baseline only"
+            return None, f"champion v{version} cannot be loaded ({err}), so compared with the baseline only"
 
     def judge(self, number: str, own_end: str | None, run_id: str, note: str = "") -> Decision:
         """Evaluate version `number` and the champion on the same rows, decide, move the aliases, record."""
@@ -560,6 +576,7 @@ def _apply(decision: Decision, actor: str, holdout: str | None, holdout_start: s
         "metric": decision.metric,
         "score": f"{decision.challenger.score:.6g}",
         "baseline": f"{decision.challenger.baseline:.6g}",
+        "baseline_name": decision.challenger.baseline_name or "none",
         "champion_version": decision.champion.version if decision.champion else "none",
         "champion_score": f"{decision.champion.score:.6g}" if decision.champion else "none",
         "holdout.sha256": holdout or "unknown",

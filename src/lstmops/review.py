@@ -120,14 +120,15 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-# Metric-name suffixes that mean "the same metric for a naive baseline" (`mae_persistence`, `f1_zscore`,
-# `mae_seasonal_288`: the seasonal naive of period 288); longest first, so `mae_seasonal_naive` is the
-# `seasonal_naive` baseline of `mae`, not `naive` of `mae_seasonal`.
+# Metric-name suffixes that mean "the same metric for a simple baseline" (`mae_persistence`, `f1_zscore`,
+# `mae_seasonal_288`: the seasonal naive of period 288, `mae_linear`: the ridge on lags); longest first,
+# so `mae_seasonal_naive` is the `seasonal_naive` baseline of `mae`, not `naive` of `mae_seasonal`.
 BASELINE_SUFFIX = re.compile(
-    r"_(seasonal_naive|threshold_max|best_baseline|persistence|seasonal_\d+|seasonal|zscore|drift|naive)$"
+    r"_(seasonal_naive|threshold_max|best_baseline|persistence|seasonal_\d+|seasonal|zscore|linear|drift|naive)$"
 )
 BASELINE_COLUMNS = (
     "best_baseline",
+    "linear",
     "persistence",
     "drift",
     "seasonal",
@@ -136,6 +137,11 @@ BASELINE_COLUMNS = (
     "zscore",
     "threshold_max",
 )
+
+
+def _baseline_heading(name: str) -> str:
+    """`strongest simple baseline (linear)`; `baseline` for versions gated before the name was kept."""
+    return "baseline" if name == "none" else f"strongest simple baseline ({name})"
 
 
 def natural_key(name: str) -> list:
@@ -203,7 +209,7 @@ def render(
                     "metric (same newest hold-out)",
                     "this version",
                     f"champion v{champion_then}" if champion_then != "none" else "champion (none: first version)",
-                    "naive baseline",
+                    _baseline_heading(gate.get("baseline_name", "none")),
                 ],
                 [
                     [

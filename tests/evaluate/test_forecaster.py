@@ -1,11 +1,14 @@
 """Evaluating the price forecaster: price-space metrics beside baselines, conformal coverage, backtest."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from lstmops.data import prepare
-from lstmops.tasks.forecaster.evaluate import evaluate_forecaster, walk_forward
+from lstmops.models.linear import ALPHAS
+from lstmops.tasks.forecaster.evaluate import evaluate_forecaster, linear_closes, walk_forward
 from lstmops.tasks.forecaster.train import train_forecaster
 
 SETTINGS = {"prices.demo.n_days": 600, "windows.prices.window": 8, "train.epochs": 3, "train.batch_size": 64}
@@ -25,12 +28,36 @@ def test_baselines_are_reported_beside_the_model_on_the_same_points(setup):
     test_rows = prepared.split.test.stop - prepared.split.test.start
 
     for metric in ("rmse", "mae", "mape", "directional_accuracy", "mase"):
-        assert {metric, f"{metric}_persistence", f"{metric}_drift"} <= m.keys()
+        assert {metric, *(f"{metric}_{b}" for b in ("persistence", "drift", "linear", "best_baseline"))} <= m.keys()
     assert m["mase"] == pytest.approx(m["mae"] / m["mae_persistence"])
     assert m["mase_persistence"] == 1.0 and m["test_points"] == test_rows
-    assert (evaluation.primary_metric, evaluation.baseline_metric) == ("mae", "mae_persistence")
+    assert m["mae_vs_linear"] == pytest.approx(m["mae"] / m["mae_linear"]) and m["linear_alpha"] in ALPHAS
+    # The gate compares with the strongest simple baseline, naive or linear, point by point.
+    assert (evaluation.primary_metric, evaluation.baseline_metric) == ("mae", "mae_best_baseline")
+    assert m["mae_best_baseline"] == min(m["mae_persistence"], m["mae_drift"], m["mae_linear"])
+    assert m["mae_best_baseline"] == m[f"mae_{evaluation.baseline_name}"]
+    assert evaluation.units["loss_baseline"].mean() == pytest.approx(m["mae_best_baseline"])
     assert not evaluation.higher_is_better
-    assert evaluation.beats_baseline() == (m["mae"] < m["mae_persistence"])
+    assert evaluation.beats_baseline() == (m["mae"] < m["mae_best_baseline"])
+
+
+def test_the_linear_baseline_forecasts_each_close_from_earlier_returns_fitted_on_the_training_rows(setup):
+    params, prepared, trained, _, evaluation = setup
+    table = evaluation.tables["predictions.csv"]
+    first = prepared.split.test.start
+    # Another test part (prices doubled from its first row on): the coefficients, fitted on the
+    # training rows and tuned on the validation rows, are the same, so the first test close is too.
+    features = prepared.features.copy()
+    features.loc[first:, "close"] *= 2.0
+    changed = replace(prepared, features=features)
+    rows = np.arange(first, prepared.split.test.stop)
+    original, alpha = linear_closes(prepared, trained.window, rows)
+    moved, moved_alpha = linear_closes(changed, trained.window, rows)
+    assert moved[0] == original[0] and moved_alpha == alpha
+    np.testing.assert_allclose(table["linear"], original)
+    # a forecast near the previous close: a return's forecast is small
+    previous = prepared.features["close"].to_numpy()[rows - 1]
+    assert np.all(np.abs(np.log(original / previous)) < 0.2)
 
 
 def test_metrics_are_in_price_space(setup):
@@ -39,7 +66,7 @@ def test_metrics_are_in_price_space(setup):
 
     table = evaluation.tables["predictions.csv"]
 
-    assert list(table.columns) == ["date", "actual", "predicted", "lower", "upper", "persistence"]
+    assert list(table.columns) == ["date", "actual", "predicted", "lower", "upper", "persistence", "drift", "linear"]
     np.testing.assert_array_equal(table["actual"], closes)
     np.testing.assert_array_equal(table["persistence"].iloc[1:], closes[:-1])
     errors = table["actual"] - table["predicted"]
@@ -108,6 +135,8 @@ def test_walk_forward_retrains_on_the_past_and_covers_the_test_rows_once(setup):
     assert m["backtest_mase_pooled_ci_low"] < m["backtest_mase_pooled"] < m["backtest_mase_pooled_ci_high"]
     drift = sum(fold.metrics["mae_drift"] * len(fold.points) for fold in folds)
     assert m["backtest_mae_vs_drift"] == pytest.approx((points["actual"] - points["predicted"]).abs().sum() / drift)
+    linear = sum(fold.metrics["mae_linear"] * len(fold.points) for fold in folds)
+    assert m["backtest_mae_vs_linear"] == pytest.approx((points["actual"] - points["predicted"]).abs().sum() / linear)
     assert set(evaluation.figures) == {"forecast.png", "backtest.png"}
 
 

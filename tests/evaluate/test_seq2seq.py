@@ -7,6 +7,7 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import chronological_split
+from lstmops.models.linear import ALPHAS
 from lstmops.tasks.seq2seq.evaluate import evaluate_seq2seq, scored_origins
 from lstmops.tasks.seq2seq.train import train_seq2seq
 
@@ -52,13 +53,15 @@ def periodic_series(n_rows: int = 800) -> PreparedSeries:
 def test_metrics_put_every_baseline_beside_the_model_and_gate_on_the_strongest(demo):
     evaluation = demo[3]
     metrics = evaluation.metrics
-    baselines = ["seasonal_48", "seasonal_288", "persistence"]  # the tiny params' seasons, then persistence
+    baselines = ["seasonal_48", "seasonal_288", "persistence", "linear"]  # the tiny params' seasons, ...
     steps = [f"mae_step_{step}" for step in range(1, HORIZON + 1)]
     for key in ("mae", "rmse", "mase", *steps, *(f"{m}_{b}" for m in ("mae", "rel_mae") for b in baselines)):
         assert np.isfinite(metrics[key]), key
     for baseline in baselines:
         assert metrics[f"rel_mae_{baseline}"] == pytest.approx(metrics["mae"] / metrics[f"mae_{baseline}"])
     assert metrics["mae_best_baseline"] == min(metrics[f"mae_{b}"] for b in baselines)
+    assert metrics["mae_best_baseline"] == metrics[f"mae_{evaluation.baseline_name}"]
+    assert metrics["linear_alpha"] in ALPHAS
     assert (evaluation.primary_metric, evaluation.baseline_metric) == ("mae", "mae_best_baseline")
     assert evaluation.higher_is_better is False
     assert evaluation.beats_baseline() == (metrics["mae"] < metrics["mae_best_baseline"])
@@ -96,7 +99,10 @@ def test_figures_and_tables_are_produced(demo, tmp_path):
     assert (tmp_path / "attention.png").stat().st_size > 1000
     per_step = evaluation.tables["per_step.csv"]
     assert list(per_step["step"]) == list(range(1, HORIZON + 1))
-    assert {"mae", "rmse", "mae_seasonal_48", "mae_seasonal_288", "mae_persistence"} <= set(per_step.columns)
+    assert {"mae", "rmse", "mae_seasonal_48", "mae_seasonal_288", "mae_persistence", "mae_linear"} <= set(
+        per_step.columns
+    )
+    assert "linear" in evaluation.tables["predictions.csv"].columns
 
 
 def test_per_step_metrics_align_with_the_series_on_a_periodic_signal(demo, params):

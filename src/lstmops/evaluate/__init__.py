@@ -1,1 +1,1 @@
-"""Evaluation: one module per model kind; every report puts the naive baselines beside the model."""
+"""Evaluation: one module per model kind; every report puts the naive and linear baselines beside the model."""

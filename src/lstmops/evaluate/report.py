@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # annotations only: the registry commands read evaluations wi
 class Evaluation:
     metrics: dict[str, float]  # model metrics with the baselines' beside them (mae, mae_persistence, ...)
     primary_metric: str  # what the registry gate compares between versions
-    baseline_metric: str  # the naive baseline's value of the same metric, on the same points
+    baseline_metric: str  # the strongest simple baseline's value of the same metric, on the same points
     higher_is_better: bool
     figures: dict[str, Figure] = field(default_factory=dict)  # artifact file name -> figure
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact file name -> frame
@@ -24,6 +24,12 @@ class Evaluation:
     # anomalies: per-row `tp`, `fp`, `fn` (and `_baseline`) of the events that start at the row.
     units: pd.DataFrame | None = None
     horizon: int = 1  # forecasts: steps ahead (the losses' autocorrelation); anomalies: bootstrap block rows
+    baseline_name: str | None = None  # which baseline `baseline_metric` scores, where it is the strongest of several
+
+    @property
+    def baseline_label(self) -> str:
+        """`linear` (the strongest of several), else the baseline's metric name (`f1_zscore`)."""
+        return self.baseline_name or self.baseline_metric
 
     @property
     def score(self) -> float:

@@ -1,2 +1,2 @@
-"""Naive baselines every task compares with (NumPy only). Each task's Keras networks live in
-`lstmops.tasks.<task>.network`."""
+"""Baselines every task compares with: the naive ones (NumPy only, `baselines`) and the linear one
+(a ridge on lags, `linear`). Each task's Keras networks live in `lstmops.tasks.<task>.network`."""

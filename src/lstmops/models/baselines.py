@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _as_windows(windows: np.ndarray) -> np.ndarray:
@@ -66,6 +67,17 @@ def seasonal_naive(windows: np.ndarray, season: int, horizon: int = 1) -> np.nda
     # column of y[t+h-season*k] when column width-1 holds y[t]
     columns = width - 1 + steps - season * cycles
     return windows[:, columns]
+
+
+def seasonal_naive_at(values: np.ndarray, origins: np.ndarray, season: int, horizon: int) -> np.ndarray:
+    """(n, horizon) seasonal-naive forecasts of the series `values` from each origin row t (the last
+    observed row; needs t >= season - 1): `seasonal_naive` of the season-long window ending at t."""
+    values = np.asarray(values, dtype=float)
+    origins = np.asarray(origins)
+    if len(origins) and origins.min() < season - 1:
+        raise ValueError(f"origins must be >= season - 1 = {season - 1}, got {origins.min()}")
+    # Row i of the season-long windows ends at row i + season - 1, so origin t is row t - season + 1.
+    return seasonal_naive(sliding_window_view(values, season)[origins - season + 1], season, horizon)
 
 
 def rolling_zscore_scores(values: np.ndarray, window: int) -> np.ndarray:

@@ -13,8 +13,9 @@ STEP = re.compile(r"^(?P<metric>.+)_step_(?P<step>\d+)$")  # per-horizon-step me
 
 
 def _is_baseline(suffix: str) -> bool:
-    """`persistence`, `seasonal_288`, `zscore` are baselines; `step_3` (a horizon step) is not."""
-    return not re.fullmatch(r"step_\d+", suffix)
+    """`persistence`, `seasonal_288`, `linear` are baselines; `step_3` (a horizon step) and `vs_linear`
+    (the model's metric over a baseline's) are not."""
+    return not re.fullmatch(r"step_\d+|vs_\w+", suffix)
 
 
 def _baseline_columns(metrics: dict[str, float]) -> tuple[list[str], dict[str, dict[str, float]]]:
@@ -56,6 +57,13 @@ def _compact_steps(rows: list[str]) -> tuple[list[str], str]:
     return [row for row in rows if row not in hidden], " ".join(notes)
 
 
+def _baseline_words(evaluation: Evaluation) -> str:
+    """`mae_best_baseline: the strongest, linear`, or just the metric where there is one baseline."""
+    if evaluation.baseline_name:
+        return f"{evaluation.baseline_metric}: the strongest, {evaluation.baseline_name}"
+    return evaluation.baseline_metric
+
+
 def evaluation_markdown(title: str, evaluation: Evaluation, footer: str) -> str:
     """A metrics table with each baseline in a column beside the model, under a one-line verdict."""
     rows, baselines = _baseline_columns(evaluation.metrics)
@@ -67,7 +75,7 @@ def evaluation_markdown(title: str, evaluation: Evaluation, footer: str) -> str:
         "",
         f"Primary metric **{evaluation.primary_metric}** "
         f"({'higher' if evaluation.higher_is_better else 'lower'} is better): model {evaluation.score:.4g}, "
-        f"baseline ({evaluation.baseline_metric}) {evaluation.baseline_score:.4g} → **{verdict} the baseline**.",
+        f"baseline ({_baseline_words(evaluation)}) {evaluation.baseline_score:.4g} → **{verdict} the baseline**.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

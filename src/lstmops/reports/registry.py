@@ -35,13 +35,14 @@ def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | 
     if decision is not None:
         c = decision.challenger
         versus = f"; champion v{decision.champion.version} {decision.champion.score:.4g}" if decision.champion else ""
+        baseline = f"strongest simple baseline ({c.baseline_name})" if c.baseline_name else "baseline"
         lines += [
-            f"- Gate (same newest hold-out): {decision.metric} {c.score:.4g} vs naive baseline {c.baseline:.4g}{versus}",
+            f"- Gate (same newest hold-out): {decision.metric} {c.score:.4g} vs {baseline} {c.baseline:.4g}{versus}",
             f"- Decision: **{decision.action}** — {decision.reason}",
         ]
         if decision.test is not None:
             t = decision.test
-            against = f"champion v{decision.champion.version}" if decision.champion else "the naive baseline"
+            against = f"champion v{decision.champion.version}" if decision.champion else f"the {baseline}"
             lines.append(
                 f"- Test vs {against}: {t.test}, effect {t.effect:+.4g} ({1 - t.alpha:.0%} CI [{t.ci_low:.4g}, "
                 f"{t.ci_high:.4g}]), p = {t.p_value:.3g}, n = {t.n}: "

@@ -2,14 +2,20 @@
 plus an optional walk-forward backtest of the training recipe.
 
 Metrics (closes, test rows): rmse, mae, mape, directional_accuracy, mase (model MAE / persistence
-MAE on the same rows), each also suffixed _persistence and _drift; coverage_<100(1-alpha)> and
-interval_width (mean upper - lower) of the model's conformal interval; test_points.
+MAE on the same rows), each also suffixed _persistence, _drift, _linear and _best_baseline (the
+strongest of those three on these rows: the one the gate compares with); mae_vs_linear (model MAE /
+linear MAE) and linear_alpha; coverage_<100(1-alpha)> and interval_width (mean upper - lower) of the
+model's conformal interval; test_points.
+The linear baseline (models.linear) is a ridge on the model's window of past log returns of the
+close, predicting the next one, fitted on the training rows with its penalty chosen on the
+validation rows; its forecast is the previous close times exp(predicted return).
 Backtest (params.models.forecaster.backtest_folds > 0): the test rows are cut into that many
 consecutive folds; fold i retrains from scratch (backtest_epochs epochs, same seed) on every row
 before it, its last 15% as validation, and is scored on its fold: backtest_fold_<i>_mase,
 backtest_mase_mean, and over all folds' points at once backtest_mase_pooled (model MAE / persistence
 MAE) with a 95% moving-block bootstrap interval (backtest_mase_pooled_ci_low/_high, blocks of
-BOOTSTRAP_BLOCK bars) and backtest_mae_vs_drift (model MAE / drift MAE).
+BOOTSTRAP_BLOCK bars), backtest_mae_vs_drift and backtest_mae_vs_linear (model MAE / drift or linear
+MAE; each fold's linear baseline fitted on that fold's training rows).
 """
 
 from __future__ import annotations
@@ -27,27 +33,59 @@ from lstmops.evaluate.report import Evaluation
 from lstmops.evaluate.significance import block_bootstrap_ratio
 from lstmops.metrics import coverage, forecast_report
 from lstmops.models.baselines import drift
+from lstmops.models.linear import fit_linear_baseline
 from lstmops.tasks.forecaster.plots import backtest_figure, forecast_figure
 from lstmops.tasks.forecaster.train import TrainedForecaster, train_forecaster
 
 FOLD_VALIDATION_FRACTION = 0.15  # of each walk-forward fold's training rows (its latest ones)
 BOOTSTRAP_BLOCK = 10  # bars per block of the pooled-MASE bootstrap (errors cluster in volatile stretches)
+BASELINES = ("persistence", "drift", "linear")  # columns of the predictions table, in report order
+BEST_BASELINE = "best_baseline"
 
 
 def coverage_key(alpha: float) -> str:
     return f"coverage_{round(100 * (1 - alpha))}"
 
 
-def score_rows(trained: TrainedForecaster, table: pd.DataFrame, rows: slice) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Forecasts of table `rows` (date, actual, predicted, lower, upper, persistence) and their metrics."""
+def linear_closes(prepared: PreparedSeries, window: int, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    """The linear baseline's forecasts of the closes of table `rows` (each from the rows before it) and its penalty."""
+    close = prepared.features["close"].to_numpy(dtype=np.float64)
+    returns = np.diff(np.log(close))  # returns[j]: row j -> j+1, so row t's return is returns[t-1]
+    split = prepared.split
+    linear = fit_linear_baseline(
+        returns,
+        slice(0, split.train.stop - 1),
+        slice(split.val.start - 1, split.val.stop - 1),
+        lags=window,
+        horizon=1,
+        residual=False,  # a return's naive forecast is zero: persistence in price
+    )
+    # Row t's last known return is returns[t-2] (row t-2 -> t-1): that is its origin.
+    predicted = linear.predict(returns, rows - 2)[:, 0]
+    return close[rows - 1] * np.exp(predicted), linear.alpha
+
+
+def strongest_baseline(points: pd.DataFrame) -> str:
+    """The baseline column of `points` with the lowest MAE: the one the gate compares with."""
+    return min(BASELINES, key=lambda name: (points["actual"] - points[name]).abs().mean())
+
+
+def score_rows(trained: TrainedForecaster, prepared: PreparedSeries) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Forecasts of the test rows of `prepared` (date, actual, predicted, lower, upper, then the
+    BASELINES' closes) and their metrics."""
+    table, rows = prepared.features, prepared.split.test
     points = trained.forecast_table(table, rows.start, rows.stop)
     t = np.arange(rows.stop - len(points), rows.stop)
     # Drift extends the line through the closes of the model's own input window (t-window..t-1).
     close_windows = sliding_windows(table["close"].to_numpy(), trained.window)[t - trained.window]
+    points["drift"] = drift(close_windows)[:, 0]
+    points["linear"], alpha = linear_closes(prepared, trained.window, t)
     actual, predicted, previous = (points[name].to_numpy() for name in ("actual", "predicted", "persistence"))
-    metrics = forecast_report(
-        actual, predicted, previous, {"persistence": previous, "drift": drift(close_windows)[:, 0]}
-    )
+    baselines = {name: points[name].to_numpy() for name in BASELINES}
+    best = strongest_baseline(points)
+    metrics = forecast_report(actual, predicted, previous, {**baselines, BEST_BASELINE: baselines[best]})
+    metrics["mae_vs_linear"] = metrics["mae"] / metrics["mae_linear"] if metrics["mae_linear"] > 0 else float("nan")
+    metrics["linear_alpha"] = alpha
     lower, upper = points["lower"].to_numpy(), points["upper"].to_numpy()
     metrics[coverage_key(trained.interval_alpha)] = coverage(actual, lower, upper)
     metrics["interval_width"] = float(np.mean(upper - lower))
@@ -90,7 +128,7 @@ def walk_forward(prepared: PreparedSeries, params: Params) -> list[Fold]:
     for number, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]), start=1):
         fold = _fold_series(prepared, int(start), int(stop))
         trained = train_forecaster(fold, fold_params)
-        points, metrics = score_rows(trained, fold.features, fold.split.test)
+        points, metrics = score_rows(trained, fold)
         folds.append(Fold(number, points, metrics))
     return folds
 
@@ -106,6 +144,7 @@ def backtest_metrics(folds: list[Fold]) -> dict[str, float]:
     metrics["backtest_mase_pooled_ci_low"], metrics["backtest_mase_pooled_ci_high"] = low, high
     drift_error = sum(fold.metrics["mae_drift"] * fold.metrics["test_points"] for fold in folds)
     metrics["backtest_mae_vs_drift"] = float(model.sum() / drift_error)
+    metrics["backtest_mae_vs_linear"] = float(model.sum() / (points["actual"] - points["linear"]).abs().sum())
     return metrics
 
 
@@ -119,21 +158,23 @@ def evaluate_forecaster(
     """
     if prepared.kind != "prices":
         raise ValueError(f"{prepared.series}: a forecaster is evaluated on price series, got {prepared.kind!r}")
-    points, metrics = score_rows(trained, prepared.features, prepared.split.test)
+    points, metrics = score_rows(trained, prepared)
+    best = strongest_baseline(points)
     evaluation = Evaluation(
         metrics=metrics,
         primary_metric="mae",
-        baseline_metric="mae_persistence",
+        baseline_metric=f"mae_{BEST_BASELINE}",
         higher_is_better=False,
         tables={"predictions.csv": points},
         units=pd.DataFrame(
             {
                 "loss": (points["actual"] - points["predicted"]).abs().to_numpy(),
-                "loss_baseline": (points["actual"] - points["persistence"]).abs().to_numpy(),
+                "loss_baseline": (points["actual"] - points[best]).abs().to_numpy(),
             },
             index=pd.Index(points["date"], name="date"),
         ),
         horizon=1,
+        baseline_name=best,
     )
     if gate:
         return evaluation

@@ -7,8 +7,11 @@ series does. That rule only bites when the part begins within one window or seas
 start, and it drops the origin for the model and every baseline alike, so all are always scored on
 exactly the same points. Errors are in the value's own units.
 
-Baselines: `seasonal_<season>` for each of params.models.seq2seq.seasons, and `persistence`. The
-strongest of them on the scored points (lowest MAE) is `best_baseline`: the one the gate compares with.
+Baselines: `seasonal_<season>` for each of params.models.seq2seq.seasons, `persistence`, and `linear`
+(models.linear: a ridge on the model's window of past values and each step's seasonal naives,
+predicting the residual over the seasonal naive strongest on the train part; fitted on the train part,
+its penalty, `linear_alpha`, chosen on the val part). The strongest of them on the scored points
+(lowest MAE) is `best_baseline`: the one the gate compares with.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
 from lstmops.evaluate.report import Evaluation
 from lstmops.models import baselines
+from lstmops.models.baselines import seasonal_naive_at
+from lstmops.models.linear import LinearBaseline, fit_linear_baseline
 from lstmops.tasks.seq2seq.plots import ForecastExample, attention_figure, forecast_figure, per_step_figure
-from lstmops.tasks.seq2seq.train import TrainedSeq2Seq, part_origins, seasonal_naive_at
+from lstmops.tasks.seq2seq.train import TrainedSeq2Seq, part_origins
 
 FORECAST_EXAMPLES = 3  # origins drawn in forecast.png, evenly spread over the part
 BEST_BASELINE = "best_baseline"
@@ -41,7 +46,7 @@ class HoldoutForecasts:
     origins: np.ndarray  # (n,) row of each origin's last observed value
     actual: np.ndarray
     forecast: np.ndarray
-    baselines: dict[str, np.ndarray]  # seasonal_<season> for each season, then persistence
+    baselines: dict[str, np.ndarray]  # seasonal_<season> for each season, persistence, then linear if fitted
     attention: np.ndarray  # (n, H, window)
     seasons: tuple[int, ...]
 
@@ -66,10 +71,27 @@ def scored_origins(n_rows: int, part: slice, *, first_origin: int, horizon: int,
     return part_origins(n_rows, part, horizon=horizon, first_origin=max(first_origin, max(seasons) - 1))
 
 
+def fit_linear(trained: TrainedSeq2Seq, prepared: PreparedSeries, seasons: Sequence[int]) -> LinearBaseline:
+    """The linear baseline on the model's own window and horizon, fitted on the train part, tuned on val."""
+    return fit_linear_baseline(
+        prepared.features["value"].to_numpy(dtype="float64"),
+        prepared.split.train,
+        prepared.split.val,
+        lags=trained.window,
+        horizon=trained.horizon,
+        seasons=seasons,
+    )
+
+
 def holdout_forecasts(
-    trained: TrainedSeq2Seq, features: pd.DataFrame, part: slice, seasons: Sequence[int]
+    trained: TrainedSeq2Seq,
+    features: pd.DataFrame,
+    part: slice,
+    seasons: Sequence[int],
+    linear: LinearBaseline | None = None,
 ) -> HoldoutForecasts:
-    """Forecast every scored origin of `part` (rows of `features`: timestamp, value) and its baselines."""
+    """Forecast every scored origin of `part` (rows of `features`: timestamp, value) and its baselines
+    (the linear one where given)."""
     values = features["value"].to_numpy(dtype="float64")
     horizon = trained.horizon
     origins = scored_origins(len(values), part, first_origin=trained.first_origin, horizon=horizon, seasons=seasons)
@@ -81,7 +103,11 @@ def holdout_forecasts(
         origins=origins,
         actual=values[origins[:, None] + np.arange(1, horizon + 1)],
         forecast=forecast,
-        baselines={**naive, "persistence": baselines.persistence(values[origins], horizon)},
+        baselines={
+            **naive,
+            "persistence": baselines.persistence(values[origins], horizon),
+            **({"linear": linear.predict(values, origins)} if linear else {}),
+        },
         attention=attention,
         seasons=tuple(seasons),
     )
@@ -173,10 +199,11 @@ def evaluate_seq2seq(
     strongest baseline's mae on the same points.
     """
     seasons = params.models.seq2seq.seasons
-    forecasts = holdout_forecasts(trained, prepared.features, prepared.split.test, seasons)
+    linear = fit_linear(trained, prepared, seasons)
+    forecasts = holdout_forecasts(trained, prepared.features, prepared.split.test, seasons, linear)
     train_values = prepared.features["value"].to_numpy(dtype="float64")[prepared.split.train]
     return Evaluation(
-        metrics=forecast_metrics(forecasts, train_values, seasons),
+        metrics=forecast_metrics(forecasts, train_values, seasons) | {"linear_alpha": linear.alpha},
         primary_metric="mae",
         baseline_metric=f"mae_{BEST_BASELINE}",
         higher_is_better=False,
@@ -188,6 +215,7 @@ def evaluate_seq2seq(
         },
         units=origin_losses(forecasts),
         horizon=forecasts.actual.shape[1],
+        baseline_name=forecasts.best_baseline,
     )
 
 
@@ -234,6 +262,8 @@ def _label(baseline: str) -> str:
     """`seasonal_288` -> `seasonal naive (288)` for plot legends."""
     if baseline.startswith("seasonal_"):
         return f"seasonal naive ({baseline.removeprefix('seasonal_')})"
+    if baseline == "linear":
+        return "linear (ridge on lags)"
     return baseline
 
 

@@ -25,7 +25,7 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import sliding_windows, supervised_windows
-from lstmops.models import baselines
+from lstmops.models.baselines import seasonal_naive_at
 from lstmops.tasks.seq2seq.network import (
     SeasonalResidualSeq2Seq,
     Seq2Seq,
@@ -54,12 +54,6 @@ def calendar_features(timestamps: pd.Series, names: Sequence[str]) -> np.ndarray
         phase = 2 * np.pi * ((elapsed % period) / period)
         columns += [np.sin(phase), np.cos(phase)]
     return np.stack(columns, axis=1) if columns else np.empty((len(elapsed), 0))
-
-
-def seasonal_naive_at(values: np.ndarray, origins: np.ndarray, season: int, horizon: int) -> np.ndarray:
-    """(n, horizon) seasonal-naive forecasts of `values` from each origin row (needs origin >= season - 1)."""
-    # Row i of the season-long windows ends at row i + season - 1, so origin t is row t - season + 1.
-    return baselines.seasonal_naive(sliding_windows(values, season)[origins - season + 1], season, horizon)
 
 
 def part_origins(n_rows: int, part: slice, *, horizon: int, first_origin: int) -> np.ndarray:

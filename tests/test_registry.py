@@ -393,6 +393,21 @@ def test_cli_score_reads_the_newest_validated_data_of_the_models_series(gate, ml
     assert missing.exit_code == 1 and "absent.csv: no such input file" in missing.output
 
 
+def test_cli_score_of_a_model_without_champion_says_why_there_is_none_and_where_to_look(gate, tmp_path):
+    import typer
+
+    from lstmops.registry_cli import score as score_command
+
+    decision = gate(0.0, "no-champion", Holdout(2.0))  # far off the truth: the first version wins nothing
+    app = typer.Typer()
+    app.command()(score_command)
+    done = CliRunner().invoke(app, ["forecaster-no-champion", "--out-dir", str(tmp_path)])
+
+    assert decision.name == "forecaster-no-champion" and done.exit_code == 1
+    assert "forecaster-no-champion has no @champion to score with: no version has won the registry gate" in done.output
+    assert "lstmops registry history forecaster-no-champion" in done.output
+
+
 def test_concurrent_promotions_leave_the_better_champion(gate, log_toy_run):
     """Two gates evaluate against v1 at the same moment; the lock and the champion re-check decide."""
     series = "race"

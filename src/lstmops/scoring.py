@@ -75,7 +75,10 @@ def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") ->
     try:
         champion = client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as err:
-        raise RegistryError(f"{name} has no @{CHAMPION} to score with: {err.message}") from err
+        raise RegistryError(
+            f"{name} has no @{CHAMPION} to score with: no version has won the registry gate yet "
+            f"(`lstmops registry history {name}` says why; a retrain on newer data can win it)"
+        ) from err
     version = str(champion.version)  # an int in MLflow 3.17
     model = load_pyfunc(version_uri(name, version))
     stamp = {"model_name": name, "model_version": int(version), "model_run_id": champion.run_id}

@@ -23,6 +23,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# As the Makefile's: a temporary Prefect server needs more than Prefect's 20 s to start on a busy 2-core box.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 # Flows started without a test harness (scripts, the CLI) use a temporary Prefect server on PREFECT_HOME's
 # database: one home per test process keeps the user's Prefect history out of the tests, and parallel
 # test workers (pytest-xdist) from locking each other's database. Set before Prefect is imported.

@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 import pytest
 
 from lstmops.evaluate.report import Evaluation
@@ -61,7 +63,11 @@ def test_serving_the_champion_answers_raw_input(mlflow_store, gate_outcome, tmp_
             model_config={"slope": 3.0},
             pip_requirements=["mlflow", "pandas"],
         )
-    good = Evaluation({"mae": 0.1, "mae_persistence": 0.5}, "mae", "mae_persistence", higher_is_better=False)
+    # A clear win point by point: the gate promotes a first version only when its paired test sees one.
+    losses = pd.DataFrame({"loss": np.full(60, 0.1) + np.linspace(0, 0.01, 60), "loss_baseline": np.full(60, 0.5)})
+    good = Evaluation(
+        {"mae": 0.1, "mae_persistence": 0.5}, "mae", "mae_persistence", higher_is_better=False, units=losses
+    )
     decision = register_and_gate(
         gate_outcome("forecaster", "SERVED", run.info.run_id, info.model_uri),
         lambda model_uri: good,

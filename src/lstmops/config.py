@@ -221,6 +221,16 @@ class RegistryParams(Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
 
 
+class MonitoringParams(Strict):
+    # Level of the champion-vs-baseline tests of `lstmops monitor` (split over its two decay tests).
+    alpha: float = Field(0.05, gt=0, lt=1)
+    # Fewest new forecast origins whose targets have arrived before a verdict other than insufficient_data.
+    min_points: int = Field(30, ge=3)
+    # Upper CUSUM on standardised loss differences: allowance k and alarm threshold h (in standard deviations).
+    cusum_k: float = Field(0.5, ge=0)
+    cusum_threshold: float = Field(8.0, gt=0)
+
+
 class Params(Strict):
     data: DataParams = DataParams()
     prices: PriceParams = PriceParams()
@@ -230,6 +240,7 @@ class Params(Strict):
     models: ModelParams = ModelParams()
     orchestration: OrchestrationParams = OrchestrationParams()
     registry: RegistryParams = RegistryParams()
+    monitoring: MonitoringParams = MonitoringParams()
 
     def train_params(self, kind: str) -> TrainParams:
         """The shared `train` section with `models.<kind>.train` exceptions applied."""

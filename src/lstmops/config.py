@@ -34,6 +34,11 @@ class DemoPriceParams(Strict):
     seed: int = 7
     n_days: int = Field(1500, ge=50)
     momentum: float = Field(0.15, gt=-1, lt=1)
+    # A change point for drifted demo data (`lstmops monitor` demos): after this date, returns follow
+    # change_momentum (null: unchanged) and shocks are change_noise times larger.
+    change_after: str | None = None
+    change_momentum: float | None = Field(None, gt=-1, lt=1)
+    change_noise: float = Field(1.0, gt=0)
 
 
 class PriceValidationParams(Strict):

@@ -1,0 +1,136 @@
+"""`lstmops monitor` end to end on a private store: a tiny forecaster of DEMOA is trained on the first
+300 business days of the demo series and made @champion; the validated data then holds 420 days,
+unchanged (healthy), or with the returns' momentum reversed after the champion's data ends (drifted:
+the champion now forecasts the wrong direction), or only the days it already had (nothing new)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from lstmops.cli import app
+from lstmops.data import ingest, prepare
+from lstmops.experiment import run_experiment
+from lstmops.monitoring import events
+from lstmops.registry import CHAMPION, register_version
+
+pytestmark = pytest.mark.integration
+
+TRAINED_DAYS, ALL_DAYS = 300, 420
+NAME = "forecaster-DEMOA"
+
+
+def data_params(tiny_params, root, **changes):
+    # Strong momentum, which a few epochs learn: the champion then clearly beats persistence.
+    settings = {
+        "prices.demo.n_days": ALL_DAYS,
+        "prices.demo.momentum": 0.6,
+        "windows.prices.window": 10,
+        "train.epochs": 20,
+        **changes,
+    }
+    return tiny_params(root, "forecaster", **settings)
+
+
+def params_file(params, path):
+    path.write_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False))
+    return path
+
+
+def validated(params):
+    (result,) = ingest.validate_all(ingest.snapshot_prices(params, source="demo"), params)
+    return result.validated_path
+
+
+@pytest.fixture(scope="module")
+def store(mlflow_store, tiny_params, tmp_path_factory):
+    """The champion (trained on the first TRAINED_DAYS rows) and one param file per data case."""
+    root = mlflow_store.root
+    healthy = data_params(tiny_params, root / "healthy")
+    frame, card = ingest.load_validated(validated(healthy))
+    prefix = prepare.prepare_frame(frame.iloc[:TRAINED_DAYS], card, healthy, root / "features")
+    outcome = run_experiment("forecaster", prefix, healthy)
+    version = register_version(outcome)
+    MlflowClient().set_registered_model_alias(version.name, CHAMPION, version.version)
+    data_end = MlflowClient().get_run(outcome.run_id).data.tags["data.end"]
+    drifted = data_params(
+        tiny_params, root / "drifted", **{"prices.demo.change_after": data_end, "prices.demo.change_momentum": -0.6}
+    )
+    validated(drifted)
+    unchanged = data_params(tiny_params, root / "unchanged", **{"prices.demo.n_days": TRAINED_DAYS})
+    validated(unchanged)
+    register_version(outcome.__class__(**{**outcome.__dict__, "series": "NOCHAMP"}))  # a model without @champion
+    files = {
+        case: params_file(p, root / f"{case}.yaml")
+        for case, p in [("healthy", healthy), ("drifted", drifted), ("unchanged", unchanged)]
+    }
+    return {"version": str(version.version), "files": files, "data_end": data_end}
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The decay events `monitor` emits, captured instead of sent to a Prefect API."""
+    captured = []
+    monkeypatch.setattr(events, "emit_event", lambda **event: captured.append(event) or object())
+    return captured
+
+
+def monitor(*args):
+    result = CliRunner().invoke(app, ["monitor", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_unchanged_data_is_not_decayed(store, sent, tmp_path):
+    out = monitor("--params", store["files"]["healthy"], "--json", tmp_path / "m.json")
+    line = next(line for line in out.splitlines() if line.startswith(f"{NAME} v"))
+    assert line.split(": ", 1)[1].split(" — ")[0] in ("healthy", "warning"), out
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert set(report) == {NAME}  # only models with a @champion by default
+    assert report[NAME]["version"] == store["version"]
+    assert report[NAME]["n"] >= 100  # about ALL_DAYS - TRAINED_DAYS new targets
+    assert report[NAME]["evidence"]["new_from"] > store["data_end"]
+    assert sent == []
+
+
+def test_drifted_data_is_decayed_recorded_and_announced(store, sent, tmp_path):
+    out = monitor("--params", store["files"]["drifted"], "--json", tmp_path / "m.json")
+    assert f"{NAME} v{store['version']}: decayed — error ratio" in out
+    report = json.loads((tmp_path / "m.json").read_text())[NAME]
+    assert report["status"] == "decayed"
+    assert report["evidence"]["error_ratio"] > report["evidence"]["holdout_ratio"]
+
+    (event,) = sent
+    assert event["event"] == "lstmops.model.decayed"
+    assert event["resource"]["prefect.resource.id"] == f"lstmops.model.{NAME}"
+    assert event["payload"]["version"] == store["version"]
+    assert (event["payload"]["data_kind"], event["payload"]["series"]) == ("prices", "DEMOA")
+
+    client = MlflowClient()
+    assert client.get_model_version(NAME, store["version"]).tags["monitor.status"] == "decayed"
+    experiment = client.get_experiment_by_name("lstmops-monitoring")
+    (run,) = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)
+    assert run.data.tags["model.name"] == NAME and run.data.tags["monitor.status"] == "decayed"
+    assert run.data.metrics["monitor.n"] == report["n"]
+    assert {"monitor.error_ratio", "monitor.dm_p"} <= set(run.data.metrics)
+    assert [i.tags[0].value for i in run.inputs.dataset_inputs] == ["monitoring"]
+
+    listing = CliRunner().invoke(app, ["registry", "list"]).output
+    assert any(line.startswith(NAME) and "decayed 20" in line for line in listing.splitlines()), listing
+
+
+def test_no_new_rows_is_insufficient_data(store, sent):
+    out = monitor("--params", store["files"]["unchanged"], NAME)
+    assert f"{NAME} v{store['version']}: insufficient_data — no validated rows after" in out
+
+
+def test_no_champion_is_skipped_and_a_missing_model_is_one_error(store, sent):
+    out = monitor("--params", store["files"]["healthy"], "forecaster-NOCHAMP", "forecaster-NOSUCH", NAME)
+    lines = out.splitlines()
+    assert "forecaster-NOCHAMP: skipped — no @champion to check" in lines
+    assert "forecaster-NOSUCH: error — no registered model 'forecaster-NOSUCH' (see `lstmops registry list`)" in lines
+    assert any(line.startswith(f"{NAME} v{store['version']}: ") for line in lines)  # still checked

@@ -39,7 +39,12 @@ def emit_decayed(result: CheckResult) -> bool:
         return False
     event = emit_event(
         event=DECAYED_EVENT,
-        resource={"prefect.resource.id": resource_id(result.name), "prefect.resource.name": result.name},
+        resource={
+            "prefect.resource.id": resource_id(result.name),
+            "prefect.resource.name": result.name,
+            # what prefect.yaml's retrain triggers match on: each retrain deployment covers one data kind
+            "lstmops.data_kind": result.data_kind,
+        },
         payload=decayed_payload(result),
     )
     return event is not None

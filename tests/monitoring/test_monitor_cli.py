@@ -6,10 +6,14 @@ the champion now forecasts the wrong direction), or only the days it already had
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
 from mlflow import MlflowClient
+from mlflow.artifacts import download_artifacts
 from typer.testing import CliRunner
 
 from lstmops.cli import app
@@ -17,6 +21,7 @@ from lstmops.data import ingest, prepare
 from lstmops.experiment import run_experiment
 from lstmops.monitoring import events
 from lstmops.registry import CHAMPION, register_version
+from lstmops.serving import load_trained
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +73,7 @@ def store(mlflow_store, tiny_params, tmp_path_factory):
         case: params_file(p, root / f"{case}.yaml")
         for case, p in [("healthy", healthy), ("drifted", drifted), ("unchanged", unchanged)]
     }
-    return {"version": str(version.version), "files": files, "data_end": data_end}
+    return {"version": str(version.version), "files": files, "data_end": data_end, "outcome": outcome, "prefix": prefix}
 
 
 @pytest.fixture
@@ -134,3 +139,37 @@ def test_no_champion_is_skipped_and_a_missing_model_is_one_error(store, sent):
     assert "forecaster-NOCHAMP: skipped — no @champion to check" in lines
     assert "forecaster-NOSUCH: error — no registered model 'forecaster-NOSUCH' (see `lstmops registry list`)" in lines
     assert any(line.startswith(f"{NAME} v{store['version']}: ") for line in lines)  # still checked
+
+
+@contextmanager
+def truncated_model_file(name: str, version: str):
+    """Cut the version's model.keras in half for the duration (as tests/faults/test_gate_faults.py does)."""
+    [path] = Path(download_artifacts(f"models:/{name}/{version}")).rglob("model.keras")
+    intact = path.read_bytes()
+    path.write_bytes(intact[: len(intact) // 2])
+    try:
+        yield path
+    finally:
+        path.write_bytes(intact)
+
+
+def test_a_champion_that_cannot_be_loaded_is_one_error_and_the_others_are_checked(store, sent, tiny_params):
+    # The same model logged again (its own files) and made the champion of another name.
+    params = data_params(tiny_params, store["files"]["healthy"].parent / "healthy")
+    again = run_experiment("forecaster", store["prefix"], params, trained=load_trained(store["outcome"].model_uri))
+    broken = register_version(replace(again, series="BROKEN"))
+    client = MlflowClient()
+    client.set_registered_model_alias(broken.name, CHAMPION, broken.version)
+    try:
+        with truncated_model_file(broken.name, str(broken.version)):
+            out = monitor("--params", store["files"]["healthy"])
+    finally:
+        client.delete_registered_model_alias(broken.name, CHAMPION)
+    lines = out.splitlines()
+    (error,) = [line for line in lines if line.startswith(broken.name)]
+    # refused by the file-hash check of `serving` before anything is unpickled
+    assert error.startswith(
+        f"{broken.name} v{broken.version}: error — {broken.name} v{broken.version}: the model file "
+    )
+    assert error.endswith("recorded at registration; refusing to load it")
+    assert any(line.startswith(f"{NAME} v{store['version']}: ") and ": error" not in line for line in lines)

@@ -29,6 +29,7 @@ from lstmops.data.windows import SplitIndex
 from lstmops.monitoring.statistics import INSUFFICIENT, Verdict, decide
 from lstmops.registry import CHAMPION, TRAIN_END_TAG, alias_version, aliases_of, version_uri
 from lstmops.reports import no_such_model
+from lstmops.serving import CorruptModelError
 from lstmops.tracking import filter_literal
 
 DATA_END_TAG = "data.end"  # the newest row of the data a run trained and was evaluated on
@@ -164,10 +165,10 @@ def check_models(names: list[str] | None, params: Params) -> list[CheckResult]:
         except LookupError as err:
             results.append(CheckResult(name, ERROR, detail=_one_line(str(err))))
         except Exception as err:  # a champion that cannot be loaded or scored must not stop the others
-            message = err.message if isinstance(err, MlflowException) else str(err)
-            results.append(
-                CheckResult(name, ERROR, _champion(name), detail=f"{type(err).__name__}: {_one_line(message)}")
-            )
+            message = _one_line(err.message if isinstance(err, MlflowException) else str(err))
+            known = isinstance(err, CorruptModelError | FileNotFoundError)  # their messages name the model or file
+            detail = message if known else f"{type(err).__name__}: {message}"
+            results.append(CheckResult(name, ERROR, _champion(name), detail=detail))
     return results
 
 

@@ -81,6 +81,7 @@ def sent(monkeypatch):
     """The decay events `monitor` emits, captured instead of sent to a Prefect API."""
     captured = []
     monkeypatch.setattr(events, "emit_event", lambda **event: captured.append(event) or object())
+    monkeypatch.setattr(events, "prefect_api_available", lambda: True)
     return captured
 
 

@@ -1,15 +1,19 @@
 """A `decayed` verdict as a Prefect event, which deployment triggers in prefect.yaml turn into a retrain.
 
 One resource per model (`lstmops.model.<name>`), so a trigger's cooldown counts per model; the payload
-says which version decayed, why, and which data kind and series a retrain must cover. Without a Prefect
-API to send to, `emit_event` sends nothing and returns None (the CLI says so).
+says which version decayed, why, and which data kind and series a retrain must cover. Events go out
+only where there is a Prefect API to receive them: inside a flow run, or with PREFECT_API_URL set.
+Elsewhere (a plain `lstmops monitor`) Prefect would start a temporary server for one event, which
+no deployment trigger listens to.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from prefect.context import FlowRunContext
 from prefect.events import emit_event
+from prefect.settings import get_current_settings
 
 from lstmops.monitoring.check import CheckResult
 from lstmops.monitoring.statistics import DECAYED
@@ -33,9 +37,13 @@ def decayed_payload(result: CheckResult) -> dict[str, Any]:
     }
 
 
+def prefect_api_available() -> bool:
+    return bool(get_current_settings().api.url) or FlowRunContext.get() is not None
+
+
 def emit_decayed(result: CheckResult) -> bool:
     """Emit `lstmops.model.decayed` for a decayed result; True when an event went out."""
-    if result.status != DECAYED:
+    if result.status != DECAYED or not prefect_api_available():
         return False
     event = emit_event(
         event=DECAYED_EVENT,

@@ -8,6 +8,7 @@ from lstmops.config import Params
 from lstmops.monitoring.check import ERROR, CheckResult, check_models
 from lstmops.monitoring.events import emit_decayed
 from lstmops.monitoring.record import record_check
+from lstmops.monitoring.statistics import DECAYED
 
 
 @dataclass
@@ -17,7 +18,11 @@ class Checked:
     event_sent: bool  # a `lstmops.model.decayed` event went to the Prefect API
 
     def line(self) -> str:
-        return self.result.line() + (" [event lstmops.model.decayed sent]" if self.event_sent else "")
+        if self.event_sent:
+            return self.result.line() + " [event lstmops.model.decayed sent]"
+        if self.result.status == DECAYED:  # nobody would hear it: say so rather than imply a retrain starts
+            return self.result.line() + " [no Prefect API (PREFECT_API_URL): no event sent]"
+        return self.result.line()
 
 
 def monitor(names: list[str] | None, params: Params) -> list[Checked]:

@@ -56,8 +56,10 @@ def test_too_few_points_is_insufficient_never_healthy(n):
 
 
 def test_horizon_raises_the_minimum():
-    champion, baseline = ar1_losses(40, seed=3)
-    assert decide(champion, baseline, holdout_ratio=0.8, min_points=10, horizon=48).status == INSUFFICIENT
+    champion, baseline = ar1_losses(100, seed=3)
+    verdict = decide(champion, baseline, holdout_ratio=0.8, min_points=10, horizon=12)
+    assert verdict.status == INSUFFICIENT and verdict.evidence["needed"] == 120  # ten stretches of 12 origins
+    assert decide(champion, baseline, holdout_ratio=0.8, min_points=10, horizon=1).status != INSUFFICIENT
 
 
 def test_a_late_small_drift_warns_before_it_is_significant():

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 from statsmodels.tsa.stattools import acovf
 
-from lstmops.evaluate.significance import diebold_mariano
+from lstmops.evaluate.significance import MIN_BLOCKS, diebold_mariano
 
 HEALTHY, WARNING, DECAYED, INSUFFICIENT = "healthy", "warning", "decayed", "insufficient_data"
 
@@ -122,7 +122,8 @@ def decide(
     if c.shape != b.shape or c.ndim != 1:
         raise ValueError(f"champion and baseline losses must be paired 1-d arrays, got {c.shape} and {b.shape}")
     n = len(c)
-    needed = max(min_points, horizon + 2, 3)
+    # As the gate's re-split: h-step losses overlap, so a long horizon needs several stretches of h origins.
+    needed = max(min_points, MIN_BLOCKS * horizon, horizon + 2, 3)
     if n < needed:
         return Verdict(INSUFFICIENT, n, {"needed": needed, "horizon": horizon})
     if holdout is not None:

@@ -61,4 +61,5 @@ def monitor(
 
 if __name__ == "__main__":
     with run_from_a_shell():
-        monitor(names=sys.argv[1:] or None)
+        for verdict in monitor(names=sys.argv[1:] or None):
+            print(verdict["line"])

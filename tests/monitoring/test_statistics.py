@@ -74,3 +74,11 @@ def test_a_late_small_drift_warns_before_it_is_significant():
 
 def test_upper_cusum_resets_at_zero():
     assert upper_cusum(np.array([-3.0, 1.0, 1.0, -5.0]), 0.5).tolist() == [0.0, 0.5, 1.0, 0.0]
+
+
+def test_without_a_hold_out_ratio_only_the_baseline_test_decides():
+    champion, baseline = ar1_losses(150, seed=9)
+    same = decide(champion, baseline, holdout_ratio=float("nan"))
+    assert same.status != DECAYED and same.evidence["holdout_ratio"] is None
+    assert "no hold-out ratio recorded" in same.describe()
+    assert decide(champion * 2, baseline, holdout_ratio=float("nan")).evidence["worse_than_baseline"]

@@ -127,7 +127,8 @@ def check_model(name: str, params: Params) -> CheckResult:
         seen = units[origins <= newest_seen]
         holdout = (seen["loss"].to_numpy(), seen["loss_baseline"].to_numpy())
     metrics = run.data.metrics
-    recorded = metrics.get(evaluation.primary_metric, np.nan) / metrics.get(evaluation.baseline_metric, np.nan)
+    model_error, baseline_error = metrics.get(evaluation.primary_metric), metrics.get(evaluation.baseline_metric)
+    recorded = model_error / baseline_error if model_error is not None and baseline_error else np.nan
     verdict = decide(
         new["loss"].to_numpy(),
         new["loss_baseline"].to_numpy(),

@@ -19,6 +19,7 @@ differences with a long-run (horizon-aware) variance, never an i.i.d. test on ra
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,13 @@ class Verdict:
         e = self.evidence
         if self.status == INSUFFICIENT:
             return f"{self.n} new forecast origins with arrived targets, {e['needed']} needed"
+        versus = (
+            f"vs hold-out {e['holdout_ratio']:.3g} (p={e['ratio_p']:.2g})"
+            if e["holdout_ratio"] is not None
+            else "(no hold-out ratio recorded)"
+        )
         parts = [
-            f"error ratio {e['error_ratio']:.3g} vs hold-out {e['holdout_ratio']:.3g} (p={e['ratio_p']:.2g})",
+            f"error ratio {e['error_ratio']:.3g} {versus}",
             f"worse than baseline: DM p={e['dm_p']:.2g}",
             f"CUSUM max {e['cusum_max']:.3g}/{e['cusum_threshold']:g}",
             f"n={self.n}",
@@ -134,7 +140,11 @@ def decide(
             holdout_ratio = float(c_ref.sum() / b_ref.sum())
     test = diebold_mariano(c, b, horizon, alpha)
     dm_p = _one_sided_p(test.statistic, n)
-    ratio_stat, ratio_p = ratio_shift(c, b, holdout_ratio, horizon, holdout)
+    ratio_known = holdout is not None or math.isfinite(holdout_ratio)
+    if ratio_known:
+        ratio_stat, ratio_p = ratio_shift(c, b, holdout_ratio, horizon, holdout)
+    else:  # no hold-out ratio recorded: only the test against the baseline; CUSUM centred on parity
+        ratio_stat, ratio_p, holdout_ratio = None, None, 1.0
 
     # CUSUM scale: the hold-out's long-run spread (what "normal" looked like); without it, the new data's own.
     reference = (holdout[0] - holdout_ratio * holdout[1]) if holdout is not None else c - holdout_ratio * b
@@ -144,7 +154,7 @@ def decide(
     crossed = np.flatnonzero(path > cusum_threshold)
 
     level = alpha / 2  # two decay tests share alpha (Bonferroni)
-    worse_than_baseline, above_holdout = dm_p < level, ratio_p < level
+    worse_than_baseline, above_holdout = dm_p < level, ratio_p is not None and ratio_p < level
     if worse_than_baseline or above_holdout:
         status = DECAYED
     elif len(crossed):
@@ -153,7 +163,7 @@ def decide(
         status = HEALTHY
     evidence = {
         "error_ratio": float(c.sum() / b.sum()) if b.sum() > 0 else float("inf"),
-        "holdout_ratio": float(holdout_ratio),
+        "holdout_ratio": float(holdout_ratio) if ratio_known else None,
         "dm_stat": float(test.statistic),
         "dm_p": dm_p,
         "ratio_stat": ratio_stat,

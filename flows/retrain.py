@@ -55,6 +55,8 @@ def retrain(
     training_limit: str | None = None,
     training_timeout_s: float = DEFAULT_TRAINING_TIMEOUT_S,
     parallel_training: bool = True,
+    series: list[str] | None = None,
+    model_kinds: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Retrain every configured model on the newest validated data and hand each to the registry gate.
 
@@ -62,7 +64,8 @@ def retrain(
     `overrides`: dotted params keys applied over `params_file`. `training_limit`: the tag of a task
     concurrency limit each training holds one slot of (the GPU deployments set "gpu-training").
     `parallel_training=False` trains one model at a time: parallel trainings share Python's global
-    random state, so only sequential runs reproduce a model bit for bit.
+    random state, so only sequential runs reproduce a model bit for bit. `series` and `model_kinds`
+    narrow the retrain to those series and model tasks (a monitoring trigger retrains one decayed model).
     """
     params = load_params(params_file, overrides)
     tracking_uri = tracking.configure_tracking()
@@ -70,19 +73,24 @@ def retrain(
     data_kinds = data_kinds or list(DATA_KINDS)
     csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
     prepared = [
-        series
+        one
         for kind in data_kinds
-        for series in ingest(kind, params_file, overrides, csv_paths=csv_paths[kind], nab_root=nab_root)
+        for one in ingest(kind, params_file, overrides, csv_paths=csv_paths[kind], nab_root=nab_root)
+        if not series or one.series in series
     ]
+    if series and not prepared:
+        raise ValueError(f"none of the series {series} is among the ingested {', '.join(data_kinds)} series")
 
     train = training_task(training_limit)
     trainings = []
     with runner, interrupts.trainings_stopped():
-        for series in prepared:
-            for model_kind in [task.name for task in tasks_for(series.kind)]:
+        for chosen in prepared:
+            for model_kind in [
+                task.name for task in tasks_for(chosen.kind) if not model_kinds or task.name in model_kinds
+            ]:
                 arguments = {
                     "model_kind": model_kind,
-                    "prepared": series,
+                    "prepared": chosen,
                     "params": params,
                     "tracking_uri": tracking_uri,
                     "timeout_s": training_timeout_s,
@@ -91,19 +99,19 @@ def retrain(
                     training = runner.submit(train, arguments)
                 if not parallel_training:
                     training.wait()
-                trainings.append((model_kind, series, training))
+                trainings.append((model_kind, chosen, training))
         for _, _, training in trainings:
             training.wait()  # before the runner shuts down (a temporary Dask cluster goes with it)
 
     summary, failures = [], []
-    for model_kind, series, training in trainings:
+    for model_kind, chosen, training in trainings:
         outcome = training.result(raise_on_failure=False)
         if not training.state.is_completed():
-            failures.append(f"{model_kind} {series.series}: {tracking.masked(str(outcome))}")
+            failures.append(f"{model_kind} {chosen.series}: {tracking.masked(str(outcome))}")
             continue
         report_evaluation(outcome)
-        with interrupts.finished_first(f"the registry gate of {model_kind} {series.series}"):
-            decision = promote(outcome, series, params, actor=actor())
+        with interrupts.finished_first(f"the registry gate of {model_kind} {chosen.series}"):
+            decision = promote(outcome, chosen, params, actor=actor())
         interrupts.registered(f"{decision.name} v{decision.version}")
         summary.append(
             {

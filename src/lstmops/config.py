@@ -38,6 +38,11 @@ class DemoPriceParams(Strict):
     seed: Int = 7
     n_days: Int = Field(1500, ge=50)
     momentum: float = Field(0.15, gt=-1, lt=1)
+    # A change point for drifted demo data (`lstmops monitor` demos): after this date, returns follow
+    # change_momentum (null: unchanged) and shocks are change_noise times larger.
+    change_after: str | None = None
+    change_momentum: float | None = Field(None, gt=-1, lt=1)
+    change_noise: float = Field(1.0, gt=0)
 
 
 class PriceValidationParams(Strict):
@@ -228,6 +233,16 @@ class RegistryParams(Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
 
 
+class MonitoringParams(Strict):
+    # Level of the champion-vs-baseline tests of `lstmops monitor` (split over its two decay tests).
+    alpha: float = Field(0.05, gt=0, lt=1)
+    # Fewest new forecast origins whose targets have arrived before a verdict other than insufficient_data.
+    min_points: int = Field(30, ge=3)
+    # Upper CUSUM on standardised loss differences: allowance k and alarm threshold h (in standard deviations).
+    cusum_k: float = Field(0.5, ge=0)
+    cusum_threshold: float = Field(8.0, gt=0)
+
+
 class Params(Strict):
     data: DataParams = DataParams()
     prices: PriceParams = PriceParams()
@@ -237,6 +252,7 @@ class Params(Strict):
     models: ModelParams = ModelParams()
     orchestration: OrchestrationParams = OrchestrationParams()
     registry: RegistryParams = RegistryParams()
+    monitoring: MonitoringParams = MonitoringParams()
 
     def train_params(self, kind: str) -> TrainParams:
         """The shared `train` section with `models.<kind>.train` exceptions applied."""

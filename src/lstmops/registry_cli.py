@@ -72,14 +72,27 @@ def list_models() -> None:
     if not models:
         typer.echo("No registered models.")
         return
-    typer.echo(f"{'model':45s} {'@champion':>10s} {'@previous':>10s} {'@challenger':>12s} {'versions':>9s}")
+    typer.echo(
+        f"{'model':45s} {'@champion':>10s} {'@previous':>10s} {'@challenger':>12s} {'versions':>9s}  "
+        "monitor (champion's last check)"
+    )
     for name in models:
         aliases = aliases_of(name)
         versions = len(client.search_model_versions(f"name = {filter_literal(name)}"))
         typer.echo(
             f"{name:45s} {aliases.get(CHAMPION, '-'):>10s} {aliases.get(PREVIOUS, '-'):>10s} "
-            f"{aliases.get(CHALLENGER, '-'):>12s} {versions:>9d}"
+            f"{aliases.get(CHALLENGER, '-'):>12s} {versions:>9d}  {_last_check(client, name, aliases.get(CHAMPION))}"
         )
+
+
+def _last_check(client, name: str, champion: str | None) -> str:
+    """`decayed 2026-12-04T16:00:00+00:00` from the champion's `monitor.*` tags; `-` before any check."""
+    from lstmops.monitoring import CHECKED_AT_TAG, STATUS_TAG
+
+    if champion is None:
+        return "-"
+    tags = client.get_model_version(name, champion).tags
+    return f"{tags[STATUS_TAG]} {tags.get(CHECKED_AT_TAG, '')}".strip() if STATUS_TAG in tags else "-"
 
 
 @registry_app.command()

@@ -12,6 +12,7 @@ the effective params (`config/params.yaml`) and the model as a pyfunc that predi
 
 Lineage tags: `kind`, `series`, `data.kind`, `data.source`, `data.sha256`, `data.raw_snapshot`,
 `data.train_end` (the last time the model saw: the registry gate refuses hold-outs before it),
+`data.end` (the newest row trained or evaluated on: `lstmops monitor` judges the rows after it),
 `data.validation.<field>`, `git.commit`, `git.dirty`, `params.hash`, `version.<package>`, `device.<field>`;
 under DVC also `dvc.stage`, `dvc.experiment` (the `dvc exp run` name) and `dvc.git_rev` (see `dvc_tags`).
 """
@@ -84,6 +85,8 @@ EXPERIMENT_DESCRIPTIONS = {
     "threshold from the training errors; precision/recall/F1 per labelled window.",
     "seq2seq": "Encoder-decoder LSTM with attention forecasting a multi-step horizon of a sensor series, "
     "compared with seasonal naive and persistence.",
+    "monitoring": "Checks of each @champion on the data that arrived after its training: one run per model "
+    "and `lstmops monitor` (status, error ratio to the baseline, DM p-value, new targets).",
     "scoring": "Batch scoring with a registered model's @champion: one run per `lstmops score` "
     "(model name and version, input data hash, predictions file).",
 }
@@ -339,6 +342,8 @@ def _installed_version(distribution: str) -> str | None:
 
 def lineage_tags(prepared: PreparedSeries, params: Params) -> dict[str, str]:
     """Where the data, code, config and libraries of a run came from (see the module docstring)."""
+    from lstmops.data.kinds import data_kind
+
     card = prepared.card
     tags = {
         "series": prepared.series,
@@ -347,6 +352,8 @@ def lineage_tags(prepared: PreparedSeries, params: Params) -> dict[str, str]:
         "data.sha256": card["sha256"],
         "data.raw_snapshot": card["raw_snapshot"],
         "data.train_end": prepared.part_times()[0].isoformat(),
+        # The newest row trained or evaluated on: monitoring's new data starts after it.
+        "data.end": prepared.features[data_kind(prepared.kind).time_column].max().isoformat(),
         "params.hash": params_hash(params),
         **{f"data.validation.{key}": value for key, value in card["validation"].items()},
         **git_state(Path(lstmops.__file__).parent),

@@ -171,6 +171,16 @@ def test_retrain_trains_each_model_on_its_data_reports_it_and_hands_it_to_the_ga
     assert "run-forecaster-" in report.data
 
 
+def test_a_retrain_narrowed_to_one_model_trains_only_that_one(params_file, training, gate):
+    # What a `lstmops.model.decayed` trigger starts (prefect.yaml): one model task on one series.
+    retrain_flow.retrain(
+        params_file=params_file, data_kinds=["sensors"], series=["demo/machine_a"], model_kinds=["seq2seq"]
+    )
+    assert [(call["kind"], call["series"]) for call in training.calls] == [("seq2seq", "demo/machine_a")]
+    with pytest.raises(ValueError, match="none of the series"):
+        retrain_flow.retrain(params_file=params_file, data_kinds=["prices"], series=["NOSUCH"])
+
+
 def test_the_train_flow_trains_one_kind_on_one_series_and_gates_only_when_asked(params_file, training, gate):
     experiment_run = train_flow.train("seq2seq", "demo/machine_a", params_file=params_file)
     release = train_flow.train("seq2seq", "demo/machine_a", params_file=params_file, promote_model=True)

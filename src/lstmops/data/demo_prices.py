@@ -40,6 +40,9 @@ def demo_prices(
     start: str = "2016-01-01",
     seed: int = 7,
     momentum: float = 0.15,
+    change_after: str | None = None,
+    change_momentum: float | None = None,
+    change_noise: float = 1.0,
 ) -> pd.DataFrame:
     """`n_days` business-day bars of a made-up `ticker`, in the canonical price frame (no adj_close).
 
@@ -48,12 +51,24 @@ def demo_prices(
     coefficient of daily log-returns (see the module docstring). Bars are consistent: open near the
     previous close, low <= min(open, close) <= max(open, close) <= high, low > 0, and volume rises
     with the size of the day's move.
+
+    A change point (drifted demo data, for `lstmops monitor`): on the bars after `change_after` (a
+    date) returns follow `change_momentum` (default: unchanged) and the shocks are `change_noise`
+    times larger. The random draws are the same with or without it, so the bars up to the change
+    point are those of the unchanged series.
     """
     if n_days < 2:
         raise ValueError(f"n_days must be at least 2, got {n_days}")
     if not -1 < momentum < 1:
         raise ValueError(f"momentum must lie in (-1, 1) for a stationary AR(1), got {momentum}")
+    if change_momentum is not None and not -1 < change_momentum < 1:
+        raise ValueError(f"change_momentum must lie in (-1, 1) for a stationary AR(1), got {change_momentum}")
+    if change_noise <= 0:
+        raise ValueError(f"change_noise must be positive, got {change_noise}")
     rng = np.random.default_rng([seed, _stable_ticker_key(ticker)])
+    dates = pd.bdate_range(start, periods=n_days)
+    changed = dates > pd.Timestamp(change_after) if change_after else np.zeros(n_days, dtype=bool)
+    phi = np.where(changed, momentum if change_momentum is None else change_momentum, momentum)
 
     first_price = 20.0 * 10.0 ** rng.uniform(0, 1)
     daily_vol = rng.uniform(0.012, 0.03)
@@ -61,10 +76,11 @@ def demo_prices(
     base_volume = 10.0 ** rng.uniform(5.5, 7.5)
 
     shocks, vols = _garch_shocks(rng, n_days, daily_vol)
+    shocks, vols = np.where(changed, shocks * change_noise, shocks), np.where(changed, vols * change_noise, vols)
     returns = np.empty(n_days)
     previous = drift
     for t in range(n_days):
-        previous = returns[t] = drift + momentum * (previous - drift) + shocks[t]
+        previous = returns[t] = drift + phi[t] * (previous - drift) + shocks[t]
 
     close = first_price * np.exp(np.cumsum(returns))
     previous_close = np.concatenate([[first_price], close[:-1]])
@@ -76,7 +92,7 @@ def demo_prices(
 
     frame = pd.DataFrame(
         {
-            "date": pd.bdate_range(start, periods=n_days).astype(DATE_DTYPE),
+            "date": dates.astype(DATE_DTYPE),
             "open": open_,
             "high": high,
             "low": low,

@@ -60,7 +60,14 @@ class Prices(DataKind):
         elif source == "demo":
             for ticker in series or p.tickers:
                 frame = demo_prices.demo_prices(
-                    ticker, n_days=p.demo.n_days, start=p.start, seed=p.demo.seed, momentum=p.demo.momentum
+                    ticker,
+                    n_days=p.demo.n_days,
+                    start=p.start,
+                    seed=p.demo.seed,
+                    momentum=p.demo.momentum,
+                    change_after=p.demo.change_after,
+                    change_momentum=p.demo.change_momentum,
+                    change_noise=p.demo.change_noise,
                 )
                 yield Fetched(ticker, frame, {"origin": "demo", **p.demo.model_dump()})
         else:

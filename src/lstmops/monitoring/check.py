@@ -1,0 +1,185 @@
+"""Check one registered model's @champion on the validated rows that arrived after its training data.
+
+The champion's lineage says where its training data ended (`data.train_end`, the last row before its
+hold-out) and, for runs that record it, where the data it was trained and gated on ended (`data.end`).
+The validated series of the same kind, source and series is scored from the training end on, with the
+task's gate evaluator (`experiment.gate_evaluator`: the model is loaded through `serving`, so its file
+hashes are checked first, and the baseline is the one the gate compares with). The evaluator only makes
+forecasts whose targets are in the data, so targets that have not arrived yet never count. Its
+per-origin losses split in two: up to `data.end` the champion's hold-out (the reference: its error
+ratio and spread), after it the new targets the verdict is about. Without `data.end` every scored
+origin is new and the hold-out ratio comes from the training run's metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from lstmops.config import Params
+from lstmops.data.ingest import load_validated, validated_dir
+from lstmops.data.kinds import data_kind
+from lstmops.data.snapshots import series_slug
+from lstmops.data.windows import SplitIndex
+from lstmops.monitoring.statistics import INSUFFICIENT, Verdict, decide
+from lstmops.registry import CHAMPION, TRAIN_END_TAG, alias_version, aliases_of, version_uri
+from lstmops.reports import no_such_model
+from lstmops.serving import CorruptModelError
+from lstmops.tracking import filter_literal
+
+DATA_END_TAG = "data.end"  # the newest row of the data a run trained and was evaluated on
+SKIPPED, ERROR = "skipped", "error"
+# Monitoring an anomaly detector (alert rates, score shift) waits for the issue on unlabelled sensor data.
+NOT_MONITORED = {
+    "autoencoder": "autoencoder monitoring waits for the issue on anomaly detection of unlabelled sensor data"
+}
+
+
+@dataclass
+class CheckResult:
+    """One model's check: a verdict status, or `skipped` / `error` with the reason as `detail`."""
+
+    name: str
+    status: str
+    version: str | None = None
+    n: int = 0
+    evidence: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    kind: str = ""
+    series: str = ""
+    data_kind: str = ""
+    data_sha256: str = ""
+    new_rows: pd.DataFrame | None = field(default=None, repr=False)  # the validated rows after the training data
+
+    def line(self) -> str:
+        """`NAME vN: status — evidence` (no version where none was checked)."""
+        label = f"{self.name} v{self.version}" if self.version else self.name
+        return f"{label}: {self.status} — {self.detail}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "version": self.version,
+            "n": self.n,
+            "evidence": {**self.evidence, **({"reason": self.detail} if self.status in (SKIPPED, ERROR) else {})},
+        }
+
+
+def champion_names() -> list[str]:
+    """Every registered model that has a @champion, by name."""
+    names = [model.name for model in MlflowClient().search_registered_models()]
+    return sorted(name for name in names if CHAMPION in aliases_of(name))
+
+
+def check_model(name: str, params: Params) -> CheckResult:
+    """The verdict on `name`'s @champion (see the module docstring); bad input is `skipped` or raises."""
+    from lstmops.experiment import gate_evaluator
+
+    client = MlflowClient()
+    if not client.search_registered_models(filter_string=f"name = {filter_literal(name)}"):
+        raise LookupError(no_such_model(name))
+    model = client.get_registered_model(name)
+    version = {alias: str(v) for alias, v in model.aliases.items()}.get(CHAMPION)
+    if version is None:
+        return CheckResult(name, SKIPPED, detail=f"no @{CHAMPION} to check")
+    tags = client.get_model_version(name, version).tags
+    kind, series = tags.get("kind", model.tags.get("kind", "")), tags.get("series", model.tags.get("series", ""))
+    base = CheckResult(name, SKIPPED, version, kind=kind, series=series, data_kind=model.tags.get("data.kind", ""))
+    if kind in NOT_MONITORED:
+        return replace(base, detail=NOT_MONITORED[kind])
+    train_end = tags.get(TRAIN_END_TAG)
+    if not train_end:
+        raise ValueError(f"v{version} has no {TRAIN_END_TAG} tag, so the rows it has not seen are unknown")
+    run = client.get_run(client.get_model_version(name, version).run_id)
+    data_end = run.data.tags.get(DATA_END_TAG)
+
+    path = validated_dir(params.data.root, model.tags["data.kind"], model.tags["data.source"])
+    path = path / f"{series_slug(series)}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"no validated data for {series} at {path}; run `lstmops ingest` first")
+    frame, card = load_validated(path)
+    from lstmops.data.prepare import prepare_frame
+
+    prepared = prepare_frame(frame, card, params, path.parent)
+    times = pd.to_datetime(prepared.features[data_kind(prepared.kind).time_column])
+    start = int((times <= pd.Timestamp(train_end)).sum())  # times are sorted
+    newest_seen = pd.Timestamp(data_end) if data_end else pd.Timestamp(train_end)
+    frame_times = pd.to_datetime(frame[data_kind(prepared.kind).time_column])
+    base = replace(base, data_sha256=card.get("sha256", ""), new_rows=frame[frame_times > newest_seen])
+    settings = params.monitoring
+    if start >= len(times) - 1 or times.iloc[-1] <= newest_seen:
+        verdict = Verdict(INSUFFICIENT, 0, {"needed": settings.min_points})
+        return _result(base, verdict, f"no validated rows after {newest_seen.isoformat()}; ")
+
+    train_stop = min(prepared.split.train.stop, start - 1)
+    split = SplitIndex(slice(0, train_stop), slice(train_stop, start), slice(start, len(times)))
+    evaluation = gate_evaluator(kind, replace(prepared, split=split), params)(version_uri(name, version))
+    units = evaluation.units.sort_index()
+    origins = pd.to_datetime(units.index)
+    new = units[origins > newest_seen]
+    holdout = None
+    if data_end:
+        seen = units[origins <= newest_seen]
+        holdout = (seen["loss"].to_numpy(), seen["loss_baseline"].to_numpy())
+    metrics = run.data.metrics
+    model_error, baseline_error = metrics.get(evaluation.primary_metric), metrics.get(evaluation.baseline_metric)
+    recorded = model_error / baseline_error if model_error is not None and baseline_error else np.nan
+    verdict = decide(
+        new["loss"].to_numpy(),
+        new["loss_baseline"].to_numpy(),
+        holdout_ratio=float(recorded),
+        holdout=holdout,
+        horizon=evaluation.horizon,
+        alpha=settings.alpha,
+        min_points=settings.min_points,
+        cusum_k=settings.cusum_k,
+        cusum_threshold=settings.cusum_threshold,
+    )
+    verdict.evidence.update(
+        {
+            "baseline": evaluation.baseline_metric,
+            "new_from": new.index[0].isoformat() if len(new) else None,
+            "new_to": new.index[-1].isoformat() if len(new) else None,
+        }
+    )
+    return _result(base, verdict)
+
+
+def _result(base: CheckResult, verdict: Verdict, prefix: str = "") -> CheckResult:
+    return replace(
+        base, status=verdict.status, n=verdict.n, evidence=verdict.evidence, detail=prefix + verdict.describe()
+    )
+
+
+def check_models(names: list[str] | None, params: Params) -> list[CheckResult]:
+    """`check_model` of each name (default: every model with a @champion); a model that cannot be
+    checked is an `error` result with the reason in one line, and the others are still checked."""
+    results = []
+    for name in names if names else champion_names():
+        try:
+            results.append(check_model(name, params))
+        except LookupError as err:
+            results.append(CheckResult(name, ERROR, detail=_one_line(str(err))))
+        except Exception as err:  # a champion that cannot be loaded or scored must not stop the others
+            message = _one_line(err.message if isinstance(err, MlflowException) else str(err))
+            known = isinstance(err, CorruptModelError | FileNotFoundError)  # their messages name the model or file
+            detail = message if known else f"{type(err).__name__}: {message}"
+            results.append(CheckResult(name, ERROR, _champion(name), detail=detail))
+    return results
+
+
+def _champion(name: str) -> str | None:
+    try:
+        return alias_version(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def _one_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0][:300] if lines else ""

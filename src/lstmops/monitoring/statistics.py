@@ -154,7 +154,11 @@ def decide(
     crossed = np.flatnonzero(path > cusum_threshold)
 
     level = alpha / 2  # two decay tests share alpha (Bonferroni)
-    worse_than_baseline, above_holdout = dm_p < level, ratio_p is not None and ratio_p < level
+    # Losing to the baseline is news only for a champion that beat it on its hold-out: one promoted before
+    # the baseline it now meets (e.g. the linear one) is judged by its own hold-out ratio alone.
+    lost_since_holdout = not ratio_known or holdout_ratio < 1
+    worse_than_baseline = lost_since_holdout and dm_p < level
+    above_holdout = ratio_p is not None and ratio_p < level
     if worse_than_baseline or above_holdout:
         status = DECAYED
     elif len(crossed):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstmops.config import Params
+from lstmops.config import ConfigError, Params, check_series_name, shown_value
 from lstmops.data import validation
 from lstmops.data.kinds import DataKindName, data_kind
 from lstmops.data.snapshots import file_sha256, read_snapshot_meta, series_slug, verified_bytes, write_snapshot
@@ -91,6 +91,13 @@ def _snapshot(frame: pd.DataFrame, *, kind: str, source: str, series: str, data_
 # ---------------------------------------------------------------- fetch + snapshot
 
 
+def _check_series_name(name: str, origin: str) -> None:
+    try:
+        check_series_name(name)
+    except ValueError as err:
+        raise ConfigError(f"{origin} {shown_value(name)}: {err}") from None
+
+
 def snapshot(
     kind_name: DataKindName,
     params: Params,
@@ -107,9 +114,13 @@ def snapshot(
     """
     kind = data_kind(kind_name)
     source = source or kind.source(params)
+    for name in series:  # `--ticker`/`--series` bypass params.yaml's check: refuse before anything is fetched
+        _check_series_name(name, "--ticker" if kind.name == "prices" else "--series")
     fetched = kind.fetch(
         params, source=source, series=series, csv_paths=csv_paths, nab_root=nab_root, downloader=downloader
     )
+    for item in fetched:  # a CSV file's or NAB file's stem names its series
+        _check_series_name(item.series, "series named by its file")
     return [
         _snapshot(
             item.frame, kind=kind.name, source=source, series=item.series, data_root=params.data.root, meta=item.meta

@@ -119,14 +119,20 @@ def snapshot(
     fetched = kind.fetch(
         params, source=source, series=series, csv_paths=csv_paths, nab_root=nab_root, downloader=downloader
     )
-    for item in fetched:  # a CSV file's or NAB file's stem names its series
-        _check_series_name(item.series, "series named by its file")
-    return [
-        _snapshot(
-            item.frame, kind=kind.name, source=source, series=item.series, data_root=params.data.root, meta=item.meta
+    results = []
+    for item in fetched:  # a generator: each series is written as it arrives
+        _check_series_name(item.series, "series named by its file")  # a CSV or NAB file's stem names it
+        results.append(
+            _snapshot(
+                item.frame,
+                kind=kind.name,
+                source=source,
+                series=item.series,
+                data_root=params.data.root,
+                meta=item.meta,
+            )
         )
-        for item in fetched
-    ]
+    return results
 
 
 def snapshot_prices(

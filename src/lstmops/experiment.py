@@ -80,6 +80,8 @@ def run_experiment(
     params = params.for_task(kind)  # the run logs the training values the task really used
     name = run_name or training_run_name(kind, prepared)
     model = registered_model_name(kind, prepared.series)
+    if trained is None:  # a model trained earlier (log-saved) has its windows already
+        preflight.check_enough_rows(kind, prepared, params)
     preflight.before_training(kind, model, params.data.root)
     started = time.perf_counter()
     kept = None

@@ -108,3 +108,28 @@ def test_a_series_name_that_would_leave_its_folder_is_refused(name):
 
     with pytest.raises(ConfigError, match="sensors.series.0: Value error, a series name"):
         load_params(overrides={"sensors.series": [name]})
+
+
+def test_a_window_longer_than_the_data_is_refused_before_a_run_opens(place, instant_task, monkeypatch):
+    import mlflow
+    import yaml
+    from typer.testing import CliRunner
+
+    from lstmops.cli import app
+
+    params_file = place.root / "params.yaml"
+    params_file.write_text(yaml.safe_dump(place.params.model_dump(mode="json")))
+    rows = len(place.series.prepared.features) + 1  # the validated file's rows, at most this
+
+    done = CliRunner().invoke(
+        app, ["train", "forecaster", "--params", str(params_file), "--set", f"windows.prices.window={rows}"]
+    )
+
+    assert done.exit_code == 1 and isinstance(done.exception, SystemExit), done.output
+    [line] = [line for line in done.output.splitlines() if line.startswith("ERROR")]
+    assert (
+        line.startswith("ERROR: forecaster DEMOA (")
+        and " validated rows, but the configured windows need at least " in line
+    )
+    assert f"windows.prices.window {rows} + 1 bar ahead" in line and "enough_rows" in line, line
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []  # no run was opened

@@ -165,7 +165,12 @@ def _root_cause(err: BaseException) -> BaseException:
 def _store_hint(err: BaseException, where: str = "the MLflow store") -> str:
     cause = _root_cause(err)
     known = isinstance(cause, OSError) and cause.errno in _STORE_STATES
-    return f": {where} cannot be written, {_STORE_STATES[cause.errno]}" if known else ""
+    if not known:
+        return ""
+    state = _STORE_STATES[cause.errno]
+    if where != "the MLflow store":  # another tracking URI is no way out for the data folder
+        state = state.split(", or point MLFLOW_TRACKING_URI")[0]
+    return f": {where} cannot be written, {state}"
 
 
 def _first_line(err: BaseException) -> str:

@@ -7,6 +7,7 @@ milliseconds; the training timeout is shown on the real forecaster.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ import yaml
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from lstmops import tasks
+from lstmops import tasks, user_errors
 from lstmops.cli import app
 from lstmops.evaluate.report import Evaluation
 from lstmops.experiment import ModelNotLogged, gate, run_experiment
@@ -247,6 +248,61 @@ def test_a_store_that_fails_after_training_keeps_the_model_and_log_saved_logs_it
     assert logged.exit_code == 0, logged.output
     assert f"{MODEL} v1 PROMOTED to @champion" in logged.output
     assert not kept.exists() and world.state()[1] == {MODEL: {"champion": "1"}}
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (errno.ENOSPC, "the MLflow store cannot be written, its disk is full: free space there"),
+        (errno.EROFS, "the MLflow store cannot be written, it is read-only: make it writable"),
+    ],
+)
+def test_a_full_or_read_only_store_after_training_names_the_cause_and_keeps_the_model(
+    world, stand_in, monkeypatch, code, says
+):
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    def refuse(self, *args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    for method in ("log_artifact", "log_artifacts"):  # what a full or read-only artifact folder answers
+        monkeypatch.setattr(LocalArtifactRepository, method, refuse)
+    before = world.state()
+
+    with pytest.raises(ModelNotLogged) as failed:
+        run_experiment("forecaster", world.prepared, world.params)
+
+    line = user_errors.message(failed.value)
+    assert "\n" not in line and line.startswith("ERROR: forecaster DEMOA: trained, but logging it to MLflow failed (")
+    assert f"OSError: [Errno {code}] {os.strerror(code)}: {says}" in line, line
+    kept = Path(line.rsplit("lstmops log-saved ", 1)[1].rstrip("`"))
+    assert (kept / "bundle" / "state.json").exists() and kept.parent == Path(world.params.data.root) / "unlogged"
+    (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert run.info.status == "FAILED"
+    assert world.state() == before
+
+
+def test_a_full_disk_under_both_store_and_data_says_nothing_was_kept(world, stand_in, monkeypatch):
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    from lstmops import unlogged
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(LocalArtifactRepository, "log_artifacts", full)
+    monkeypatch.setattr(unlogged, "keep", full)
+
+    with pytest.raises(ModelNotLogged) as failed:
+        run_experiment("forecaster", world.prepared, world.params)
+
+    line = user_errors.message(failed.value)
+    assert "and keeping it on disk failed too (OSError: [Errno 28]" in line
+    assert "the data folder cannot be written, its disk is full" in line and line.endswith(
+        "train again once there is room"
+    )
+    (run,) = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert run.info.status == "FAILED"
 
 
 # ---------------------------------------------------------------- runs left RUNNING by a killed process

@@ -12,13 +12,46 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic import Strict as StrictValue
 
 DEFAULT_PARAMS_FILE = Path("params.yaml")
 # Counts, seeds and sizes take integers only: pydantic would read `true` as 1 and 30.0 as 30 (`--set
 # train.epochs=true` trained one epoch).
 Int = Annotated[int, StrictValue()]
+
+
+# A series name becomes file names (data/raw/.../<name>-<hash>.csv, its .json sidecar) and a registered
+# model's name: a name near the file system's 255-byte limit fails with `File name too long` mid-ingest.
+SERIES_NAME_MAX = 100
+
+
+def check_series_name(name: str) -> str:
+    """`name` if it can name a series' files and models; ValueError saying which rule it breaks."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("a series name must be a non-empty string")
+    if len(name) > SERIES_NAME_MAX:
+        raise ValueError(f"a series name is at most {SERIES_NAME_MAX} characters, this one has {len(name)}")
+    bad = sorted({char for char in name if not char.isprintable() or char == "\\"})
+    if bad:
+        raise ValueError(f"a series name takes printable characters other than a backslash, not {''.join(bad)!r}")
+    if name.startswith("/") or ".." in name.split("/"):
+        raise ValueError(
+            "a series name may not start with '/' or hold a '..' part (it would name a path outside data/)"
+        )
+    return name
+
+
+SeriesName = Annotated[str, AfterValidator(check_series_name)]
+
+
+def shown_value(value: Any, quoted: bool = True) -> str:
+    """A value (its repr when `quoted`) for a one-line error, cut short when long (a 300-character ticker)."""
+    if isinstance(value, str) and len(value) > 40:
+        cut = value[:30] + "…"
+        return f"{cut!r} ({len(value)} characters)" if quoted else f"{cut} ({len(value)} characters)"
+    text = repr(value) if quoted else str(value)
+    return text if len(text) <= 60 else f"{text[:40]}… ({len(text)} characters)"
 
 
 class Strict(BaseModel):
@@ -51,7 +84,7 @@ class PriceValidationParams(Strict):
 
 class PriceParams(Strict):
     source: Literal["demo", "csv", "yahoo"] = "demo"
-    tickers: list[str] = ["DEMOA", "DEMOB"]
+    tickers: list[SeriesName] = ["DEMOA", "DEMOB"]
     start: str = "2016-01-01"
     end: str = "2021-12-31"
     yahoo: YahooParams = YahooParams()
@@ -75,7 +108,7 @@ class SensorValidationParams(Strict):
 
 class SensorParams(Strict):
     source: Literal["demo", "csv", "nab"] = "demo"
-    series: list[str] = ["demo/machine_a"]
+    series: list[SeriesName] = ["demo/machine_a"]
     # "mean": repeated timestamps are averaged (and the series sorted) before validation, recorded
     # in the dataset card; "reject": they fail validation like any other rule.
     duplicate_timestamps: Literal["mean", "reject"] = "mean"
@@ -343,7 +376,7 @@ def describe(err: ValidationError, exclude: tuple[str, ...] = ()) -> str:
         key = _key(error)
         if error["type"] == "extra_forbidden" or _origin(key, dict.fromkeys(exclude, "")) is not None:
             continue
-        given = "" if error["type"] == "missing" else f" (got {error['input']!r})"
+        given = "" if error["type"] == "missing" else f" (got {shown_value(error['input'])})"
         problems.append(f"{key}: {error['msg']}{given}")
     return "; ".join(problems)
 
@@ -376,7 +409,12 @@ def describe_options(err: ValidationError, origins: dict[str, str]) -> str:
                 problems.append(unknown_key(key, "--set" if origin.startswith("--set ") else origin))
             continue
         if origin is not None:
-            given = f"{origin}{error['input']}" if origin.endswith("=") else f"{origin} {error['input']!r}"
+            value = error["input"]
+            given = (
+                f"{origin}{shown_value(value, quoted=False)}"
+                if origin.endswith("=")
+                else f"{origin} {shown_value(value)}"
+            )
             problems.append(f"{given}: {error['msg']}")
     return "; ".join(problems)
 

@@ -7,6 +7,7 @@ Each phase is timed and the seconds are logged with the run (`seconds/open`, `se
 
 from __future__ import annotations
 
+import errno
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -80,6 +81,8 @@ def run_experiment(
     params = params.for_task(kind)  # the run logs the training values the task really used
     name = run_name or training_run_name(kind, prepared)
     model = registered_model_name(kind, prepared.series)
+    if trained is None:  # a model trained earlier (log-saved) has its windows already
+        preflight.check_enough_rows(kind, prepared, params)
     preflight.before_training(kind, model, params.data.root)
     started = time.perf_counter()
     kept = None
@@ -93,15 +96,24 @@ def run_experiment(
                 evaluated_at = time.perf_counter()
                 try:
                     logged = tracking.log_trained_model(run_id, trained, evaluation, prepared, params)
-                except Exception:
-                    kept = unlogged.keep(trained, prepared, params, name)
+                except Exception as log_err:
+                    try:
+                        kept = unlogged.keep(trained, prepared, params, name)
+                    except OSError as keep_err:  # a full disk under the data folder too: nothing to point at
+                        raise ModelNotLogged(
+                            f"{kind} {prepared.series}: trained, but logging it to MLflow failed "
+                            f"({_first_line(log_err)}{_store_hint(log_err)}) and keeping it on disk failed too "
+                            f"({_first_line(keep_err)}{_store_hint(keep_err, 'the data folder')}); "
+                            "train again once there is room"
+                        ) from log_err
                     raise
     except Exception as err:
         if kept is None:
             raise
         raise ModelNotLogged(
-            f"{kind} {prepared.series}: trained, but logging it to MLflow failed ({_first_line(err)}); the model "
-            f"is kept in {kept}: log it once the store works with `lstmops log-saved {kept}`"
+            f"{kind} {prepared.series}: trained, but logging it to MLflow failed ({_first_line(_root_cause(err))}"
+            f"{_store_hint(err)}); the model is kept in {kept}: log it once the store works with "
+            f"`lstmops log-saved {kept}`"
         ) from err
     finished = time.perf_counter()
     if save_to is not None:
@@ -126,6 +138,40 @@ def run_experiment(
     )
     print(outcome.summary())
     return outcome
+
+
+# A full or read-only store is not a bug to report but a state to fix: the line says which and where.
+_STORE_STATES = {
+    errno.ENOSPC: "its disk is full: free space there",
+    errno.EDQUOT: "its disk quota is used up: free space there",
+    errno.EROFS: "it is read-only: make it writable, or point MLFLOW_TRACKING_URI at a writable store",
+    errno.EACCES: "it is not writable by this user: fix its permissions, or point MLFLOW_TRACKING_URI at a writable store",
+}
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """`err` and what caused it: ending a run on a read-only store fails again, hiding the first error."""
+    seen: list[BaseException] = []
+    while err is not None and err not in seen:
+        seen.append(err)
+        err = err.__cause__ or err.__context__
+    return seen
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The store's OSError behind `err` (full, read-only), else `err`."""
+    return next((e for e in _chain(err) if isinstance(e, OSError) and e.errno in _STORE_STATES), err)
+
+
+def _store_hint(err: BaseException, where: str = "the MLflow store") -> str:
+    cause = _root_cause(err)
+    known = isinstance(cause, OSError) and cause.errno in _STORE_STATES
+    if not known:
+        return ""
+    state = _STORE_STATES[cause.errno]
+    if where != "the MLflow store":  # another tracking URI is no way out for the data folder
+        state = state.split(", or point MLFLOW_TRACKING_URI")[0]
+    return f": {where} cannot be written, {state}"
 
 
 def _first_line(err: BaseException) -> str:

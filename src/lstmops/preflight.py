@@ -7,6 +7,8 @@
    holds for it are still there. A store that lost them (deleted and silently recreated) is refused.
 3. A new SQLite store gets its schema under a file lock (`open_store`): commands started together on
    it take turns instead of racing MLflow's migration; a damaged SQLite file is one line.
+0. The series has the rows the configured windows need (`check_enough_rows`, validation's `enough_rows`
+   rule under the params of this training): a window larger than the data is refused before a run opens.
 4. Runs of the model's experiment left RUNNING on this host by a process that is gone (`kill -9`,
    a lost machine) are ended KILLED, with a tag saying so; the training timeout ends its own run FAILED.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import psutil
@@ -36,12 +39,41 @@ from lstmops.tracking import (
     sqlite_file,
 )
 
+if TYPE_CHECKING:
+    from lstmops.config import Params
+    from lstmops.data.prepare import PreparedSeries
+
 PREFLIGHT_TIMEOUT_S = 10  # the longest the reachability check waits for an answer
 ENDED_TAG = "lstmops.ended"  # why lstmops, not the run's own process, ended a run
 
 
 class TrackingStoreError(RuntimeError):
     """The tracking store cannot be used: it does not answer, or it is not the store the record names."""
+
+
+class NotEnoughRows(ValueError):
+    """The series is shorter than the windows this training is configured with need."""
+
+
+def check_enough_rows(kind: str, prepared: PreparedSeries, params: Params) -> None:
+    """Refuse a series too short for the windows of `params` (validation's `enough_rows` rule, applied
+    again: the window may have been raised by `--set` or params.yaml since the data was validated)."""
+    from lstmops.data.kinds import data_kind
+
+    # The rows validation counted (the card's): features may drop a leading row the rule did not count.
+    rows, needed = prepared.card.get("rows", len(prepared.features)), data_kind(prepared.kind).min_rows(params)
+    if rows < needed.rows:
+        card = prepared.card
+        where = (
+            f" ({Path(params.data.root) / 'validated' / card['kind'] / card['source']})"
+            if {"kind", "source"} <= card.keys()
+            else ""
+        )
+        raise NotEnoughRows(
+            f"{kind} {prepared.series}{where}: {rows} validated rows, but the configured windows need at "
+            f"least {needed.rows} ({needed.reason}; validation's enough_rows rule): lower the window or ingest "
+            "a longer history"
+        )
 
 
 def before_training(kind: str, model: str, data_root: Path) -> str:

@@ -142,8 +142,17 @@ def load_pyfunc(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
     the hashes recorded at its registration first (`model_files`: nothing is unpickled before that).
     A damaged artifact file is named (CorruptModelError) instead of surfacing the loader's own error,
     which for a truncated `.keras` file is "File not found"."""
-    local = Path(download_artifacts(model_uri))
     registered = registered_version(model_uri)
+    label = f"{registered[0]} v{registered[1]}" if registered is not None else _model_label(model_uri)
+    try:
+        local = Path(download_artifacts(model_uri))
+    except (mlflow.exceptions.MlflowException, OSError) as err:
+        # Files deleted from the artifact store while the registry still points at them: as unusable as a
+        # damaged file, so the caller's way out (roll back or retrain) applies.
+        if isinstance(err, mlflow.exceptions.MlflowException) and err.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+        problem = err.message if isinstance(err, mlflow.exceptions.MlflowException) else str(err)
+        raise CorruptModelError(f"{label}: its model files are gone from the artifact store ({problem})") from err
     if registered is not None:
         model_files.verify(*registered, local)
     try:

@@ -27,6 +27,7 @@ KNOWN = (
     ("lstmops.data.prices", "IngestError", "ERROR"),
     ("lstmops.registry", "RegistryError", "ERROR"),
     ("lstmops.preflight", "TrackingStoreError", "ERROR"),
+    ("lstmops.preflight", "NotEnoughRows", "ERROR"),
     ("lstmops.experiment", "ModelNotLogged", "ERROR"),
     ("lstmops.train.isolated", "TrainingTimedOut", "ERROR"),
     ("lstmops.tracking", "SharedStoreRequired", "ERROR"),

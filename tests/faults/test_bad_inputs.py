@@ -78,3 +78,58 @@ def test_a_count_given_as_a_boolean_or_fraction_is_refused_not_coerced(value, tm
     [line] = done.output.strip().splitlines()
     assert line.startswith("ERROR: --set train.epochs=") and line.endswith("Input should be a valid integer")
     assert not (tmp_path / "data").exists()  # refused before anything was read or trained
+
+
+def test_a_300_character_ticker_is_refused_in_one_line_before_anything_is_written(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lstmops.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LSTMOPS_DEBUG", raising=False)
+    ticker = "A" * 300
+
+    by_option = CliRunner().invoke(app, ["ingest", "prices", "--source", "demo", "--ticker", ticker])
+    (tmp_path / "params.yaml").write_text(f'prices:\n  tickers: ["{ticker}"]\n')
+    by_file = CliRunner().invoke(app, ["ingest", "prices", "--source", "demo"])
+
+    for done, origin in ((by_option, "ERROR: --ticker 'AAAA"), (by_file, "ERROR: params.yaml: invalid parameters")):
+        assert done.exit_code != 0 and isinstance(done.exception, SystemExit), done.output
+        [line] = [line for line in done.output.splitlines() if line.startswith("ERROR")]
+        assert line.startswith(origin) and "Traceback" not in done.output, done.output
+        assert "a series name is at most 100 characters, this one has 300" in line
+        assert ticker not in line  # named, not echoed whole
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/x", "a\tb", "a\\b", ""])
+def test_a_series_name_that_would_leave_its_folder_is_refused(name):
+    from lstmops.config import ConfigError, load_params
+
+    with pytest.raises(ConfigError, match="sensors.series.0: Value error, a series name"):
+        load_params(overrides={"sensors.series": [name]})
+
+
+def test_a_window_longer_than_the_data_is_refused_before_a_run_opens(place, instant_task, monkeypatch):
+    import mlflow
+    import yaml
+    from typer.testing import CliRunner
+
+    from lstmops.cli import app
+
+    params_file = place.root / "params.yaml"
+    params_file.write_text(yaml.safe_dump(place.params.model_dump(mode="json")))
+    rows = len(place.series.prepared.features) + 1  # the validated file's rows, at most this
+
+    done = CliRunner().invoke(
+        app, ["train", "forecaster", "--params", str(params_file), "--set", f"windows.prices.window={rows}"]
+    )
+
+    assert done.exit_code == 1 and isinstance(done.exception, SystemExit), done.output
+    [line] = [line for line in done.output.splitlines() if line.startswith("ERROR")]
+    assert (
+        line.startswith("ERROR: forecaster DEMOA (")
+        and " validated rows, but the configured windows need at least " in line
+    )
+    assert f"windows.prices.window {rows} + 1 bar ahead" in line and "enough_rows" in line, line
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []  # no run was opened

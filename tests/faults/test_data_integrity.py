@@ -4,6 +4,8 @@ file and the way out; validating again restores it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import pandas as pd
 import pytest
@@ -45,3 +47,27 @@ def test_a_validated_file_edited_after_validation_is_refused_until_validated_aga
     assert pd.read_parquet(validated)["close"].max() < frame["close"].max()  # the edit is gone
     trained = runner.invoke(app, ["train", "forecaster", "--params", str(params_file)])
     assert trained.exit_code == 0, trained.output
+
+
+def test_validate_after_a_quarantine_names_it_and_the_way_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LSTMOPS_DEBUG", raising=False)
+    (tmp_path / "params.yaml").write_text("prices:\n  tickers: [DEMOA]\n  demo:\n    n_days: 300\n")
+    assert runner.invoke(app, ["ingest", "prices", "--source", "demo"]).exit_code == 0
+    [raw] = Path("data/raw/prices/demo").glob("DEMOA-*.csv")  # relative, as params.yaml's data.root
+    raw.write_text(raw.read_text()[:-40])  # truncated: its sha256 no longer matches
+
+    first = runner.invoke(app, ["validate", "prices"])  # finds the damage and sets the snapshot aside
+    second = runner.invoke(app, ["validate", "prices"])  # the pointer still names the moved file
+
+    assert first.exit_code == 1 and "the snapshot changed since it was ingested" in first.output
+    assert second.exit_code == 1 and isinstance(second.exception, SystemExit), second.output
+    [line] = second.output.strip().splitlines()
+    quarantined = Path("data/quarantine/corrupted/prices/demo") / raw.name
+    assert line == (
+        f"ERROR: {raw}: the newest snapshot of DEMOA was set aside in {quarantined} (its bytes no longer matched "
+        "the sha256 recorded at ingest), so there is nothing to validate; ingest it again with "
+        "`lstmops ingest prices --source demo`"
+    )
+    assert runner.invoke(app, ["ingest", "prices", "--source", "demo"]).exit_code == 0  # the way out works
+    assert runner.invoke(app, ["validate", "prices"]).exit_code == 0

@@ -201,3 +201,26 @@ def test_a_challenger_whose_gate_is_still_running_is_left_to_that_gate(outcomes,
 
     assert [entry["version"] for entry in history(name)] == [decision.version] == ["3"]
     assert "gate.decision" not in MlflowClient().get_model_version(name, running).tags
+
+
+def test_score_with_a_champion_whose_artifacts_are_gone_names_the_rollback(outcomes, validated, tmp_path):
+    import shutil
+
+    name = "forecaster-score-missing"
+    make_champion(outcomes[0], "score-missing")
+    before = aliases_of(name)
+    folder = Path(download_artifacts(f"models:/{name}/1"))
+    moved = tmp_path / "kept"
+    shutil.move(folder, moved)  # the artifact folder deleted (kept aside to put back for the other tests)
+    try:
+        out = tmp_path / "out"
+        done = CliRunner().invoke(app, ["score", name, "--input", str(validated), "--out-dir", str(out)])
+    finally:
+        shutil.move(moved, folder)
+
+    assert done.exit_code == 1 and isinstance(done.exception, SystemExit), (done.output, done.exception)
+    [line] = done.output.strip().splitlines()
+    assert line.startswith(f"ERROR: {name} v1: its model files are gone from the artifact store (")
+    assert "Traceback" not in done.output
+    assert line.endswith(f"; roll back (`lstmops registry rollback {name}`) or retrain"), line
+    assert aliases_of(name) == before and not out.exists()

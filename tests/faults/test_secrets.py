@@ -115,3 +115,45 @@ def test_a_token_alone_in_an_unreachable_uri_is_masked_in_the_one_line_error(pla
 
     assert refused.exit_code == 1 and TOKEN not in refused.output
     assert refused.output.startswith("ERROR: MLflow tracking server http://***@127.0.0.1:")
+
+
+def test_a_retrain_flow_against_a_credentialed_server_leaves_no_password_in_prefects_database(
+    server, place, instant_task, monkeypatch, capfd
+):
+    import prefect.settings
+    import yaml
+    from prefect.testing.utilities import prefect_test_harness
+
+    from lstmops import experiment
+    from lstmops.train import isolated
+
+    uri = f"http://alice:{PASSWORD}@127.0.0.1:{server.port}"
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.setenv(variable, uri)
+
+    def in_process(timeout_s, kind, prepared, params, *, tracking_uri, run_name=None, tags=None):
+        # The instant stand-in task is registered in this process only, so the training stays here.
+        return experiment.run_experiment(kind, prepared, params, run_name=run_name, tags=tags)
+
+    monkeypatch.setattr(isolated, "run_experiment_within", in_process)
+    params_file = place.root / "params.yaml"
+    params_file.write_text(yaml.safe_dump(place.params.model_dump(mode="json")))
+    sys.path.insert(0, str(FLOWS))
+    try:
+        import retrain
+    finally:
+        sys.path.remove(str(FLOWS))
+
+    with prefect_test_harness(server_startup_timeout=120):
+        database = Path(prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1])
+        summary = retrain.retrain(params_file=str(params_file), data_kinds=["prices"], parallel_training=False)
+        home = Path(prefect.settings.PREFECT_HOME.value())
+        stored = [database, *database.parent.glob("*"), *home.rglob("*")]
+        leaked = [path for path in stored if path.is_file() and PASSWORD.encode() in path.read_bytes()]
+        recorded = any(path.is_file() and b"DEMOA" in path.read_bytes() for path in stored)  # the grep sees the runs
+        database_bytes = database.stat().st_size
+    shown = capfd.readouterr()
+
+    assert [row["series"] for row in summary] == ["DEMOA"]
+    assert database_bytes > 0 and recorded and leaked == []
+    assert PASSWORD not in shown.out + shown.err

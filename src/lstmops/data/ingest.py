@@ -18,10 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstmops.config import Params
+from lstmops.config import ConfigError, Params, check_series_name, shown_value
 from lstmops.data import validation
 from lstmops.data.kinds import DataKindName, data_kind
-from lstmops.data.snapshots import file_sha256, read_snapshot_meta, series_slug, verified_bytes, write_snapshot
+from lstmops.data.snapshots import (
+    CORRUPTED_DIR,
+    file_sha256,
+    read_snapshot_meta,
+    series_slug,
+    verified_bytes,
+    write_snapshot,
+)
 
 LATEST_SUFFIX = ".latest.json"
 
@@ -91,6 +98,13 @@ def _snapshot(frame: pd.DataFrame, *, kind: str, source: str, series: str, data_
 # ---------------------------------------------------------------- fetch + snapshot
 
 
+def _check_series_name(name: str, origin: str) -> None:
+    try:
+        check_series_name(name)
+    except ValueError as err:
+        raise ConfigError(f"{origin} {shown_value(name)}: {err}") from None
+
+
 def snapshot(
     kind_name: DataKindName,
     params: Params,
@@ -107,15 +121,25 @@ def snapshot(
     """
     kind = data_kind(kind_name)
     source = source or kind.source(params)
+    for name in series:  # `--ticker`/`--series` bypass params.yaml's check: refuse before anything is fetched
+        _check_series_name(name, "--ticker" if kind.name == "prices" else "--series")
     fetched = kind.fetch(
         params, source=source, series=series, csv_paths=csv_paths, nab_root=nab_root, downloader=downloader
     )
-    return [
-        _snapshot(
-            item.frame, kind=kind.name, source=source, series=item.series, data_root=params.data.root, meta=item.meta
+    results = []
+    for item in fetched:  # a generator: each series is written as it arrives
+        _check_series_name(item.series, "series named by its file")  # a CSV or NAB file's stem names it
+        results.append(
+            _snapshot(
+                item.frame,
+                kind=kind.name,
+                source=source,
+                series=item.series,
+                data_root=params.data.root,
+                meta=item.meta,
+            )
         )
-        for item in fetched
-    ]
+    return results
 
 
 def snapshot_prices(
@@ -218,9 +242,29 @@ def validate_latest(params: Params, kind: str, source: str) -> list[IngestResult
     """Validate the newest snapshot of every series ingested from `source` (the DVC `validate` stage)."""
     results = []
     for series, raw_path in latest_snapshots(params.data.root, kind, source).items():
+        _check_present(raw_path, series, kind, source, Path(params.data.root))
         meta = read_snapshot_meta(raw_path)
         results.append(IngestResult(kind, source, series, raw_path, meta["rows"], meta["sha256"]))
     return validate_all(results, params)
+
+
+class SnapshotMissing(ValueError):
+    """The newest snapshot of a series is no longer where its `.latest.json` pointer says."""
+
+
+def _check_present(raw_path: Path, series: str, kind: str, source: str, data_root: Path) -> None:
+    """The pointer outlives a snapshot set aside as damaged (or deleted by hand): say which, and the way out."""
+    if raw_path.exists() and raw_path.with_suffix(".meta.json").exists():
+        return
+    again = f"ingest it again with `lstmops ingest {kind} --source {source}`"
+    quarantined = data_root / CORRUPTED_DIR / kind / source / raw_path.name
+    if quarantined.exists():
+        raise SnapshotMissing(
+            f"{raw_path}: the newest snapshot of {series} was set aside in {quarantined} (its bytes no longer "
+            f"matched the sha256 recorded at ingest), so there is nothing to validate; {again}"
+        )
+    missing = raw_path if not raw_path.exists() else raw_path.with_suffix(".meta.json")
+    raise SnapshotMissing(f"{missing}: the newest snapshot of {series} (or its sidecar) is missing; {again}")
 
 
 class ValidatedFileChanged(ValueError):
@@ -259,5 +303,6 @@ __all__ = [
     "latest_snapshots",
     "load_validated",
     "ValidatedFileChanged",
+    "SnapshotMissing",
     "validated_dir",
 ]

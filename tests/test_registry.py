@@ -399,9 +399,11 @@ def test_cli_score_of_a_model_without_champion_says_why_there_is_none_and_where_
     from lstmops.registry_cli import score as score_command
 
     decision = gate(0.0, "no-champion", Holdout(2.0))  # far off the truth: the first version wins nothing
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame({"x": [1.0, 2.0]}).to_csv(rows, index=False)
     app = typer.Typer()
     app.command()(score_command)
-    done = CliRunner().invoke(app, ["forecaster-no-champion", "--out-dir", str(tmp_path)])
+    done = CliRunner().invoke(app, ["forecaster-no-champion", "--input", str(rows), "--out-dir", str(tmp_path)])
 
     assert decision.name == "forecaster-no-champion" and done.exit_code == 1
     assert "forecaster-no-champion has no @champion to score with: no version has won the registry gate" in done.output

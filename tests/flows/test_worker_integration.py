@@ -95,6 +95,23 @@ def cli(env: dict[str, str], *argv: str, timeout: float = 300) -> subprocess.Com
     return subprocess.run([PREFECT, *argv], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+READ_DEPLOYMENT = """
+import sys
+from prefect.client.orchestration import get_client
+with get_client(sync_client=True) as client:
+    print(client.read_deployment_by_name(sys.argv[1]).model_dump_json())
+"""
+
+
+def deployment_as_json(env: dict[str, str], name: str) -> dict:
+    """The deployment as the API holds it. (`prefect deployment inspect --output json` fails on a deployment
+    with triggers in Prefect 3.9: it cannot serialise their sets.)"""
+    done = subprocess.run(
+        [sys.executable, "-c", READ_DEPLOYMENT, name], env=env, capture_output=True, text=True, timeout=120
+    )
+    return json.loads(ok(done))
+
+
 def ok(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, f"{result.args}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout
@@ -141,7 +158,7 @@ def test_a_worker_runs_the_deployed_retrain_flow_and_mlflow_records_it(tmp_path)
             ok(cli(env, "work-pool", "create", pool, "--type", "process"))
         ok(cli(env, "concurrency-limit", "create", "gpu-training", "1"))
         ok(cli(env, "--no-prompt", "deploy", "--all"))
-        deployment = json.loads(ok(cli(env, "deployment", "inspect", "retrain/retrain-prices", "--output", "json")))
+        deployment = deployment_as_json(env, "retrain/retrain-prices")
         (schedule,) = deployment["schedules"]
         assert (schedule["schedule"]["cron"], schedule["schedule"]["timezone"]) == ("30 17 * * 1-5", "America/New_York")
         assert deployment["work_pool_name"] == "gpu"

@@ -40,9 +40,10 @@ $(INSTALLED_DEV): $(INSTALLED)
 run: $(INSTALLED)  ## the main job, offline: the Prefect `retrain` flow on the demo data (VERBOSE=1: every log line)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python flows/retrain.py $(if $(VERBOSE),--verbose)
 
-# Test files spread over one process per core (pytest-xdist); a file's tests stay together, so a
-# module's servers and trained models start once. TEST_WORKERS=0 runs them in this one process.
-TEST_WORKERS ?= auto
+# Test files spread over parallel processes (pytest-xdist); a file's tests stay together, so a module's
+# servers and trained models start once. One process more than cores: many tests wait on servers and
+# subprocesses, and the spare process keeps the cores busy meanwhile. TEST_WORKERS=0: all in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 test: $(INSTALLED_DEV) lint  ## ruff, then the test suite: everything but the `slow` marker
 	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) --dist loadfile

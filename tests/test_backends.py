@@ -31,6 +31,8 @@ from lstmops.serving import log_bundle_model
 from lstmops.tasks import get_task, task_names
 
 TESTS = Path(__file__).resolve().parent
+pytestmark = pytest.mark.integration  # the other backends run in subprocesses
+
 THIS_BACKEND = keras.backend.backend()
 OTHER_BACKENDS = [name for name in SUPPORTED_BACKENDS if name != THIS_BACKEND]
 # float32 predictions of the same weights on two backends: equal to round-off, not bitwise

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.integration]  # each test runs a real flow in a process of its own
 ROOT = Path(__file__).resolve().parents[2]
 STARTS_WITHIN_S = 300  # imports, Prefect's temporary server, ingest and the child's start-up on a busy machine
 EXITS_WITHIN_S = 30

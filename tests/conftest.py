@@ -47,15 +47,6 @@ if TYPE_CHECKING:  # imported by the fixtures that need them: TensorFlow and fri
     from lstmops.serving import Trained
 
 
-def pytest_collection_modifyitems(config, items):
-    """Test modules with integration tests (servers, clusters, whole flows, other backends) first: spread
-    over parallel workers (`make test`), the longest files then overlap the many short ones instead of
-    running alone at the end. Tests keep their order inside a module."""
-    module = lambda item: item.nodeid.split("::")[0]  # noqa: E731
-    heavy = {module(item) for item in items if item.get_closest_marker("integration")}
-    items.sort(key=lambda item: module(item) not in heavy)
-
-
 # ---------------------------------------------------------------- MLflow and the registry gate
 
 

@@ -84,8 +84,9 @@ def flow_with_a_training_running(tmp_path):
         flow.wait(timeout=30)
 
 
-def stopped_cleanly(flow, store: Path, output: Path, code: int) -> str:
-    """Asserts the flow exited `code` within the bound, left nothing running; returns its closing line."""
+def stopped_cleanly(flow, store: Path, output: Path, code: int, *, closing_line: bool = True) -> str:
+    """Asserts the flow exited `code` within the bound, left nothing running; returns its closing line
+    (`closing_line=False`: there may be none, when a second Ctrl-C cut the first one's handling short)."""
     try:
         assert flow.wait(timeout=EXITS_WITHIN_S) == code, output.read_text()[-3000:]
     except subprocess.TimeoutExpired:
@@ -93,9 +94,10 @@ def stopped_cleanly(flow, store: Path, output: Path, code: int) -> str:
     assert group_is_gone(flow.pid, 10), "a process of the flow's group outlived it"
     text = output.read_text()
     assert "Traceback" not in text, text[-3000:]
-    [line] = [line for line in text.splitlines() if line.startswith("Stopped by")]
+    lines = [line for line in text.splitlines() if line.startswith("Stopped by")]
+    assert len(lines) == 1 or (not closing_line and not lines), text[-3000:]
     assert rows(store, "select count(*) from model_versions") == [(0,)]
-    return line
+    return lines[0] if lines else ""
 
 
 def test_ctrl_c_to_the_group_stops_the_training_ends_its_run_killed_and_says_so(flow_with_a_training_running):
@@ -130,8 +132,9 @@ def test_a_second_ctrl_c_exits_at_once(flow_with_a_training_running):
     time.sleep(0.2)  # the first is being handled: the training is being stopped
     os.killpg(flow.pid, signal.SIGINT)
 
-    line = stopped_cleanly(flow, store, output, 130)
-    assert line.startswith("Stopped by Ctrl-C (SIGINT): ")
+    # on a busy machine the second can arrive before the first has printed what it stopped: no line then
+    line = stopped_cleanly(flow, store, output, 130, closing_line=False)
+    assert line == "" or line.startswith("Stopped by Ctrl-C (SIGINT): ")
     # whatever the second cut short is left for the next training's sweep of runs whose process is gone
     assert rows(store, "select status from runs where status not in ('KILLED', 'RUNNING')") == []
 

@@ -61,6 +61,8 @@ def flow_with_a_training_running(tmp_path):
         "MLFLOW_TRACKING_URI": f"sqlite:///{store}",
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # as the Makefile's: the temporary server needs more than Prefect's 20 s beside parallel test workers
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     }
     output = tmp_path / "console.txt"
     with open(output, "w") as console:

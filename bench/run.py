@@ -7,7 +7,7 @@
 
 Each benchmark runs in its own fresh Python process (clean memory baseline, no state shared
 between them). GPU results (`bench/gpu.py`, run on the lent GPU machine) are read from any
-`bench/gpu-*.json` beside this file and shown as they were measured.
+`bench/measured/gpu-*.json` and shown as they were measured.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
     return {"command": "make run", "wall_s": wall, **breakdown}
 
 
-def gpu_results(folder: Path = BENCH) -> list[dict[str, Any]]:
+def gpu_results(folder: Path = BENCH / "measured") -> list[dict[str, Any]]:
     """Summaries of the gpu-*.json files in `folder`, written by bench/gpu.py on the GPU machine."""
     summaries = []
     for path in sorted(folder.glob("gpu-*.json")):
@@ -455,7 +455,7 @@ def report(results: dict[str, Any]) -> str:
     if results.get("gpu"):
         tables.append(
             format_table(
-                "GPU training samples/s (from bench/gpu-*.json, measured on the GPU machine)",
+                "GPU training samples/s (from bench/measured/gpu-*.json, measured on the GPU machine)",
                 [
                     "file",
                     "measured at",

@@ -2,7 +2,7 @@
 scripts that are one set it as their defaults.
 
 No telemetry (a benchmark must not time network calls) and no TensorFlow C++ log lines (level 3, as the
-Makefile and `lstmops.console` set it: benchmark output is tables, and nothing reads TensorFlow's logs).
+Makefile and `lstmops.common.console` set it: benchmark output is tables, and nothing reads TensorFlow's logs).
 """
 
 QUIET_ENV = {

@@ -30,13 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmops import anomalies
 from lstmops.benchmarks import nab
 from lstmops.benchmarks.inputs import BenchmarkInputError, prepare_sensor_csv
 from lstmops.config import load_params, parse_assignments
 from lstmops.data.kinds import data_kind
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.sensors import NAB_LABELS_FILE, read_nab
+from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder.evaluate import evaluate_autoencoder
 from lstmops.tasks.autoencoder.train import anomaly_scores, threshold_options, train_autoencoder
 

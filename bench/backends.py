@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         scoring_windows=args.scoring_windows,
         params=args.params,
     )
-    from run import format_table
+    from tables import format_table
 
     headers, rows = table_rows(result)
     print(

@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]] | None:
         return None
 
     rows = measure(args.backends, params_file=args.params, epochs=args.epochs, tiny=args.tiny, timeout=args.timeout)
-    from run import format_table
+    from tables import format_table
 
     headers = ["task", "trained on", "scored on", "values", "max |diff|", "max |forecast|"]
     table = [

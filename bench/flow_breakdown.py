@@ -66,7 +66,7 @@ def training_phases_since(since: datetime) -> list[dict[str, Any]]:
     """kind, series and `seconds/<phase>` of every lstmops MLflow run started after `since`."""
     import mlflow
 
-    from lstmops.tracking import EXPERIMENT_PREFIX, configure_tracking
+    from lstmops.tracking.store import EXPERIMENT_PREFIX, configure_tracking
 
     configure_tracking()
     experiments = [

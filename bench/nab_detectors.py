@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstmops import anomalies
 from lstmops.benchmarks import nab
+from lstmops.evaluate import anomalies
 
 
 def trained_errors(root: Path, group: str, key: str, seed: int, protocol: nab.NabProtocol, cache: Path | None):

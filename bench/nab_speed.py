@@ -9,7 +9,7 @@ folder (data/synthetic/*.csv, labels/combined_windows.json) and scored with one 
 needed. Wall seconds include reading, training, detection and the figure; per epoch divides the
 series' seconds by the epochs it trained, so it is an upper bound.
 
-The run gets an empty JAX compilation cache of its own (lstmops/compile_cache.py), so the first
+The run gets an empty JAX compilation cache of its own (lstmops/common/compile_cache.py), so the first
 series compiles the network's programs and the later ones load them, as in a benchmark run on a
 machine that has never trained this network: both are reported, the first as "cold".
 """
@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lstmops import compile_cache
+from lstmops.common import compile_cache
 from lstmops.data.demo_sensors import demo_sensor
 from lstmops.data.sensors import windows_to_nab_labels
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         write_nab_folder(root, args.series, args.bins)
         out = root / "result" / "nab.json"
-        command = [sys.executable, "-m", "lstmops.cli", "benchmark", "nab", "--root", str(root)]
+        command = [sys.executable, "-m", "lstmops.cli.main", "benchmark", "nab", "--root", str(root)]
         command += ["--groups", GROUP, "--protocol", args.protocol, "--seeds", "1", "--out", str(out)]
         environment = {**os.environ, compile_cache.DIR_VARIABLE: str(root / "compile-cache")}
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=3600, env=environment)

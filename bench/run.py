@@ -31,6 +31,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
 from _env import QUIET_ENV  # noqa: E402
+from tables import format_table  # noqa: E402
 
 RESULTS = BENCH / "results.json"
 # Index arrays (one int64 per window, as large as the float64 series) plus one batch: a small
@@ -208,31 +209,6 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
-
-
-def format_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain text table: numbers right-aligned with thousands separators, text left-aligned."""
-
-    def cell(value: Any) -> str:
-        if isinstance(value, bool) or value is None:
-            return {True: "yes", False: "no", None: "-"}[value]
-        if isinstance(value, float):
-            return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
-        if isinstance(value, int):
-            return f"{value:,}"
-        return str(value)
-
-    text = [[cell(value) for value in row] for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in text)) for i, h in enumerate(headers)]
-    numeric = [
-        all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
-        for i in range(len(headers))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-
-    return "\n".join([f"== {title}", line(headers), line(["-" * w for w in widths]), *map(line, text)])
 
 
 def _spread(values: Sequence[float]) -> str:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 # label -> the Python arguments of the command
 COMMANDS = {
-    "lstmops --help": ["-m", "lstmops.cli", "--help"],
-    "lstmops registry list": ["-m", "lstmops.cli", "registry", "list"],
-    "lstmops registry history MODEL": ["-m", "lstmops.cli", "registry", "history", "forecaster-DEMOA"],
+    "lstmops --help": ["-m", "lstmops.cli.main", "--help"],
+    "lstmops registry list": ["-m", "lstmops.cli.main", "registry", "list"],
+    "lstmops registry history MODEL": ["-m", "lstmops.cli.main", "registry", "history", "forecaster-DEMOA"],
     # the floor under every registry command: what MLflow's own import costs on this machine right now
     "python -c 'import mlflow'": ["-c", "import mlflow"],
 }

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from ingest import params_and_series
 from lstmops.config import Params
 from lstmops.data.kinds import data_kind
-from lstmops.reports.evaluation import evaluation_markdown
+from lstmops.evaluate.markdown import evaluation_markdown
 from shell import run_from_a_shell
 from tasks import artifact_key
 
@@ -29,10 +29,11 @@ if TYPE_CHECKING:
 
 @task(task_run_name="evaluate-{model_uri}", cache_policy=NO_CACHE)
 def evaluate_model(model_kind: str, model_uri: str, prepared: PreparedSeries, params: Params) -> Evaluation:
-    from lstmops import experiment, tracking
+    from lstmops.experiment import runner
+    from lstmops.tracking import store
 
-    tracking.configure_tracking()
-    evaluation = experiment.gate_evaluator(model_kind, prepared, params)(model_uri)
+    store.configure_tracking()
+    evaluation = runner.gate_evaluator(model_kind, prepared, params)(model_uri)
     newest = data_kind(prepared.kind).newest_time(prepared.features)
     title = f"{model_uri} on {prepared.series} up to {newest}"
     create_markdown_artifact(
@@ -66,7 +67,7 @@ def evaluate(
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """Evaluate `model_uri` (default: models:/<kind>-<series>@champion) on the newest data of `series`."""
-    from lstmops.registry import registered_model_name
+    from lstmops.registry.versions import registered_model_name
 
     params, prepared = params_and_series(model_kind, series, params_file, overrides)
     uri = model_uri or f"models:/{registered_model_name(model_kind, series)}@champion"

@@ -7,7 +7,7 @@ Who gets which signal:
   child in that group: it used to die first, and every later Prefect call of the flow then retried
   against it (the hang). `stoppable` starts it with SIGINT blocked, so it stays up while Prefect
   records the flow run as Crashed; Prefect stops it at exit as usual (SIGTERM).
-- Training children block SIGINT too (`lstmops.train.isolated`): the flow stops them.
+- Training children block SIGINT too (`lstmops.experiment.isolated`): the flow stops them.
 - In the main thread Python turns SIGINT into KeyboardInterrupt; during a flow run Prefect turns
   SIGTERM into its TerminationSignal (outside one, `stoppable`'s handler raises Interrupted).
   `trainings_stopped` stops the trainings before the task runner waits for them; `finished_first`
@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from prefect.exceptions import TerminationSignal
 
-from lstmops.train import isolated
+from lstmops.experiment import isolated
 
 EXIT_WITHIN_S = 20.0  # after the first signal, whatever Prefect's own teardown does
 NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}

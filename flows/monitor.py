@@ -25,10 +25,10 @@ from shell import run_from_a_shell
 
 @task(cache_policy=NO_CACHE)
 def check_champions(names: list[str] | None, params_file: str, overrides: dict[str, Any] | None) -> list[dict]:
-    from lstmops import tracking
     from lstmops.monitoring.monitor import monitor as run_monitor
+    from lstmops.tracking import store
 
-    tracking.configure_tracking()
+    store.configure_tracking()
     checked = run_monitor(names, load_params(params_file, overrides))
     for item in checked:
         print(item.line())

@@ -24,10 +24,11 @@ from prefect import flow, runtime
 
 import interrupts
 from ingest import ingest
-from lstmops import tracking
+from lstmops.common.masking import masked
 from lstmops.config import load_params
 from lstmops.data.kinds import DATA_KINDS, DataKindName
 from lstmops.tasks import tasks_for
+from lstmops.tracking import store
 from runners import training_resources, training_runner
 from shell import run_from_a_shell
 from tasks import (
@@ -68,7 +69,7 @@ def retrain(
     narrow the retrain to those series and model tasks (a monitoring trigger retrains one decayed model).
     """
     params = load_params(params_file, overrides)
-    tracking_uri = tracking.configure_tracking()
+    tracking_uri = store.configure_tracking()
     runner = training_runner(params, tracking_uri)  # refuses a runner the store cannot serve, before any work
     data_kinds = data_kinds or list(DATA_KINDS)
     csv_paths = {"prices": price_csv_paths, "sensors": sensor_csv_paths}
@@ -107,7 +108,7 @@ def retrain(
     for model_kind, chosen, training in trainings:
         outcome = training.result(raise_on_failure=False)
         if not training.state.is_completed():
-            failures.append(f"{model_kind} {chosen.series}: {tracking.masked(str(outcome))}")
+            failures.append(f"{model_kind} {chosen.series}: {masked(str(outcome))}")
             continue
         report_evaluation(outcome)
         with interrupts.finished_first(f"the registry gate of {model_kind} {chosen.series}"):
@@ -145,8 +146,8 @@ def _summary_table(rows: list[dict[str, Any]]) -> str:
 def what_to_open_next(tracking_uri: str) -> str:
     """The commands that show what the run left behind (printed after the summary table), credentials
     masked, written to work in a plain shell from the project folder (no activated venv)."""
-    shown = tracking.masked(tracking_uri)
-    if tracking.sqlite_file(tracking_uri) == tracking.sqlite_file(tracking.DEFAULT_TRACKING_URI).resolve():
+    shown = masked(tracking_uri)
+    if store.sqlite_file(tracking_uri) == store.sqlite_file(store.DEFAULT_TRACKING_URI).resolve():
         mlflow_ui = "make ui   -> http://127.0.0.1:5000"
     elif tracking_uri.startswith(("http://", "https://")):
         mlflow_ui = f"open {shown}"
@@ -165,8 +166,8 @@ def what_to_open_next(tracking_uri: str) -> str:
 
 
 def main(argv: list[str]) -> None:
-    from lstmops.console import set_verbose
-    from lstmops.tracking import configure_tracking
+    from lstmops.common.console import set_verbose
+    from lstmops.tracking.store import configure_tracking
 
     if "--verbose" in argv:
         set_verbose()

@@ -1,7 +1,7 @@
 """Where the trainings of a retrain run: `orchestration` in params.yaml picks the Prefect task runner.
 
 threads (the embedded default): a `ThreadPoolTaskRunner` in the flow's own process. Whatever the runner,
-each training runs in a child process that its timeout kills (`lstmops.train.isolated`).
+each training runs in a child process that its timeout kills (`lstmops.experiment.isolated`).
 processes: Prefect's `ProcessPoolTaskRunner`, each training in a worker process of its own (each
 imports TensorFlow once; parallel trainings share no random state).
 dask: prefect-dask's `DaskTaskRunner`, against the cluster at `dask_address` or, without one, a
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from lstmops.config import Params
-from lstmops.tracking import require_tracking_server
+from lstmops.tracking.store import require_tracking_server
 
 
 def training_runner(params: Params, tracking_uri: str) -> TaskRunner:

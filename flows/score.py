@@ -3,7 +3,7 @@
     python flows/score.py sensors          # writes data/predictions/<registered model name>.parquet
 
 Each series is snapshotted and validated first (cached when unchanged), so an hourly schedule
-scores whatever arrived since; `lstmops.scoring.score` loads the MLflow pyfunc behind
+scores whatever arrived since; `lstmops.serving.scoring.score` loads the MLflow pyfunc behind
 models:/<name>@champion (pinned to the alias's version while it scores), writes the predictions
 (and anomaly segments) and logs a scoring run to MLflow.
 """
@@ -27,19 +27,21 @@ from tasks import artifact_key
 
 if TYPE_CHECKING:
     from lstmops.data.ingest import IngestResult
-    from lstmops.scoring import ScoreResult
+    from lstmops.serving.scoring import ScoreResult
 
 
 @task(task_run_name="score-{model_kind}-{result.series}", cache_policy=NO_CACHE)
 def score_series(model_kind: str, result: IngestResult, params: Params) -> ScoreResult:
     """Predict with `<kind>-<series>@champion` on the validated data (`scoring.score`: parquet + an MLflow run)."""
-    from lstmops import registry, scoring, tracking
     from lstmops.data.ingest import load_validated
+    from lstmops.registry import versions
+    from lstmops.serving import scoring
+    from lstmops.tracking import store
 
-    tracking.configure_tracking()
+    store.configure_tracking()
     frame, _ = load_validated(result.validated_path)
     scored = scoring.score(
-        registry.registered_model_name(model_kind, result.series),
+        versions.registered_model_name(model_kind, result.series),
         frame,
         Path(params.data.root) / "predictions",
         source=str(result.validated_path),

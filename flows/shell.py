@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from lstmops.user_errors import one_line_errors
+from lstmops.common.user_errors import one_line_errors
 
 
 @contextmanager
@@ -51,7 +51,7 @@ def started_from_a_shell() -> Iterator[None]:
     after it ends; the INFO lines of every flow and task run still go to the Prefect run logs (the
     UI). `LSTMOPS_LOG_LEVEL=DEBUG` (`--verbose`) brings them back to the console, with Keras' epochs.
     """
-    from lstmops.console import quiet_libraries, verbose
+    from lstmops.common.console import quiet_libraries, verbose
 
     quiet_libraries()
     handlers = [] if verbose() else console_handlers()

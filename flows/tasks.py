@@ -2,7 +2,7 @@
 
 What Prefect adds here, and nothing else (the ingest tasks are in `ingest_tasks.py`):
 - an optional concurrency-limited tag on training (one training per GPU); the training itself runs
-  in a child process its timeout kills (`lstmops.train.isolated`);
+  in a child process its timeout kills (`lstmops.experiment.isolated`);
 - run names that say what ran, logs through the run logger, a markdown artifact per training run.
 
 Heavy imports (GX, TensorFlow, MLflow) happen inside the tasks, so loading a flow to deploy it is fast.
@@ -17,12 +17,13 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import Task
 
+from lstmops.common.masking import masked
 from lstmops.config import Params
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
-    from lstmops.experiment import ExperimentOutcome
-    from lstmops.registry import Decision
+    from lstmops.experiment.runner import ExperimentOutcome
+    from lstmops.registry.rule import Decision
 
 DEFAULT_TRAINING_TIMEOUT_S = 3600.0
 
@@ -34,14 +35,14 @@ DEFAULT_TRAINING_TIMEOUT_S = 3600.0
 
 
 def _train_name(parameters: dict[str, Any]) -> str:
-    """`train-` + the MLflow run's name (`experiment.training_run_name`, as the CLI names its runs)."""
-    from lstmops.experiment import training_run_name
+    """`train-` + the MLflow run's name (`runner.training_run_name`, as the CLI names its runs)."""
+    from lstmops.experiment.runner import training_run_name
 
     return "train-" + training_run_name(parameters["model_kind"], parameters["prepared"])
 
 
 def _run_tags() -> dict[str, str]:
-    """Tags that lead from the MLflow run back to the Prefect run (`tracking.training_run` adds the process)."""
+    """Tags that lead from the MLflow run back to the Prefect run (`runs.training_run` adds the process)."""
     tags = {
         "prefect.flow_run_id": str(runtime.flow_run.id or ""),
         "prefect.flow_run_name": runtime.flow_run.name or "",
@@ -60,20 +61,20 @@ def train_model(
     tracking_uri: str | None = None,
     timeout_s: float = DEFAULT_TRAINING_TIMEOUT_S,
 ) -> ExperimentOutcome:
-    """Train, evaluate and log one model to MLflow (`experiment.run_experiment`) in a child process that
-    is killed after `timeout_s` seconds (`lstmops.train.isolated`: Prefect's own task timeout cannot
+    """Train, evaluate and log one model to MLflow (`runner.run_experiment`) in a child process that
+    is killed after `timeout_s` seconds (`lstmops.experiment.isolated`: Prefect's own task timeout cannot
     reliably stop a training).
 
     `tracking_uri`: the flow's store, so a training on another process or host (a Dask worker) logs
     where the flow gates; default: this process's MLFLOW_TRACKING_URI or the embedded store.
     """
-    from lstmops import experiment, tracking
-    from lstmops.train import isolated
+    from lstmops.experiment import isolated, runner
+    from lstmops.tracking import store
 
-    uri = tracking.configure_tracking(tracking_uri)
+    uri = store.configure_tracking(tracking_uri)
     logger = get_run_logger()
-    logger.info("MLflow: %s; training in a child process, stopped after %g s", tracking.masked(uri), timeout_s)
-    run_name = experiment.training_run_name(model_kind, prepared)
+    logger.info("MLflow: %s; training in a child process, stopped after %g s", masked(uri), timeout_s)
+    run_name = runner.training_run_name(model_kind, prepared)
     outcome = isolated.run_experiment_within(
         timeout_s, model_kind, prepared, params, tracking_uri=uri, run_name=run_name, tags=_run_tags()
     )
@@ -117,8 +118,8 @@ def artifact_key(*parts: str) -> str:
 @task(task_run_name="report-{outcome.kind}-{outcome.series}", cache_policy=NO_CACHE)
 def report_evaluation(outcome: ExperimentOutcome) -> str:
     """Publish the run's metrics vs baselines (and the MLflow link) as Prefect artifacts."""
-    from lstmops.reports.evaluation import evaluation_markdown
-    from lstmops.tracking import run_link
+    from lstmops.evaluate.markdown import evaluation_markdown
+    from lstmops.tracking.store import run_link
 
     text, url = run_link(outcome.run_id)
     markdown = evaluation_markdown(
@@ -139,11 +140,12 @@ def report_evaluation(outcome: ExperimentOutcome) -> str:
 
 @task(task_run_name="gate-{outcome.kind}-{outcome.series}", cache_policy=NO_CACHE)
 def promote(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *, actor: str) -> Decision:
-    """Register the run's model and let the registry gate promote it or not (`experiment.gate`)."""
-    from lstmops import experiment, tracking
+    """Register the run's model and let the registry gate promote it or not (`runner.gate`)."""
+    from lstmops.experiment import runner
+    from lstmops.tracking import store
 
-    tracking.configure_tracking()
-    decision = experiment.gate(outcome, prepared, params, actor=actor)
+    store.configure_tracking()
+    decision = runner.gate(outcome, prepared, params, actor=actor)
     get_run_logger().info("%s", decision.summary())
     return decision
 

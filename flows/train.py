@@ -25,7 +25,7 @@ from tasks import (
 )
 
 if TYPE_CHECKING:
-    from lstmops.experiment import ExperimentOutcome
+    from lstmops.experiment.runner import ExperimentOutcome
 
 
 def _run_name() -> str:

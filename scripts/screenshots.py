@@ -114,7 +114,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT / "src"))
     import mlflow
 
-    from lstmops.tracking import configure_tracking
+    from lstmops.tracking.store import configure_tracking
 
     uri = configure_tracking()
     args.out.mkdir(parents=True, exist_ok=True)

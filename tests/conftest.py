@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # imported by the fixtures that need them: TensorFlow and fri
 
     from lstmops.config import Params
     from lstmops.data.prepare import PreparedSeries
-    from lstmops.serving import Trained
+    from lstmops.tasks.contract import Trained
 
 
 # ---------------------------------------------------------------- MLflow and the registry gate

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.anomalies import (
+from lstmops.evaluate.anomalies import (
     find_anomalies_orion,
     fit_threshold,
     flagged_to_segments,

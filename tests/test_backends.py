@@ -27,8 +27,8 @@ import pandas as pd
 import pytest
 
 from lstmops import SUPPORTED_BACKENDS
-from lstmops.serving import log_bundle_model
 from lstmops.tasks import get_task, task_names
+from lstmops.tracking.pyfunc import log_bundle_model
 
 TESTS = Path(__file__).resolve().parent
 pytestmark = pytest.mark.integration  # the other backends run in subprocesses

@@ -306,8 +306,8 @@ def test_the_report_has_a_table_for_each_benchmark_that_ran():
 
 
 def test_format_table_right_aligns_numbers_and_left_aligns_text():
-    run = bench_module("run")
-    table = run.format_table("t", ["model", "samples/s"], [["forecaster", 123456.7], ["ae", 9.5]])
+    tables = bench_module("tables")
+    table = tables.format_table("t", ["model", "samples/s"], [["forecaster", 123456.7], ["ae", 9.5]])
     lines = table.splitlines()
     assert lines[0] == "== t"
     assert lines[3] == "forecaster    123,457"

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from lstmops import anomalies
 from lstmops.benchmarks import nab
 from lstmops.benchmarks.nab import (
     PROTOCOLS,
@@ -19,6 +18,7 @@ from lstmops.benchmarks.nab import (
 )
 from lstmops.config import load_params
 from lstmops.data.sensors import windows_to_nab_labels, write_nab_labels
+from lstmops.evaluate import anomalies
 
 # The protocols shrunk to test size: same steps and budget rules, a tiny model.
 TINY_SIZE = {"window": 12, "units": 4, "epochs": 2, "patience": 1, "anomaly_padding": 5}

@@ -4,7 +4,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lstmops.cli import app
+from lstmops.cli.main import app
 
 runner = CliRunner()
 
@@ -195,7 +195,7 @@ def test_set_overrides_reach_the_params_and_a_bad_key_or_value_stops_before_any_
 def test_an_unset_option_does_not_undo_a_set_override(workdir):
     from pathlib import Path
 
-    from lstmops.cli import _params
+    from lstmops.cli.main import _params
 
     params = _params(
         Path("params.yaml"), ["train.epochs=2", "models.forecaster.units=[8, 4]"], **{"train.epochs": None}

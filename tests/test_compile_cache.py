@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmops import compile_cache
+from lstmops.common import compile_cache
 
 TRAIN_TINY_AUTOENCODER = """
 import lstmops, hashlib, numpy as np

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmops import console
+from lstmops.common import console
 
 ROOT = Path(__file__).resolve().parents[1]
 # what validates, trains, or tests significance (statsmodels: only the registry gate needs it)

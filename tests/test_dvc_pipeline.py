@@ -244,7 +244,7 @@ def test_repro_trains_every_task_once_and_exp_run_retrains_only_what_a_param_tou
 
 
 def test_dvc_tags_name_the_stage_experiment_and_revision_only_inside_dvc():
-    from lstmops.tracking import dvc_tags
+    from lstmops.tracking.lineage import dvc_tags
 
     exp = {
         "DVC_STAGE": "train@seq2seq",

@@ -17,12 +17,12 @@ from lstmops import tasks
 from lstmops.config import Params, load_params
 from lstmops.data import ingest, prepare
 from lstmops.data.prepare import PreparedSeries
+from lstmops.data.snapshots import file_sha256
 from lstmops.evaluate.report import Evaluation
-from lstmops.experiment import run_experiment, training_run_name
-from lstmops.serving import load_trained
+from lstmops.experiment.runner import run_experiment, training_run_name
 from lstmops.tasks import get_task
 from lstmops.tasks.contract import LazyTask
-from lstmops.tracking import file_sha256
+from lstmops.tracking.pyfunc import load_trained
 
 
 @dataclass

@@ -28,13 +28,15 @@ import yaml
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from lstmops import tasks, user_errors
-from lstmops.cli import app
+from lstmops import tasks
+from lstmops.cli.main import app
+from lstmops.common import user_errors
 from lstmops.evaluate.report import Evaluation
-from lstmops.experiment import ModelNotLogged, gate, run_experiment
-from lstmops.preflight import TrackingStoreError, before_training
+from lstmops.experiment.preflight import TrackingStoreError, before_training
+from lstmops.experiment.runner import ModelNotLogged, gate, run_experiment
 from lstmops.tasks.contract import LazyTask
-from lstmops.tracking import HOST_TAG, PID_TAG, configure_tracking, ensure_experiment
+from lstmops.tracking.runs import HOST_TAG, PID_TAG
+from lstmops.tracking.store import configure_tracking, ensure_experiment
 
 pytestmark = pytest.mark.faults
 runner = CliRunner()
@@ -285,7 +287,7 @@ def test_a_full_or_read_only_store_after_training_names_the_cause_and_keeps_the_
 def test_a_full_disk_under_both_store_and_data_says_nothing_was_kept(world, stand_in, monkeypatch):
     from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 
-    from lstmops import unlogged
+    from lstmops.experiment import unlogged
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -366,7 +368,7 @@ def test_a_user_error_is_one_line_and_debug_shows_the_traceback(world, monkeypat
 
 
 def test_a_backend_that_is_not_installed_is_named_in_one_line(monkeypatch):
-    from lstmops.user_errors import message
+    from lstmops.common.user_errors import message
 
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     missing = ModuleNotFoundError("No module named 'torch'", name="torch")
@@ -380,7 +382,7 @@ def test_a_backend_that_is_not_installed_is_named_in_one_line(monkeypatch):
 
 def test_a_hung_training_is_killed_at_its_timeout_and_its_run_ends_failed(world, monkeypatch):
     """A training that never returns (tests/fixtures/hung_task.py), in the child process the timeout kills."""
-    from lstmops.train.isolated import TrainingTimedOut, run_experiment_within
+    from lstmops.experiment.isolated import TrainingTimedOut, run_experiment_within
 
     monkeypatch.syspath_prepend(str(Path(__file__).parent / "fixtures"))  # the child imports the task by name
     monkeypatch.setitem(tasks.REGISTRY, "forecaster", "hung_task")

@@ -14,8 +14,10 @@ from mlflow import MlflowClient
 
 from lstmops.data import ingest, prepare
 from lstmops.evaluate.significance import minimum_points
-from lstmops.experiment import gate, run_experiment
-from lstmops.registry import CHAMPION, HoldoutOverlapError, aliases_of, history, register_version
+from lstmops.experiment.runner import gate, run_experiment
+from lstmops.registry.audit import aliases_of, history
+from lstmops.registry.rule import CHAMPION, HoldoutOverlapError
+from lstmops.registry.versions import register_version
 
 DAYS = 400
 

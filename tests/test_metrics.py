@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from lstmops.metrics import (
+from lstmops.evaluate.metrics import (
     conformal_interval,
     coverage,
     directional_accuracy,

@@ -28,9 +28,9 @@ import typer
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from lstmops.cli import app
+from lstmops.cli.main import app
 from lstmops.config import load_params
-from lstmops.tracking import ensure_experiment
+from lstmops.tracking.store import ensure_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"

@@ -18,22 +18,16 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
+from lstmops.cli.registry import registry_app
 from lstmops.evaluate.report import Evaluation
-from lstmops.registry import (
-    HoldoutOverlapError,
-    RegistryError,
-    aliases_of,
-    decide,
-    history,
-    register_and_gate,
-    register_version,
-    registered_model_name,
-    rollback,
-)
-from lstmops.registry_cli import registry_app
-from lstmops.reports.registry import format_history
-from lstmops.scoring import anomaly_segments, score
-from lstmops.tracking import ensure_experiment
+from lstmops.registry.aliases import rollback
+from lstmops.registry.audit import aliases_of, history
+from lstmops.registry.gate import register_and_gate
+from lstmops.registry.report import format_history
+from lstmops.registry.rule import HoldoutOverlapError, RegistryError, decide
+from lstmops.registry.versions import register_version, registered_model_name
+from lstmops.serving.scoring import anomaly_segments, score
+from lstmops.tracking.store import ensure_experiment
 
 TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"
 HOLDOUT_X = np.linspace(1.0, 3.0, 21)
@@ -375,7 +369,7 @@ def test_cli_history_and_rollback(gate):
 def test_cli_score_reads_the_newest_validated_data_of_the_models_series(gate, mlflow_store, tmp_path):
     import typer
 
-    from lstmops.registry_cli import score as score_command
+    from lstmops.cli.registry import score as score_command
 
     gate(1.9, "cli-score", Holdout(2.0))
     validated = (
@@ -396,7 +390,7 @@ def test_cli_score_reads_the_newest_validated_data_of_the_models_series(gate, ml
 def test_cli_score_of_a_model_without_champion_says_why_there_is_none_and_where_to_look(gate, tmp_path):
     import typer
 
-    from lstmops.registry_cli import score as score_command
+    from lstmops.cli.registry import score as score_command
 
     decision = gate(0.0, "no-champion", Holdout(2.0))  # far off the truth: the first version wins nothing
     rows = tmp_path / "rows.csv"

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from lstmops.evaluate.report import Evaluation
-from lstmops.registry import register_and_gate
-from lstmops.tracking import ensure_experiment
+from lstmops.registry.gate import register_and_gate
+from lstmops.tracking.store import ensure_experiment
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from lstmops.serving import BundleModel, import_class, load_trained, log_bundle_model
-from lstmops.tracking import ensure_experiment
+from lstmops.tracking.pyfunc import BundleModel, import_class, load_trained, log_bundle_model
+from lstmops.tracking.store import ensure_experiment
 
 
 @dataclass
@@ -110,7 +110,7 @@ def test_the_model_carries_signature_example_requirements_and_its_code(logged):
     assert (folder / "input_example.json").exists()
     requirements = (folder / "requirements.txt").read_text().split()
     assert f"mlflow=={mlflow.__version__}" in requirements and any(r.startswith("keras==") for r in requirements)
-    assert (folder / "code/lstmops/serving.py").exists(), "the package ships with the model"
+    assert (folder / "code/lstmops/tracking/pyfunc.py").exists(), "the package ships with the model"
     assert (folder / "artifacts/bundle/preprocessing.json").exists()
     metadata = yaml.safe_load((folder / "MLmodel").read_text())["metadata"]
     assert metadata == {"kind": "forecaster", "trained_class": f"{__name__}:ReturnForecaster"}
@@ -131,7 +131,7 @@ def test_versions_registered_before_tasks_became_packages_still_load():
 def test_a_damaged_bundle_file_is_named_by_what_its_own_format_says(tmp_path):
     import zipfile
 
-    from lstmops.serving import damaged_file
+    from lstmops.tracking.pyfunc import damaged_file
 
     with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
         archive.writestr("config.json", "{}")

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from lstmops.data.kinds import DATA_KINDS
-from lstmops.serving import load_trained, log_bundle_model
 from lstmops.tasks import get_task, task_names
+from lstmops.tracking.pyfunc import load_trained, log_bundle_model
 from lstmops.train.common import MODEL_FILE, PREPROCESSING_FILE
 
 

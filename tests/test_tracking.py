@@ -19,16 +19,9 @@ from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 from lstmops.config import load_params
 from lstmops.data import ingest, prepare
 from lstmops.evaluate.report import Evaluation
-from lstmops.tracking import (
-    artifact_location,
-    configure_tracking,
-    experiment_name,
-    git_state,
-    lineage_tags,
-    log_training_run,
-    params_hash,
-    run_params,
-)
+from lstmops.tracking.lineage import git_state, lineage_tags, params_hash, run_params
+from lstmops.tracking.runs import log_training_run
+from lstmops.tracking.store import artifact_location, configure_tracking, experiment_name
 
 
 @dataclass
@@ -241,7 +234,7 @@ def test_overlong_parameter_values_are_cut_to_mlflows_limit(prepared, params):
 
 @pytest.mark.faults
 def test_a_password_in_the_tracking_uri_is_never_shown():
-    from lstmops.tracking import masked
+    from lstmops.common.masking import masked
 
     assert masked("http://alice:S3cretPW@mlflow.internal:5000") == "http://alice:***@mlflow.internal:5000"
     assert masked("https://bob:pw@host/path") == "https://bob:***@host/path"

@@ -11,7 +11,7 @@ import sys
 import warnings
 from importlib.util import find_spec
 
-from lstmops import compile_cache
+from lstmops.common import compile_cache
 
 __version__ = "0.1.0"
 

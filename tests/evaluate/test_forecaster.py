@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lstmops.data import prepare
-from lstmops.models.linear import ALPHAS
+from lstmops.evaluate.linear import ALPHAS
 from lstmops.tasks.forecaster.evaluate import evaluate_forecaster, linear_closes, walk_forward
 from lstmops.tasks.forecaster.train import train_forecaster
 

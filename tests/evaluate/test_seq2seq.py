@@ -7,7 +7,7 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import chronological_split
-from lstmops.models.linear import ALPHAS
+from lstmops.evaluate.linear import ALPHAS
 from lstmops.tasks.seq2seq.evaluate import evaluate_seq2seq, scored_origins
 from lstmops.tasks.seq2seq.train import train_seq2seq
 

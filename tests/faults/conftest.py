@@ -10,7 +10,7 @@ import mlflow
 import pytest
 
 from lstmops import tasks
-from lstmops.tracking import configure_tracking
+from lstmops.tracking.store import configure_tracking
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

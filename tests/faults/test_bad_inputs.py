@@ -69,7 +69,7 @@ def test_a_four_month_gap_in_a_five_minute_sensor_series_fails_validation_naming
 def test_a_count_given_as_a_boolean_or_fraction_is_refused_not_coerced(value, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from lstmops.cli import app
+    from lstmops.cli.main import app
 
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(app, ["train", "forecaster", "--set", f"train.epochs={value}"])
@@ -83,7 +83,7 @@ def test_a_count_given_as_a_boolean_or_fraction_is_refused_not_coerced(value, tm
 def test_a_300_character_ticker_is_refused_in_one_line_before_anything_is_written(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from lstmops.cli import app
+    from lstmops.cli.main import app
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LSTMOPS_DEBUG", raising=False)
@@ -115,7 +115,7 @@ def test_a_window_longer_than_the_data_is_refused_before_a_run_opens(place, inst
     import yaml
     from typer.testing import CliRunner
 
-    from lstmops.cli import app
+    from lstmops.cli.main import app
 
     params_file = place.root / "params.yaml"
     params_file.write_text(yaml.safe_dump(place.params.model_dump(mode="json")))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from lstmops.cli import app
+from lstmops.cli.main import app
 
 pytestmark = pytest.mark.faults
 runner = CliRunner()

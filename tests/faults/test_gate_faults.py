@@ -18,11 +18,14 @@ from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 from typer.testing import CliRunner
 
-from lstmops.cli import app
+from lstmops.cli.main import app
 from lstmops.data import ingest, prepare
-from lstmops.experiment import gate, run_experiment
-from lstmops.registry import CHALLENGER, CHAMPION, _gate_lock, aliases_of, history, register_version
-from lstmops.tracking import ensure_experiment
+from lstmops.experiment.runner import gate, run_experiment
+from lstmops.registry.audit import aliases_of, history
+from lstmops.registry.locks import gate_lock
+from lstmops.registry.rule import CHALLENGER, CHAMPION
+from lstmops.registry.versions import register_version
+from lstmops.tracking.store import ensure_experiment
 
 pytestmark = pytest.mark.faults
 
@@ -127,7 +130,7 @@ def test_a_champion_that_cannot_be_loaded_leaves_the_challenger_judged_by_the_ba
 DYING_GATE = """
 import sys, time
 from types import SimpleNamespace
-from lstmops.registry import register_and_gate
+from lstmops.registry.gate import register_and_gate
 
 def hang(model_uri):
     print("evaluating", model_uri, flush=True)
@@ -192,7 +195,7 @@ def test_a_challenger_whose_gate_is_still_running_is_left_to_that_gate(outcomes,
     name = "forecaster-in-flight"
     make_champion(outcomes[0], "in-flight")
     running = left_at_challenger(outcomes[1], "in-flight")
-    still_deciding = _gate_lock(name, running)
+    still_deciding = gate_lock(name, running)
     still_deciding.acquire()  # as the gate that registered it holds it until it decides
     try:
         decision = gate(as_series(outcomes[1], "in-flight"), prepared, params, actor="tester")

@@ -11,9 +11,9 @@ import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from lstmops.cli import app
-from lstmops.experiment import gate, run_experiment
-from lstmops.model_files import MANIFEST_TAG
+from lstmops.cli.main import app
+from lstmops.experiment.runner import gate, run_experiment
+from lstmops.tracking.model_files import MANIFEST_TAG
 
 pytestmark = pytest.mark.faults
 MODEL = "forecaster-DEMOA"

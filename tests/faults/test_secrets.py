@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lstmops.cli import app
-from lstmops.experiment import gate, run_experiment
-from lstmops.masking import masked
-from lstmops.tracking import configure_tracking
+from lstmops.cli.main import app
+from lstmops.common.masking import masked
+from lstmops.experiment.runner import gate, run_experiment
+from lstmops.tracking.store import configure_tracking
 
 pytestmark = pytest.mark.faults
 PASSWORD, TOKEN = "S3cretPW0rd", "tok3nS3cret"
@@ -124,8 +124,7 @@ def test_a_retrain_flow_against_a_credentialed_server_leaves_no_password_in_pref
     import yaml
     from prefect.testing.utilities import prefect_test_harness
 
-    from lstmops import experiment
-    from lstmops.train import isolated
+    from lstmops.experiment import isolated, runner
 
     uri = f"http://alice:{PASSWORD}@127.0.0.1:{server.port}"
     for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
@@ -133,7 +132,7 @@ def test_a_retrain_flow_against_a_credentialed_server_leaves_no_password_in_pref
 
     def in_process(timeout_s, kind, prepared, params, *, tracking_uri, run_name=None, tags=None):
         # The instant stand-in task is registered in this process only, so the training stays here.
-        return experiment.run_experiment(kind, prepared, params, run_name=run_name, tags=tags)
+        return runner.run_experiment(kind, prepared, params, run_name=run_name, tags=tags)
 
     monkeypatch.setattr(isolated, "run_experiment_within", in_process)
     params_file = place.root / "params.yaml"

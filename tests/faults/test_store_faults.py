@@ -12,7 +12,7 @@ import yaml
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from lstmops.cli import app
+from lstmops.cli.main import app
 
 pytestmark = pytest.mark.faults
 runner = CliRunner()
@@ -40,8 +40,8 @@ def test_a_damaged_store_is_one_line_naming_it_and_the_way_out(place, instant_ta
 
 STARTS_A_TRAINING = """
 import sys
-from lstmops.preflight import before_training
-from lstmops.tracking import configure_tracking
+from lstmops.experiment.preflight import before_training
+from lstmops.tracking.store import configure_tracking
 
 configure_tracking(sys.argv[1])
 before_training("forecaster", "forecaster-DEMOA", sys.argv[2])  # the first thing every training does

@@ -1,7 +1,7 @@
 """The Prefect flows in-process, under Prefect's test harness, on tiny demo data.
 
 Training is replaced by a fake `isolated.run_experiment_within` (the training in its child process;
-the registry gate by a fake `experiment.gate`): these tests are about orchestration - what runs, in which order, what is
+the registry gate by a fake `runner.gate`): these tests are about orchestration - what runs, in which order, what is
 skipped, retried, limited or stopped - not about models, which tests/train and tests/evaluate cover.
 The real training path through a Prefect worker is tests/flows/test_worker_integration.py.
 """
@@ -26,12 +26,13 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from lstmops import experiment, registry, tasks
+from lstmops import tasks
 from lstmops.data import demo_prices
+from lstmops.evaluate.markdown import evaluation_markdown
 from lstmops.evaluate.report import Evaluation
-from lstmops.experiment import ExperimentOutcome
-from lstmops.reports.evaluation import evaluation_markdown
-from lstmops.train import isolated
+from lstmops.experiment import isolated, runner
+from lstmops.experiment.runner import ExperimentOutcome
+from lstmops.registry import rule, versions
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 sys.path.insert(0, str(FLOWS))  # the flows are scripts that import their siblings by name
@@ -126,13 +127,13 @@ def gate(monkeypatch):
     decisions = []
 
     def register_and_gate(outcome, prepared, params, *, actor):
-        name = registry.registered_model_name(outcome.kind, outcome.series)
-        side = registry.Side("1", outcome.evaluation.score, outcome.evaluation.baseline_score, {})
-        decision = registry.Decision(name, "1", True, f"first version (by {actor})", "mae", side, None)
+        name = versions.registered_model_name(outcome.kind, outcome.series)
+        side = rule.Side("1", outcome.evaluation.score, outcome.evaluation.baseline_score, {})
+        decision = rule.Decision(name, "1", True, f"first version (by {actor})", "mae", side, None)
         decisions.append((outcome, prepared, decision))
         return decision
 
-    monkeypatch.setattr(experiment, "gate", register_and_gate)
+    monkeypatch.setattr(runner, "gate", register_and_gate)
     return decisions
 
 
@@ -446,9 +447,9 @@ class TwiceTheValue(mlflow.pyfunc.PythonModel):
 
 
 def register_champion(name: str) -> str:
-    from lstmops import tracking
+    from lstmops.tracking import store
 
-    tracking.configure_tracking()
+    store.configure_tracking()
     with mlflow.start_run():
         info = mlflow.pyfunc.log_model(name="model", python_model=TwiceTheValue(), pip_requirements=["pandas"])
     version = str(mlflow.register_model(info.model_uri, name).version)
@@ -485,7 +486,7 @@ def test_evaluate_scores_the_champion_on_the_newest_data_with_the_gates_evaluato
 
         return evaluate
 
-    monkeypatch.setattr(experiment, "gate_evaluator", evaluator)
+    monkeypatch.setattr(runner, "gate_evaluator", evaluator)
 
     metrics = evaluate_flow.evaluate("forecaster", "DEMOA", params_file=params_file)
 

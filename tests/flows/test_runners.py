@@ -9,7 +9,7 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from lstmops.config import load_params
-from lstmops.tracking import SharedStoreRequired
+from lstmops.tracking.store import SharedStoreRequired
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "flows"))
 from runners import training_resources, training_runner  # noqa: E402

@@ -390,7 +390,7 @@ def test_the_registry_holds_each_model_its_gate_decision_and_the_aliases_it_move
 ):
     from mlflow.artifacts import download_artifacts
 
-    from lstmops.registry import registered_model_name
+    from lstmops.registry.versions import registered_model_name
 
     for kind in KINDS:
         name = registered_model_name(kind, SERIES[kind])

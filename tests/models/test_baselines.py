@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lstmops.models.baselines import drift, persistence, rolling_zscore_scores, seasonal_naive
+from lstmops.evaluate.baselines import drift, persistence, rolling_zscore_scores, seasonal_naive
 
 WINDOWS = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 4.0, 4.0, 10.0]])
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lstmops.models.baselines import persistence, seasonal_naive_at
-from lstmops.models.linear import ALPHAS, DEFAULT_ALPHA, fit_linear_baseline, part_origins, usable_seasons
+from lstmops.evaluate.baselines import persistence, seasonal_naive_at
+from lstmops.evaluate.linear import ALPHAS, DEFAULT_ALPHA, fit_linear_baseline, part_origins, usable_seasons
 
 SEASON, HORIZON, LAGS = 24, 6, 12
 TRAIN, VAL, TEST = slice(0, 2000), slice(2000, 2500), slice(2500, 3000)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lstmops import anomalies
+from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder.seasonal_context import (
     dominant_period,
     seasonal_context_scores,

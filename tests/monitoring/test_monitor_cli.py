@@ -16,12 +16,13 @@ from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 from typer.testing import CliRunner
 
-from lstmops.cli import app
+from lstmops.cli.main import app
 from lstmops.data import ingest, prepare
-from lstmops.experiment import run_experiment
+from lstmops.experiment.runner import run_experiment
 from lstmops.monitoring import events
-from lstmops.registry import CHAMPION, register_version
-from lstmops.serving import load_trained
+from lstmops.registry.rule import CHAMPION
+from lstmops.registry.versions import register_version
+from lstmops.tracking.pyfunc import load_trained
 
 pytestmark = pytest.mark.integration
 

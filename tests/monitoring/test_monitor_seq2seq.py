@@ -7,9 +7,10 @@ import pytest
 from mlflow import MlflowClient
 
 from lstmops.data import ingest, prepare
-from lstmops.experiment import run_experiment
+from lstmops.experiment.runner import run_experiment
 from lstmops.monitoring.monitor import monitor
-from lstmops.registry import CHAMPION, register_version
+from lstmops.registry.rule import CHAMPION
+from lstmops.registry.versions import register_version
 
 pytestmark = pytest.mark.integration
 

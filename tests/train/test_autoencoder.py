@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmops.anomalies import fit_threshold
 from lstmops.data.prepare import prepare_frame
+from lstmops.evaluate.anomalies import fit_threshold
 from lstmops.tasks.autoencoder.train import (
     SMOOTHING_WINDOW,
     TrainedAutoencoder,

@@ -1,1 +1,1 @@
-"""Benchmarks: one module per model kind, run by `lstmops benchmark <kind>` on real data (never timed in tests)."""
+"""Benchmarks on real data, run by `lstmops benchmark <study>` (never timed in tests)."""

@@ -55,12 +55,13 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from lstmops import anomalies
 from lstmops.benchmarks import nab_report
+from lstmops.benchmarks.nab_report import GroupSummary
 from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import SensorSeries, check_nab_root, read_nab
 from lstmops.data.windows import sliding_windows
+from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder import seasonal_context
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
 from lstmops.train.common import predict, set_seed
@@ -418,17 +419,6 @@ def over_seeds(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _pooled(rows: list[dict[str, Any]]) -> dict[str, float]:
     pooled = anomalies.pooled_segment_scores(rows)
     return {name: pooled[name] for name in ("f1", "precision", "recall", "tp", "fp", "fn")}
-
-
-@dataclass(frozen=True)
-class GroupSummary:
-    """What the console table and the HTML index both show of a group beside its F1, so the two agree:
-    its series, each seed's pooled counts and Orion's F1 for it (None where Orion has no number)."""
-
-    series: int
-    counts: str  # "tp/fp/fn" of each seed, in seed order
-    orion_lstm_ae: float | None
-    orion_best: tuple[float, str] | None  # F1 and the pipeline's name
 
 
 def group_summary(

@@ -11,22 +11,31 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:  # annotations only: nab imports this module to write its figures and index
-    from lstmops.benchmarks.nab import GroupSummary
-
 FIGURE_SIZE = (14, 6.5)  # inches at 100 dpi: a full-width browser image; the index shows it as a thumbnail
 FIGURE_DPI = 100
 LABEL_COLOR, HIT_COLOR, FALSE_COLOR = "tab:orange", "tab:green", "tab:red"
 HIT_LABEL, FALSE_LABEL = "detection overlapping a label (tp)", "detection overlapping no label (fp)"
 LEGEND_ORDER = ("signal", "anomaly score", "threshold", "labelled window", HIT_LABEL, FALSE_LABEL)
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """What the console table and the HTML index both show of a group beside its F1, so the two agree:
+    its series, each seed's pooled counts and Orion's F1 for it (None where Orion has no number)."""
+
+    series: int
+    counts: str  # "tp/fp/fn" of each seed, in seed order
+    orion_lstm_ae: float | None
+    orion_best: tuple[float, str] | None  # F1 and the pipeline's name
 
 
 def figure_path(out: Path, group: str, name: str, seed: int) -> Path:

@@ -1,1 +1,1 @@
-"""Evaluation: one module per model kind; every report puts the naive and linear baselines beside the model."""
+"""Evaluation: metrics, the naive and linear baselines every report puts beside the model, paired significance tests, anomaly scoring and the evaluation record."""

@@ -27,10 +27,12 @@ from lstmops.data.kinds import data_kind
 from lstmops.data.snapshots import series_slug
 from lstmops.data.windows import SplitIndex
 from lstmops.monitoring.statistics import INSUFFICIENT, Verdict, decide
-from lstmops.registry import CHAMPION, TRAIN_END_TAG, alias_version, aliases_of, version_uri
-from lstmops.reports import no_such_model
-from lstmops.serving import CorruptModelError
-from lstmops.tracking import filter_literal
+from lstmops.registry.audit import alias_version, aliases_of
+from lstmops.registry.report import no_such_model
+from lstmops.registry.rule import CHAMPION
+from lstmops.registry.versions import TRAIN_END_TAG, version_uri
+from lstmops.tracking.pyfunc import CorruptModelError
+from lstmops.tracking.store import filter_literal
 
 DATA_END_TAG = "data.end"  # the newest row of the data a run trained and was evaluated on
 SKIPPED, ERROR = "skipped", "error"
@@ -78,7 +80,7 @@ def champion_names() -> list[str]:
 
 def check_model(name: str, params: Params) -> CheckResult:
     """The verdict on `name`'s @champion (see the module docstring); bad input is `skipped` or raises."""
-    from lstmops.experiment import gate_evaluator
+    from lstmops.experiment.runner import gate_evaluator
 
     client = MlflowClient()
     if not client.search_registered_models(filter_string=f"name = {filter_literal(name)}"):

@@ -19,7 +19,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from lstmops.monitoring import CHECKED_AT_TAG, STATUS_TAG
 from lstmops.monitoring.check import SKIPPED, CheckResult
-from lstmops.tracking import ensure_experiment
+from lstmops.tracking.store import ensure_experiment
 
 MONITORING_EXPERIMENT_KIND = "monitoring"  # -> experiment "lstmops-monitoring"
 CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max")

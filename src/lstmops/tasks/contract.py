@@ -10,13 +10,32 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lstmops.config import Params
     from lstmops.data.prepare import PreparedSeries
     from lstmops.evaluate.report import Evaluation
-    from lstmops.serving import Trained
+
+
+class Trained(Protocol):
+    """A fitted model with all its preprocessing state (the kind contract's Trained<Kind>)."""
+
+    kind: ClassVar[str]
+    history: dict[str, list[float]]
+    device: dict[str, Any]
+
+    def save(self, folder: Path) -> None: ...
+
+    @classmethod
+    def load(cls, folder: Path) -> Trained: ...
+
+    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame: ...
+
+    def input_example(self) -> pd.DataFrame: ...
 
 
 class ModelTask(Protocol):
@@ -37,7 +56,7 @@ class ModelTask(Protocol):
 
 
 def _resolve(path: str) -> Any:
-    from lstmops.console import import_keras_quietly
+    from lstmops.common.console import import_keras_quietly
 
     import_keras_quietly()  # a task's modules load Keras: keep TensorFlow's load-time lines off the console
     module_name, _, attribute = path.partition(":")

@@ -1,1 +1,1 @@
-"""Training: one module per model kind, sharing the seeded fit loop in `common`."""
+"""Training: the seeded fit loop every task shares (`common`) and its live progress (`live`)."""

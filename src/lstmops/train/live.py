@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from lstmops.console import import_keras_quietly, verbose
+from lstmops.common.console import import_keras_quietly, verbose
 
 PIPED_LINE_EVERY_S = 30.0  # how often a training's line is printed again where it cannot be redrawn
 

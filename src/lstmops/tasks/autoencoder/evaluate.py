@@ -21,12 +21,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from lstmops import anomalies
 from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.sensors import Window, windows_to_point_labels
+from lstmops.evaluate import anomalies
+from lstmops.evaluate.baselines import rolling_zscore_scores
 from lstmops.evaluate.report import Evaluation
-from lstmops.models.baselines import rolling_zscore_scores
 from lstmops.tasks.autoencoder.plots import reconstruction_error_figure
 from lstmops.tasks.autoencoder.train import TrainedAutoencoder, segments_table
 

@@ -33,13 +33,13 @@ import keras
 import numpy as np
 import pandas as pd
 
-from lstmops import anomalies
 from lstmops.config import AutoencoderParams, Params
 from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import TIMESTAMP_DTYPE
 from lstmops.data.windows import sliding_windows
+from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
 from lstmops.tasks.autoencoder.seasonal_context import (
     MIN_AUTOCORRELATION,

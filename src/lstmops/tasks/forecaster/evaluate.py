@@ -29,11 +29,11 @@ from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import StandardScaler
 from lstmops.data.windows import SplitIndex, sliding_windows
+from lstmops.evaluate.baselines import drift
+from lstmops.evaluate.linear import fit_linear_baseline
+from lstmops.evaluate.metrics import coverage, forecast_report
 from lstmops.evaluate.report import Evaluation
 from lstmops.evaluate.significance import block_bootstrap_ratio
-from lstmops.metrics import coverage, forecast_report
-from lstmops.models.baselines import drift
-from lstmops.models.linear import fit_linear_baseline
 from lstmops.tasks.forecaster.plots import backtest_figure, forecast_figure
 from lstmops.tasks.forecaster.train import TrainedForecaster, train_forecaster
 

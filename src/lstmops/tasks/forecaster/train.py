@@ -33,7 +33,7 @@ from lstmops.data.features import price_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import StandardScaler
 from lstmops.data.windows import SupervisedWindows, sliding_windows, supervised_windows
-from lstmops.metrics import conformal_interval
+from lstmops.evaluate.metrics import conformal_interval
 from lstmops.tasks.forecaster.network import build_forecaster
 from lstmops.train.common import (
     MODEL_FILE,

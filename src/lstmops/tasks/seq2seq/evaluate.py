@@ -23,13 +23,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lstmops import metrics
 from lstmops.config import Params
 from lstmops.data.prepare import PreparedSeries
+from lstmops.evaluate import baselines, metrics
+from lstmops.evaluate.baselines import seasonal_naive_at
+from lstmops.evaluate.linear import LinearBaseline, fit_linear_baseline
 from lstmops.evaluate.report import Evaluation
-from lstmops.models import baselines
-from lstmops.models.baselines import seasonal_naive_at
-from lstmops.models.linear import LinearBaseline, fit_linear_baseline
 from lstmops.tasks.seq2seq.plots import ForecastExample, attention_figure, forecast_figure, per_step_figure
 from lstmops.tasks.seq2seq.train import TrainedSeq2Seq, part_origins
 

@@ -25,7 +25,7 @@ from lstmops.data.features import sensor_features
 from lstmops.data.prepare import PreparedSeries
 from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.windows import sliding_windows, supervised_windows
-from lstmops.models.baselines import seasonal_naive_at
+from lstmops.evaluate.baselines import seasonal_naive_at
 from lstmops.tasks.seq2seq.network import (
     SeasonalResidualSeq2Seq,
     Seq2Seq,

@@ -20,9 +20,9 @@ def monitor(
 
     One line per model: `NAME vN: healthy | warning | decayed | insufficient_data | error | skipped — evidence`.
     A `decayed` verdict emits the Prefect event `lstmops.model.decayed` (when a Prefect API is set)."""
+    from lstmops.cli.registry import _connect
     from lstmops.config import ConfigError, defaults_notice, load_params
     from lstmops.monitoring.monitor import monitor as run_monitor
-    from lstmops.registry_cli import _connect
 
     try:
         params = load_params(params_file)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lstmops.config import Params
     from lstmops.data.prepare import PreparedSeries
-    from lstmops.experiment import ExperimentOutcome
+    from lstmops.experiment.runner import ExperimentOutcome
 
 GRACE_S = 5.0  # between SIGTERM and SIGKILL
 STARTUP_TIMEOUT_S = 300.0  # for the child's imports and device set-up
@@ -65,7 +65,7 @@ def run_experiment_within(
     run_name: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> ExperimentOutcome:
-    """`experiment.run_experiment` in a child process, stopped after `timeout_s` seconds (TrainingTimedOut)."""
+    """`runner.run_experiment` in a child process, stopped after `timeout_s` seconds (TrainingTimedOut)."""
     from lstmops.tasks import REGISTRY
 
     arguments = (kind, prepared, params, tracking_uri, run_name, tags)
@@ -77,7 +77,7 @@ def run_experiment_within(
             stacklevel=2,
         )
         return _experiment(*arguments)
-    from lstmops.tracking import ensure_experiment
+    from lstmops.tracking.store import ensure_experiment
 
     # The store and the experiment exist before the child opens them: two processes creating one
     # SQLite store at once collide in MLflow's schema migrations.
@@ -178,8 +178,8 @@ def _stop(child: multiprocessing.Process) -> None:
 
 def _end_run(kind: str, pid: int | None, why: str, status: str = "FAILED") -> list[str]:
     """End with `status` the run that process `pid` opened and left RUNNING."""
-    from lstmops.preflight import end_orphaned_runs
-    from lstmops.tracking import ensure_experiment
+    from lstmops.experiment.preflight import end_orphaned_runs
+    from lstmops.tracking.store import ensure_experiment
 
     return end_orphaned_runs(ensure_experiment(kind), status, why, pid=pid) if pid else []
 
@@ -192,18 +192,19 @@ def _experiment(
     run_name: str | None,
     tags: dict[str, str] | None,
 ) -> ExperimentOutcome:
-    from lstmops import experiment, tracking
+    from lstmops.experiment import runner
+    from lstmops.tracking import store
 
-    tracking.configure_tracking(tracking_uri)
-    return experiment.run_experiment(kind, prepared, params, run_name=run_name, tags=tags)
+    store.configure_tracking(tracking_uri)
+    return runner.run_experiment(kind, prepared, params, run_name=run_name, tags=tags)
 
 
 def _child(sender: Connection, task_registry: dict[str, str], *arguments: Any) -> None:
     """In the child: start up (imports, devices, the store's connection), send ("ready", None), run the
     experiment, send ("ok", outcome) or ("error", exception)."""
     from lstmops import tasks
-    from lstmops.console import import_keras_quietly, quiet_libraries
-    from lstmops.tracking import WORKER_PID_VARIABLE
+    from lstmops.common.console import import_keras_quietly, quiet_libraries
+    from lstmops.tracking.runs import WORKER_PID_VARIABLE
 
     os.environ[WORKER_PID_VARIABLE] = str(os.getppid())  # the run names the worker, not this child
     tasks.REGISTRY.update(task_registry)
@@ -216,9 +217,11 @@ def _child(sender: Connection, task_registry: dict[str, str], *arguments: Any) -
     import mlflow.data  # noqa: F401  the rest of the start-up: what the experiment imports on its way
     from mlflow import MlflowClient
 
-    from lstmops import experiment, registry, tracking  # noqa: F401
+    from lstmops.experiment import runner  # noqa: F401
+    from lstmops.registry import gate  # noqa: F401
+    from lstmops.tracking import store
 
-    tracking.configure_tracking(arguments[3])
+    store.configure_tracking(arguments[3])
     MlflowClient().search_experiments(max_results=1)  # the store's client code loads and connects here
     sender.send(("ready", None))
     try:

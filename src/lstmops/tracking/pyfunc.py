@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
@@ -24,27 +24,13 @@ from mlflow.models.model import ModelInfo
 from packaging.requirements import Requirement
 
 import lstmops
-from lstmops import model_files
-from lstmops.model_files import CorruptModelError
+from lstmops.tracking import model_files
+from lstmops.tracking.model_files import CorruptModelError
+
+if TYPE_CHECKING:
+    from lstmops.tasks.contract import Trained
 
 BUNDLE_ARTIFACT = "bundle"
-
-
-class Trained(Protocol):
-    """A fitted model with all its preprocessing state (the kind contract's Trained<Kind>)."""
-
-    kind: ClassVar[str]
-    history: dict[str, list[float]]
-    device: dict[str, Any]
-
-    def save(self, folder: Path) -> None: ...
-
-    @classmethod
-    def load(cls, folder: Path) -> Trained: ...
-
-    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame: ...
-
-    def input_example(self) -> pd.DataFrame: ...
 
 
 class BundleModel(mlflow.pyfunc.PythonModel):
@@ -75,7 +61,7 @@ MOVED_MODULES = {
 
 
 def import_class(path: str) -> type:
-    from lstmops.console import import_keras_quietly
+    from lstmops.common.console import import_keras_quietly
 
     import_keras_quietly()  # the class's module loads Keras: keep TensorFlow's load-time lines off the console
     module_name, _, qualname = path.partition(":")
@@ -109,7 +95,7 @@ def pip_requirements() -> list[str]:
 
 def log_bundle_model(trained: Trained, *, name: str = "model") -> ModelInfo:
     """Log `trained` as a pyfunc into the active run, with signature and input example."""
-    from lstmops.console import import_tensorflow_quietly
+    from lstmops.common.console import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # Keras' model serializer imports it, even on JAX
     example = trained.input_example()
@@ -131,7 +117,7 @@ def log_bundle_model(trained: Trained, *, name: str = "model") -> ModelInfo:
 
 def load_trained(model_uri: str) -> Trained:
     """The Trained<Kind> behind a logged model (runs:/..., models:/name@alias, ...), as served."""
-    from lstmops.console import import_keras_quietly
+    from lstmops.common.console import import_keras_quietly
 
     import_keras_quietly()
     return load_pyfunc(model_uri).unwrap_python_model().trained

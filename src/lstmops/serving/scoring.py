@@ -16,12 +16,13 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from lstmops.anomalies import flagged_to_segments
 from lstmops.data.snapshots import frame_to_csv_bytes
-from lstmops.registry import CHAMPION, RegistryError, version_uri
-from lstmops.reports import no_such_model
-from lstmops.serving import load_pyfunc
-from lstmops.tracking import ensure_experiment, filter_literal
+from lstmops.evaluate.anomalies import flagged_to_segments
+from lstmops.registry.report import no_such_model
+from lstmops.registry.rule import CHAMPION, RegistryError
+from lstmops.registry.versions import version_uri
+from lstmops.tracking.pyfunc import load_pyfunc
+from lstmops.tracking.store import ensure_experiment, filter_literal
 
 SCORING_EXPERIMENT_KIND = "scoring"  # -> experiment "lstmops-scoring"
 SEGMENT_COLUMNS = ["start", "end", "points", "max_score", "mean_score"]

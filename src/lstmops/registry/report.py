@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
 
-    from lstmops.registry import Decision
+    from lstmops.registry.rule import Decision
 
 
 def model_card(name: str, version: ModelVersion, run: Run, decision: Decision | None = None) -> str:
@@ -94,7 +94,7 @@ def history_markdown(entries: list[dict[str, Any]]) -> str:
 def _move(entry: dict[str, Any], *, arrow: str) -> tuple[str, ...]:
     """What both history tables show of one audit entry: time, action, version, @champion before and
     after, metric, the candidate's score, and the incumbent's version and score ('' when none)."""
-    from lstmops.registry import CHAMPION  # imports this module for model cards: imported on use
+    from lstmops.registry.rule import CHAMPION  # imports this module for model cards: imported on use
 
     mine, theirs = entry.get("candidate") or {}, entry.get("incumbent") or {}
     before, after = (_labelled(entry[side].get(CHAMPION)) for side in ("aliases_before", "aliases_after"))
@@ -115,3 +115,8 @@ def _labelled(version: str | None) -> str:
 
 def _number(value: float | None, spec: str = ".4g") -> str:
     return "-" if value is None else format(value, spec)
+
+
+def no_such_model(name: str) -> str:
+    """The one wording every command uses for a registered model that does not exist."""
+    return f"no registered model {name!r} (see `lstmops registry list`)"

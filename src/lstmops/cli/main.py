@@ -9,12 +9,13 @@ from typing import Annotated
 
 import typer
 
+from lstmops.cli.monitor import monitor
+from lstmops.cli.registry import registry_app, score
+from lstmops.common.masking import masked
+from lstmops.common.user_errors import ErrorsAsMessages
 from lstmops.config import ConfigError, Params, defaults_notice, load_params, parse_assignments
 from lstmops.data.kinds import DATA_KINDS, DataKind, data_kind
-from lstmops.monitor_cli import monitor
-from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
-from lstmops.user_errors import ErrorsAsMessages
 
 app = typer.Typer(
     cls=ErrorsAsMessages,  # known errors: one red line, a traceback only with --debug
@@ -36,7 +37,7 @@ def _console(
     ] = False,
 ) -> None:
     """Keep library chatter (TensorFlow start-up lines, informational MLflow/GX logs) off the console."""
-    from lstmops import console, user_errors
+    from lstmops.common import console, user_errors
 
     user_errors.set_debug(debug)
     if verbose:
@@ -84,7 +85,7 @@ def _params(path: Path, assignments: list[str] | None = None, **overrides) -> Pa
         origins = {key: f"--set {key}=" for key in assigned} | {key: f"--{key.rsplit('.', 1)[-1]}" for key in options}
         params = load_params(path, {**assigned, **options}, origins)
     except ConfigError as err:
-        from lstmops.user_errors import debugging
+        from lstmops.common.user_errors import debugging
 
         if debugging():
             raise
@@ -226,10 +227,11 @@ def train(
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Train, evaluate (baselines beside the model), log to MLflow and gate into the registry."""
-    from lstmops import experiment, tracking
     from lstmops.data import prepare
     from lstmops.data.snapshots import series_slug
+    from lstmops.experiment import runner
     from lstmops.tasks import get_task
+    from lstmops.tracking import store
 
     params = _params(params_file, assignments, **{"train.epochs": epochs})
     trains_on = data_kind(get_task(kind.value).data_kind)
@@ -241,13 +243,13 @@ def train(
             f"ERROR: none of {series} among the validated {trains_on.name} series "
             f"{[p.series for p in prepared_all]} from source {source!r}"
         )
-    typer.echo(f"tracking: {tracking.masked(tracking.configure_tracking())}")
+    typer.echo(f"tracking: {masked(store.configure_tracking())}")
     outcomes = []
     for prepared in chosen:
         save_to = model_out / series_slug(prepared.series) if model_out else None
-        outcome = experiment.run_experiment(kind.value, prepared, params, save_to=save_to)
+        outcome = runner.run_experiment(kind.value, prepared, params, save_to=save_to)
         if register:  # a HoldoutOverlapError ends with NOT GATED: the run is logged, the gate compared nothing
-            typer.echo(experiment.gate(outcome, prepared, params).summary())
+            typer.echo(runner.gate(outcome, prepared, params).summary())
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
 
@@ -258,10 +260,11 @@ def log_saved(
     register: Annotated[bool, typer.Option(help="Register the model and run the champion/challenger gate")] = True,
 ) -> None:
     """Log a model that a training kept on disk when MLflow failed, and gate it like any training."""
-    from lstmops import tracking, unlogged
+    from lstmops.experiment import relog
+    from lstmops.tracking import store
 
-    typer.echo(f"tracking: {tracking.masked(tracking.configure_tracking())}")
-    _, decision = unlogged.log_saved(folder, register=register)
+    typer.echo(f"tracking: {masked(store.configure_tracking())}")
+    _, decision = relog.log_saved(folder, register=register)
     if decision is not None:
         typer.echo(decision.summary())
 

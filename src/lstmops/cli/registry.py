@@ -19,8 +19,8 @@ ModelArgument = Annotated[str, typer.Argument(help="Registered model name, e.g. 
 
 def _connect() -> None:
     """Point MLflow at the store and check that it answers: an unreachable server fails in seconds, not after retries."""
-    from lstmops.preflight import check_reachable
-    from lstmops.tracking import configure_tracking
+    from lstmops.experiment.preflight import check_reachable
+    from lstmops.tracking.store import configure_tracking
 
     check_reachable(configure_tracking())
 
@@ -35,10 +35,10 @@ def _guarded(action, model: str | None = None):
     else (`reports.no_such_model`), not as MLflow's `Registered Model with name=... not found`."""
     from mlflow.exceptions import MlflowException
 
-    from lstmops.registry import RegistryError
-    from lstmops.reports import no_such_model
-    from lstmops.serving import CorruptModelError
-    from lstmops.user_errors import debugging
+    from lstmops.common.user_errors import debugging
+    from lstmops.registry.report import no_such_model
+    from lstmops.registry.rule import RegistryError
+    from lstmops.tracking.pyfunc import CorruptModelError
 
     try:
         return action()
@@ -63,8 +63,9 @@ def list_models() -> None:
     """Every registered model with the versions its aliases point at."""
     from mlflow import MlflowClient
 
-    from lstmops.registry import CHALLENGER, CHAMPION, PREVIOUS, aliases_of
-    from lstmops.tracking import filter_literal
+    from lstmops.registry.audit import aliases_of
+    from lstmops.registry.rule import CHALLENGER, CHAMPION, PREVIOUS
+    from lstmops.tracking.store import filter_literal
 
     _connect()
     client = MlflowClient()
@@ -98,8 +99,8 @@ def _last_check(client, name: str, champion: str | None) -> str:
 @registry_app.command()
 def history(model: ModelArgument) -> None:
     """The audit trail: every promotion, rejection and rollback, oldest first."""
-    from lstmops.registry import history as read_history
-    from lstmops.reports.registry import format_history
+    from lstmops.registry.audit import history as read_history
+    from lstmops.registry.report import format_history
 
     _connect()
     entries = _guarded(lambda: read_history(model), model)
@@ -113,7 +114,7 @@ def rollback(
     actor: Annotated[str | None, typer.Option(help="Who (default: the login name)")] = None,
 ) -> None:
     """Make @previous the champion again (the demoted champion becomes @previous)."""
-    from lstmops.registry import rollback as roll_back
+    from lstmops.registry.aliases import rollback as roll_back
 
     _connect()
     entry = _guarded(lambda: roll_back(model, actor=actor, reason=reason), model)
@@ -129,7 +130,7 @@ def review(
     version: Annotated[int | None, typer.Option(help="Version (default: @champion, else the newest)")] = None,
 ) -> None:
     """Write a version's HTML review report and log it on its run."""
-    from lstmops.review import review as write_review
+    from lstmops.registry.review import review as write_review
 
     _connect()
     path = _guarded(lambda: write_review(model, version), model)
@@ -151,7 +152,7 @@ def score(
 ) -> None:
     """Score data with models:/MODEL@champion; write Parquet predictions and log a scoring run."""
     from lstmops.config import ConfigError, defaults_notice, load_params
-    from lstmops.scoring import score as score_frame
+    from lstmops.serving.scoring import score as score_frame
 
     try:
         params = load_params(params_file)
@@ -175,7 +176,7 @@ def newest_validated(model: str, data_root: Path) -> Path:
 
     from lstmops.data.ingest import validated_dir
     from lstmops.data.snapshots import series_slug
-    from lstmops.registry import RegistryError
+    from lstmops.registry.rule import RegistryError
 
     tags = MlflowClient().get_registered_model(model).tags
     missing = [key for key in ("data.kind", "data.source", "series") if key not in tags]

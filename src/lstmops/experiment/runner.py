@@ -13,17 +13,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lstmops import tracking
 from lstmops.config import Params
 from lstmops.data.kinds import data_kind
 from lstmops.tasks import get_task
+from lstmops.tracking import runs, store
 from lstmops.train import live
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
     from lstmops.evaluate.report import Evaluation
-    from lstmops.registry import Decision, Evaluate, NewestRows
-    from lstmops.serving import Trained
+    from lstmops.registry.rule import Decision, Evaluate, NewestRows
+    from lstmops.tasks.contract import Trained
 
 
 @dataclass
@@ -70,12 +70,13 @@ def run_experiment(
 
     The store is checked first (`preflight.before_training`). The MLflow run is open for the whole
     experiment: its epochs appear as they are trained, and a failure leaves it FAILED (see
-    `tracking.training_run`). If logging fails after training, the model is kept on disk and
+    `runs.training_run`). If logging fails after training, the model is kept on disk and
     ModelNotLogged says how to log it later. `trained`: a model trained earlier, logged instead of training.
     `save_to`: also save the trained model there with the task's own save (a DVC stage's model output).
     """
-    from lstmops import preflight, store_record, unlogged
-    from lstmops.registry import registered_model_name
+    from lstmops.experiment import preflight, unlogged
+    from lstmops.registry.versions import registered_model_name
+    from lstmops.tracking import store_record
 
     task = get_task(kind)
     params = params.for_task(kind)  # the run logs the training values the task really used
@@ -87,7 +88,7 @@ def run_experiment(
     started = time.perf_counter()
     kept = None
     try:
-        with tracking.training_run(kind, prepared, params, run_name=name, tags=tags) as run_id:
+        with runs.training_run(kind, prepared, params, run_name=name, tags=tags) as run_id:
             with live.watching(f"{kind} {prepared.series}", run_id):
                 opened_at = time.perf_counter()
                 trained = trained or task.train(prepared, params)
@@ -95,7 +96,7 @@ def run_experiment(
                 evaluation = task.evaluate(trained, prepared, params)
                 evaluated_at = time.perf_counter()
                 try:
-                    logged = tracking.log_trained_model(run_id, trained, evaluation, prepared, params)
+                    logged = runs.log_trained_model(run_id, trained, evaluation, prepared, params)
                 except Exception as log_err:
                     try:
                         kept = unlogged.keep(trained, prepared, params, name)
@@ -118,14 +119,14 @@ def run_experiment(
     finished = time.perf_counter()
     if save_to is not None:
         trained.save(Path(save_to))
-    store_record.remember(params.data.root, tracking.current_store(), model, run_id=run_id)
+    store_record.remember(params.data.root, store.current_store(), model, run_id=run_id)
     phases = {
         "open": opened_at - started,
         "train": trained_at - opened_at,
         "evaluate": evaluated_at - trained_at,
         "log": finished - evaluated_at,
     }
-    tracking.log_phase_seconds(logged.run_id, phases)
+    runs.log_phase_seconds(logged.run_id, phases)
     outcome = ExperimentOutcome(
         kind,
         prepared.series,
@@ -181,7 +182,7 @@ def _first_line(err: BaseException) -> str:
 
 def gate_evaluator(kind: str, prepared: PreparedSeries, params: Params) -> Evaluate:
     """Model URI -> the registered version's evaluation on `prepared`'s hold-out, in the task's gate mode."""
-    from lstmops.serving import load_trained
+    from lstmops.tracking.pyfunc import load_trained
 
     task = get_task(kind)
 
@@ -199,7 +200,7 @@ def newest_rows(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Pa
 
     from lstmops.data.windows import SplitIndex
     from lstmops.evaluate.significance import minimum_points
-    from lstmops.registry import HoldoutTooShort, Resplit
+    from lstmops.registry.rule import HoldoutTooShort, Resplit
 
     times = prepared.features[data_kind(prepared.kind).time_column]
     test = prepared.split.test
@@ -224,9 +225,10 @@ def newest_rows(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Pa
 def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *, actor: str | None = None) -> Decision:
     """Register the outcome's model and let the registry gate judge it against @champion on `prepared`'s
     hold-out (or its newest rows, where a version trained on part of it)."""
-    from lstmops import registry, store_record
+    from lstmops.registry import gate
+    from lstmops.tracking import store_record
 
-    decision = registry.register_and_gate(
+    decision = gate.register_and_gate(
         outcome,
         gate_evaluator(outcome.kind, prepared, params),
         holdout=prepared.card.get("sha256"),
@@ -237,5 +239,5 @@ def gate(outcome: ExperimentOutcome, prepared: PreparedSeries, params: Params, *
         alpha=params.registry.alpha,
     )
     # The store now holds this version: a store that later loses it is refused (preflight.check_same_store).
-    store_record.remember(params.data.root, tracking.current_store(), decision.name, version=decision.version)
+    store_record.remember(params.data.root, store.current_store(), decision.name, version=decision.version)
     return decision

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import ThreadpoolController
 
-from lstmops.models.baselines import seasonal_naive_at
+from lstmops.evaluate.baselines import seasonal_naive_at
 
 ALPHAS = (0.1, 1.0, 10.0, 100.0)
 DEFAULT_ALPHA = 10.0  # DESIGN.md's recipe, where no validation origin can choose

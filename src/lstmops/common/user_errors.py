@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import typer
 from typer.core import TyperGroup
 
-from lstmops.masking import masked
+from lstmops.common.masking import masked
 
 DEBUG_VARIABLE = "LSTMOPS_DEBUG"
 
@@ -23,14 +23,14 @@ DEBUG_VARIABLE = "LSTMOPS_DEBUG"
 # so reading this table imports nothing heavy. Subclasses first: HoldoutOverlapError is a RegistryError.
 KNOWN = (
     ("lstmops.data.ingest", "BatchRejected", "REJECTED"),
-    ("lstmops.registry", "HoldoutOverlapError", "NOT GATED"),
+    ("lstmops.registry.rule", "HoldoutOverlapError", "NOT GATED"),
     ("lstmops.data.prices", "IngestError", "ERROR"),
-    ("lstmops.registry", "RegistryError", "ERROR"),
-    ("lstmops.preflight", "TrackingStoreError", "ERROR"),
-    ("lstmops.preflight", "NotEnoughRows", "ERROR"),
-    ("lstmops.experiment", "ModelNotLogged", "ERROR"),
-    ("lstmops.train.isolated", "TrainingTimedOut", "ERROR"),
-    ("lstmops.tracking", "SharedStoreRequired", "ERROR"),
+    ("lstmops.registry.rule", "RegistryError", "ERROR"),
+    ("lstmops.experiment.preflight", "TrackingStoreError", "ERROR"),
+    ("lstmops.experiment.preflight", "NotEnoughRows", "ERROR"),
+    ("lstmops.experiment.runner", "ModelNotLogged", "ERROR"),
+    ("lstmops.experiment.isolated", "TrainingTimedOut", "ERROR"),
+    ("lstmops.tracking.store", "SharedStoreRequired", "ERROR"),
     ("builtins", "FileNotFoundError", "ERROR"),
     ("builtins", "ValueError", "ERROR"),  # config errors, unknown tasks, bad arguments
 )

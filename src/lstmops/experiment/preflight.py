@@ -28,16 +28,10 @@ from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_TIMEOUT
 from mlflow.exceptions import MlflowException
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from lstmops import store_record
-from lstmops.tracking import (
-    HOST_TAG,
-    PID_TAG,
-    TRAINING_PID_TAG,
-    ensure_experiment,
-    filter_literal,
-    masked,
-    sqlite_file,
-)
+from lstmops.common.masking import masked
+from lstmops.tracking import store_record
+from lstmops.tracking.runs import HOST_TAG, PID_TAG, TRAINING_PID_TAG
+from lstmops.tracking.store import ensure_experiment, filter_literal, sqlite_file
 
 if TYPE_CHECKING:
     from lstmops.config import Params

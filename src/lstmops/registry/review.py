@@ -19,9 +19,11 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from lstmops.registry import CHAMPION, GATE_TAG_PREFIX, METRIC_TAG_PREFIX, RegistryError, aliases_of, history
-from lstmops.reports import no_such_model
-from lstmops.tracking import filter_literal
+from lstmops.registry.audit import aliases_of, history
+from lstmops.registry.report import no_such_model
+from lstmops.registry.rule import CHAMPION, RegistryError
+from lstmops.registry.versions import GATE_TAG_PREFIX, METRIC_TAG_PREFIX
+from lstmops.tracking.store import filter_literal
 
 REVIEW_ROOT = Path("mlruns") / "reviews"  # next to the embedded store, git-ignored with it
 REVIEW_ARTIFACT_DIR = "review"

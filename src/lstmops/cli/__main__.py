@@ -1,0 +1,5 @@
+"""`python -m lstmops.cli`."""
+
+from lstmops.cli.main import main
+
+main()

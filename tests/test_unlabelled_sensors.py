@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from lstmops.cli import app
+from lstmops.data.windows import chronological_split
 
 runner = CliRunner()
 DAY = 48  # rows per cycle of the pump's signal, half-hourly
@@ -72,3 +73,31 @@ def test_a_second_version_is_compared_with_the_champion_on_the_same_injected_ano
     assert "vs champion v1" in again and "no significant improvement" in again
     version = MlflowClient().get_model_version("autoencoder-pump", "2")
     assert version.tags["gate.metric"] == "f1_injected" and version.tags["gate.champion_version"] == "1"
+
+
+def test_a_series_too_short_to_inject_into_is_one_line_naming_the_minimum_and_trains_nothing(project):
+    root, params = project
+    rows = 13 * DAY  # enough for validation (the seq2seq's history), too few test rows for the injected anomalies
+    test_rows = rows - chronological_split(rows, 0.7, 0.15, 0.15).test.start
+    pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-03-01", periods=rows, freq="30min").strftime("%Y-%m-%d %H:%M:%S"),
+            "value": np.sin(2 * np.pi * np.arange(rows) / DAY),
+        }
+    ).to_csv(root / "short.csv", index=False)
+    invoke("ingest", "sensors", "--source", "csv", "--path", "short.csv")
+    result = runner.invoke(app, ["train", "autoencoder", "--set", "sensors.source=csv", "--series", "short"])
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [line] = [text for text in result.output.splitlines() if text.startswith("ERROR")]
+    protocol = params.models.autoencoder.evaluation.injected
+    needed = protocol.events * (round(protocol.length * 16) + 2 * 16)
+    assert test_rows < needed
+    assert line.startswith(
+        f"ERROR: short: the test part has {test_rows} rows, but injecting {protocol.events} anomalies"
+    )
+    assert f"needs at least {needed}" in line and "models.autoencoder.evaluation.injected.events" in line
+    runs = MlflowClient().search_runs(
+        [e.experiment_id for e in MlflowClient().search_experiments()], "tags.series = 'short'"
+    )
+    assert runs == []  # refused before any MLflow run or training

@@ -11,6 +11,7 @@ import typer
 
 from lstmops.config import ConfigError, Params, defaults_notice, load_params, parse_assignments
 from lstmops.data.kinds import DATA_KINDS, DataKind, data_kind
+from lstmops.label_cli import label
 from lstmops.monitor_cli import monitor
 from lstmops.registry_cli import registry_app, score
 from lstmops.tasks import task_names
@@ -52,6 +53,7 @@ benchmark_app = typer.Typer(
 app.add_typer(benchmark_app, name="benchmark")
 app.command("score")(score)
 app.command("monitor")(monitor)
+app.command("label")(label)
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="The params file.")]
 SetOption = Annotated[

@@ -108,7 +108,7 @@ def evaluate_autoencoder(
             held_times, z_scores[holdout], z_scores[holdout] > z_threshold, held_windows, gap=trained.window
         )
         metrics |= model_metrics | {
-            f"{name}_zscore": z_metrics[name] for name in ("f1", "precision", "recall", "roc_auc")
+            f"{name}_zscore": z_metrics[name] for name in ("f1", "precision", "recall", "roc_auc", "tp", "fp", "fn")
         }
         metrics["labelled_windows"] = float(len(held_windows))
         if judged_on == "labels":

@@ -161,6 +161,7 @@ def evaluate_autoencoder(
         tags={
             "evaluation.judged_on": judged_on,
             "evaluation.labelled_windows": "none" if held_windows is None else str(len(held_windows)),
+            "evaluation.labels_file": prepared.card.get("labels_file", "none"),  # a user's labels (`data.labels`)
             "evaluation.injected.protocol": protocol_id(config.injected) if room else "none (test part too short)",
         },
     )

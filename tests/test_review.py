@@ -42,6 +42,7 @@ def log_run_with_plots(series: str, mae: float) -> tuple[str, str]:
         "data.validation.expectations_passed": "14",
         "git.commit": "feedbeef" * 5,
         "params.hash": "ab" * 32,
+        "evaluation.judged_on": "injected",  # an anomaly detector's: what its numbers rest on
     }
     with mlflow.start_run(experiment_id=ensure_experiment("seq2seq"), tags=tags) as run:
         mlflow.log_metrics({"mae": mae, "mae_seasonal_naive": 0.5, "epoch/loss": 0.1})
@@ -99,6 +100,7 @@ def test_review_of_a_rejected_version_shows_evidence_beside_the_champion(model, 
     assert "<td>mae</td><td>0.4</td><td>0.5</td><td>0.3</td>" in page and "<td>mae_seasonal_naive</td>" not in page
     assert "epoch/loss" not in page
     assert "<td>data.validation.success</td><td>True</td>" in page and "f00d" * 16 in page
+    assert "<h2>Evaluated on</h2>" in page and "<td>evaluation.judged_on</td><td>injected</td>" in page
     # Self-contained: both plots inlined, nothing fetched from elsewhere.
     assert page.count("src='data:image/png;base64,") == 2 and "plots/attention.png" in page
     assert "src='http" not in page and "src='plots" not in page

@@ -177,6 +177,34 @@ class ForecasterParams(Strict):
     train: TrainOverrides = TrainOverrides()
 
 
+AnomalyKind = Literal["spike", "level_shift", "drift", "flatline", "noise_burst"]
+
+
+class InjectionParams(Strict):
+    """The protocol of the label-free evaluation: anomalies of known kinds injected into copies of a
+    series' test part (`evaluate.injected`). Fixed here, so two versions are scored on the same copies."""
+
+    kinds: list[AnomalyKind] = Field(["spike", "level_shift", "drift", "flatline", "noise_burst"], min_length=1)
+    events: Int = Field(3, ge=1)  # anomalies per copy, each in its own equal slot of the test part
+    # Seeded copies, their counts pooled (one F1, one paired test): enough that which places and sizes
+    # were drawn matters little beside the detectors' difference; each copy costs one scoring of the test part.
+    copies: Int = Field(20, ge=1)
+    seed: Int = 0
+    # Size of each anomaly in standard deviations of the training part's values (the series' own spread);
+    # 1.4 is about the demo generator's scale, a daily swing's amplitude (a sine's std is amplitude / sqrt 2).
+    magnitude: float = Field(1.4, gt=0)
+    # Rows of an anomaly other than a spike (one row), in windows.sensors.window units
+    length: float = Field(0.5, gt=0)
+
+
+class AnomalyEvaluationParams(Strict):
+    # Real labels decide the gate when the test part holds at least this many labelled windows; fewer
+    # cannot make a difference significant under the block bootstrap at alpha 0.05 (each event is left
+    # out of about 37% of the resamples), so the injected anomalies decide instead.
+    min_labelled_windows: Int = Field(4, ge=1)
+    injected: InjectionParams = InjectionParams()
+
+
 class AutoencoderParams(Strict):
     network: RecurrentNetwork = "lstm"
     units: Int = Field(32, ge=1)
@@ -189,6 +217,7 @@ class AutoencoderParams(Strict):
     # reconstruction: Orion's reconstruction error; seasonal: its geometric mean with each row's
     # distance to the neighbouring periods, where the training part has a period longer than the window
     score: Literal["reconstruction", "seasonal"] = "seasonal"
+    evaluation: AnomalyEvaluationParams = AnomalyEvaluationParams()
     train: TrainOverrides = TrainOverrides()
 
 

@@ -4,7 +4,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from lstmops.data.prepare import prepare_frame
-from lstmops.tasks.autoencoder.evaluate import MissingLabelsError, clip_windows, evaluate_autoencoder
+from lstmops.evaluate.injected import TooShortToInject
+from lstmops.tasks.autoencoder.evaluate import clip_windows, evaluate_autoencoder
 from lstmops.tasks.autoencoder.train import train_autoencoder
 
 WINDOW = 16
@@ -95,10 +96,17 @@ def test_a_model_can_be_evaluated_on_another_series(demo, params, tmp_path):
     assert np.isfinite(evaluation.score) and np.isfinite(evaluation.baseline_score)
 
 
-def test_unlabelled_series_cannot_be_evaluated(demo, params, tmp_path):
+def test_a_labelled_test_part_too_short_to_inject_into_is_judged_on_its_labels(demo):
+    evaluation = demo[3]  # the tiny demo's test part is shorter than the injection protocol needs
+    assert evaluation.tags["evaluation.judged_on"] == "labels"
+    assert evaluation.tags["evaluation.injected.protocol"].startswith("none")
+    assert "f1_injected" not in evaluation.metrics
+
+
+def test_an_unlabelled_series_too_short_to_inject_into_cannot_be_evaluated(demo, params, tmp_path):
     raw, prepared, trained, _ = demo
     unlabelled = prepare_frame(raw, {**prepared.card, "labels": None}, params, tmp_path)
-    with pytest.raises(MissingLabelsError, match="no anomaly labels"):
+    with pytest.raises(TooShortToInject, match="the test part has 90 rows, but injecting 3 anomalies"):
         evaluate_autoencoder(trained, unlabelled, params)
 
 

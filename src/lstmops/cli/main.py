@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from lstmops.cli.label import label
 from lstmops.cli.monitor import monitor
 from lstmops.cli.registry import registry_app, score
 from lstmops.common.masking import masked
@@ -53,6 +54,7 @@ benchmark_app = typer.Typer(
 app.add_typer(benchmark_app, name="benchmark")
 app.command("score")(score)
 app.command("monitor")(monitor)
+app.command("label")(label)
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="The params file.")]
 SetOption = Annotated[

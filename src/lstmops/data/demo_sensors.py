@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lstmops.data.anomaly_kinds import ANOMALY_KINDS
+from lstmops.data.anomaly_kinds import inject_anomaly as _inject
 from lstmops.data.sensors import TIMESTAMP_DTYPE, SensorSeries, Window
 
-ANOMALY_KINDS = ("spike", "level_shift", "drift", "flatline", "noise_burst")
 CLEAN_FRACTION = 0.4
 # Anomaly length as a fraction of the series (a spike is always one point).
 _LENGTH_FRACTION = {"level_shift": 0.015, "drift": 0.025, "flatline": 0.015, "noise_burst": 0.015}
@@ -79,24 +80,6 @@ def generate_demo_sensor(
 
     frame = pd.DataFrame({"timestamp": timestamps, "value": values})
     return DemoSensor(series=SensorSeries(name=name, frame=frame, windows=windows), clean=clean, kinds=kinds)
-
-
-def _inject(kind: str, values: np.ndarray, first: int, stop: int, scale: float, rng: np.random.Generator) -> None:
-    """Overwrite values[first:stop] in place with an anomaly of `kind`, sized relative to `scale`."""
-    sign = rng.choice([-1.0, 1.0])
-    segment = slice(first, stop)
-    if kind == "spike":
-        values[segment] += sign * rng.uniform(1.5, 2.0) * scale
-    elif kind == "level_shift":
-        values[segment] += sign * rng.uniform(0.6, 0.9) * scale
-    elif kind == "drift":
-        values[segment] += sign * np.linspace(0.0, rng.uniform(0.8, 1.2) * scale, stop - first + 1)[1:]
-    elif kind == "flatline":
-        values[segment] = values[first - 1]  # stuck at the last good reading
-    elif kind == "noise_burst":
-        values[segment] += rng.normal(0.0, 0.4 * scale, stop - first)
-    else:
-        raise ValueError(f"unknown anomaly kind {kind!r}; expected one of {ANOMALY_KINDS}")
 
 
 def demo_sensor(

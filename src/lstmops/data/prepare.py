@@ -98,8 +98,30 @@ def prepare_frame(frame: pd.DataFrame, card: dict, params: Params, folder: Path)
     )
 
 
+def with_user_labels(frame: pd.DataFrame, card: dict, data_root: Path) -> dict:
+    """The card with the series' labels file applied (`data.labels`), when it has one."""
+    from lstmops.data.labels import labels_path, merged_windows, read_labels
+
+    path = labels_path(data_root, card["kind"], card["source"], card["series"])
+    if card["kind"] != "sensors" or not path.exists():
+        return card
+    times = frame["timestamp"]
+    labels = read_labels(path, pd.Timestamp(times.min()), pd.Timestamp(times.max()))
+    source = card.get("labels")
+    windows = merged_windows(
+        None if source is None else [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in source], labels
+    )
+    return {
+        **card,
+        "labels": [[a.isoformat(), b.isoformat()] for a, b in windows],
+        "labels_file": str(path),
+        "labels_file_sha256": file_sha256(path),
+    }
+
+
 def prepare_series(validated_path: Path, params: Params) -> PreparedSeries:
     frame, card = load_validated(validated_path)
+    card = with_user_labels(frame, card, params.data.root)
     folder = features_dir(params.data.root, card["kind"], card["source"], card["series"])
     prepared = prepare_frame(frame, card, params, folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,4 +140,19 @@ def prepare_all(params: Params, kind: DataKindName, source: str) -> list[Prepare
         raise FileNotFoundError(
             f"{folder}: no validated {kind} data from source {source!r}; run `lstmops ingest {kind}` first"
         )
+    check_labels_files(params.data.root, kind, source, paths)
     return [prepare_series(path, params) for path in paths]
+
+
+def check_labels_files(data_root: Path, kind: str, source: str, validated: list[Path]) -> None:
+    """A labels file whose series has no validated data is refused, naming the series it was written for."""
+    from lstmops.data.labels import LabelsError, labels_path
+
+    folder = labels_path(data_root, kind, source, "x").parent
+    known = {path.stem for path in validated}
+    stray = sorted(path for path in folder.glob("*.csv") if path.stem not in known) if folder.is_dir() else []
+    if stray:
+        raise LabelsError(
+            f"{stray[0]}: labels for series {stray[0].stem!r}, which has no validated {kind} data from source "
+            f"{source!r} (validated: {', '.join(sorted(known)) or 'none'}); rename or remove the file"
+        )

@@ -25,6 +25,9 @@ class Evaluation:
     units: pd.DataFrame | None = None
     horizon: int = 1  # forecasts: steps ahead (the losses' autocorrelation); anomalies: bootstrap block rows
     baseline_name: str | None = None  # which baseline `baseline_metric` scores, where it is the strongest of several
+    # What the numbers rest on, as MLflow run tags (e.g. an anomaly detector's `evaluation.judged_on`:
+    # real labels or injected anomalies, and the injection protocol's id)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def baseline_label(self) -> str:

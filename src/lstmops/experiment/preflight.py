@@ -51,7 +51,8 @@ class NotEnoughRows(ValueError):
 
 def check_enough_rows(kind: str, prepared: PreparedSeries, params: Params) -> None:
     """Refuse a series too short for the windows of `params` (validation's `enough_rows` rule, applied
-    again: the window may have been raised by `--set` or params.yaml since the data was validated)."""
+    again: the window may have been raised by `--set` or params.yaml since the data was validated), or
+    for what the task needs to evaluate a model (`ModelTask.check`)."""
     from lstmops.data.kinds import data_kind
 
     # The rows validation counted (the card's): features may drop a leading row the rule did not count.
@@ -68,6 +69,9 @@ def check_enough_rows(kind: str, prepared: PreparedSeries, params: Params) -> No
             f"least {needed.rows} ({needed.reason}; validation's enough_rows rule): lower the window or ingest "
             "a longer history"
         )
+    from lstmops.tasks import get_task
+
+    get_task(kind).check(prepared, params)  # what the task itself needs to judge a model (e.g. test-part room)
 
 
 def before_training(kind: str, model: str, data_root: Path) -> str:

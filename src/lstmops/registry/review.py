@@ -240,6 +240,10 @@ def render(
 
     header, rows = metrics_table(metrics, champion_metrics, champion)
     parts += ["<h2>Metrics</h2>", _table(header, rows)]
+    # What an anomaly detector's numbers rest on: real labels (and their file) or injected anomalies
+    judged = [[key, value] for key, value in sorted((run_tags or {}).items()) if key.startswith("evaluation.")]
+    if judged:
+        parts += ["<h2>Evaluated on</h2>", _table(["tag", "value"], judged)]
 
     validation = [
         [key, value]

@@ -54,6 +54,11 @@ class ModelTask(Protocol):
 
     def trained_class(self) -> type[Trained]: ...
 
+    def check(self, prepared: PreparedSeries, params: Params) -> None:
+        """Refuse, before any training or MLflow run, data the task could train on but not evaluate
+        (a ValueError whose message is the one line the user sees)."""
+        ...
+
 
 def _resolve(path: str) -> Any:
     from lstmops.common.console import import_keras_quietly
@@ -73,6 +78,7 @@ class LazyTask:
     evaluator: str  # "module:function(trained, prepared, params, *, gate) -> Evaluation"
     trained: str  # "module:Class" saved with the model (serving loads it back)
     tiny_overrides: Mapping[str, Any] = field(default_factory=dict)
+    checker: str | None = None  # "module:function(prepared, params)" raising on data it cannot judge
 
     def train(self, prepared: PreparedSeries, params: Params) -> Trained:
         self._check_data(prepared)
@@ -86,6 +92,11 @@ class LazyTask:
 
     def trained_class(self) -> type[Trained]:
         return _resolve(self.trained)
+
+    def check(self, prepared: PreparedSeries, params: Params) -> None:
+        if self.checker is not None:
+            module_name, _, attribute = self.checker.partition(":")  # no Keras needed to look at the data
+            getattr(importlib.import_module(module_name), attribute)(prepared, params.for_task(self.name))
 
     def _check_data(self, prepared: PreparedSeries) -> None:
         if prepared.kind != self.data_kind:

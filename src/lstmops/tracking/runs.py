@@ -83,6 +83,8 @@ def log_evaluation(evaluation: Evaluation) -> None:
     import matplotlib.pyplot as plt
 
     mlflow.log_metrics({name: float(value) for name, value in evaluation.metrics.items()})
+    if evaluation.tags:
+        mlflow.set_tags(evaluation.tags)
     for name, figure in evaluation.figures.items():
         mlflow.log_figure(figure, f"plots/{name}")
         plt.close(figure)

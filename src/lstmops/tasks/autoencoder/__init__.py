@@ -10,6 +10,8 @@ TASK = LazyTask(
     trainer="lstmops.tasks.autoencoder.train:train_autoencoder",
     evaluator="lstmops.tasks.autoencoder.evaluate:evaluate_autoencoder",
     trained="lstmops.tasks.autoencoder.train:TrainedAutoencoder",
+    # real labels or room for the injected anomalies in the test part, else refused before training
+    checker="lstmops.tasks.autoencoder.judged:judgement",
     tiny_overrides={
         "sensors.demo.n_points": 600,
         # Sensor batches are validated for every sensor model: the seq2seq's seasons must fit in 600 rows.

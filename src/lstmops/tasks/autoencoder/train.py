@@ -40,6 +40,7 @@ from lstmops.data.scaling import MinMaxScaler
 from lstmops.data.sensors import TIMESTAMP_DTYPE
 from lstmops.data.windows import sliding_windows
 from lstmops.evaluate import anomalies
+from lstmops.tasks.autoencoder.judged import judgement
 from lstmops.tasks.autoencoder.network import build_autoencoder, reconstruction_scores
 from lstmops.tasks.autoencoder.seasonal_context import (
     MIN_AUTOCORRELATION,
@@ -246,6 +247,7 @@ def train_autoencoder(prepared: PreparedSeries, params: Params) -> TrainedAutoen
             f"{prepared.series}: the autoencoder trains on one sensor value column, "
             f"got kind {prepared.kind!r} with columns {prepared.columns}"
         )
+    judgement(prepared, params)  # a series its evaluation could not judge is refused before fitting
     config = params.models.autoencoder
     window, split = prepared.window, prepared.split
     scaled = prepared.scaled_inputs()  # (n, 1) in [-1, 1] on the training part

@@ -124,6 +124,8 @@ def test_drifted_data_is_decayed_recorded_and_announced(store, sent, tmp_path):
     assert run.data.metrics["monitor.n"] == report["n"]
     assert {"monitor.error_ratio", "monitor.dm_p"} <= set(run.data.metrics)
     assert [i.tags[0].value for i in run.inputs.dataset_inputs] == ["monitoring"]
+    page = Path(download_artifacts(run_id=run.info.run_id, artifact_path="monitor/report.html")).read_text()
+    assert ">decayed<" in page and "data:image/png;base64," in page  # the report with its figure
 
     listing = CliRunner().invoke(app, ["registry", "list"]).output
     assert any(line.startswith(NAME) and "decayed 20" in line for line in listing.splitlines()), listing

@@ -55,6 +55,8 @@ class CheckResult:
     data_kind: str = ""
     data_sha256: str = ""
     new_rows: pd.DataFrame | None = field(default=None, repr=False)  # the validated rows after the training data
+    # Per scored origin (by time): loss, loss_baseline and part ("hold-out" or "new"): what the report draws.
+    losses: pd.DataFrame | None = field(default=None, repr=False)
 
     def line(self) -> str:
         """`NAME vN: status — evidence` (no version where none was checked)."""
@@ -143,11 +145,13 @@ def check_model(name: str, params: Params) -> CheckResult:
     verdict.evidence.update(
         {
             "baseline": evaluation.baseline_metric,
+            "baseline_name": evaluation.baseline_name,
             "new_from": new.index[0].isoformat() if len(new) else None,
             "new_to": new.index[-1].isoformat() if len(new) else None,
         }
     )
-    return _result(base, verdict)
+    scored = units[["loss", "loss_baseline"]].assign(part=np.where(origins > newest_seen, "new", "hold-out"))
+    return replace(_result(base, verdict), losses=scored if holdout is not None else scored[scored["part"] == "new"])
 
 
 def _result(base: CheckResult, verdict: Verdict, prefix: str = "") -> CheckResult:

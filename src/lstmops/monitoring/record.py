@@ -3,7 +3,8 @@
 The run carries the model name, version, kind, series and the sha256 of the validated data checked
 (tags), the new rows as an MLflow dataset (context `monitoring`), the numbers MLflow charts across
 checks (`monitor.error_ratio`, `monitor.holdout_ratio`, `monitor.dm_p`, `monitor.ratio_p`,
-`monitor.cusum_max`, `monitor.n`) and the whole evidence as `monitor/evidence.json`. The version gets
+`monitor.cusum_max`, `monitor.n`), the whole evidence as `monitor/evidence.json` and the check as a
+page, `monitor/report.html` (`monitoring.report`). The version gets
 `monitor.status` and `monitor.checked_at`, which `lstmops registry list` shows.
 """
 
@@ -19,9 +20,11 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from lstmops.monitoring import CHECKED_AT_TAG, STATUS_TAG
 from lstmops.monitoring.check import SKIPPED, CheckResult
+from lstmops.monitoring.report import render
 from lstmops.tracking import ensure_experiment
 
 MONITORING_EXPERIMENT_KIND = "monitoring"  # -> experiment "lstmops-monitoring"
+REPORT_PATH = "monitor/report.html"  # the check as a page: rolling errors, ratio with the hold-out band, CUSUM
 CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max")
 
 
@@ -44,6 +47,7 @@ def record_check(result: CheckResult) -> str | None:
         },
     )
     run_id = run.info.run_id
+    checked_at = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         client.log_metric(run_id, "monitor.n", result.n)
         for key in CHARTED:
@@ -51,6 +55,7 @@ def record_check(result: CheckResult) -> str | None:
             if isinstance(value, int | float) and math.isfinite(value):
                 client.log_metric(run_id, f"monitor.{key}", float(value))
         client.log_dict(run_id, {result.name: result.as_json()}, "monitor/evidence.json")
+        client.log_text(run_id, render(result, checked_at=checked_at), REPORT_PATH)
         if result.new_rows is not None and len(result.new_rows):
             _log_new_rows(client, run_id, result)
     except Exception:
@@ -58,9 +63,7 @@ def record_check(result: CheckResult) -> str | None:
         raise
     client.set_terminated(run_id)
     client.set_model_version_tag(result.name, result.version, STATUS_TAG, result.status)
-    client.set_model_version_tag(
-        result.name, result.version, CHECKED_AT_TAG, datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    client.set_model_version_tag(result.name, result.version, CHECKED_AT_TAG, checked_at)
     return run_id
 
 

@@ -35,7 +35,8 @@ def record_check(result: CheckResult) -> str | None:
     client = MlflowClient()
     run = client.create_run(
         ensure_experiment(MONITORING_EXPERIMENT_KIND),
-        run_name=f"monitor {result.name} v{result.version}",
+        # The newest target checked leads the name: the UI lists a model's checks apart at a glance.
+        run_name=f"{(result.evidence.get('new_to') or 'no new data')[:10]} {result.name} v{result.version}",
         tags={
             "model.name": result.name,
             "model.version": result.version,

@@ -3,7 +3,7 @@
 The run carries the model name, version, kind, series and the sha256 of the validated data checked
 (tags), the new rows as an MLflow dataset (context `monitoring`), the numbers MLflow charts across
 checks (`monitor.error_ratio`, `monitor.holdout_ratio`, `monitor.dm_p`, `monitor.ratio_p`,
-`monitor.cusum_max`, `monitor.n`), the whole evidence as `monitor/evidence.json` and the check as a
+`monitor.cusum_max`, `monitor.input_drift_p`, `monitor.n`), the whole evidence as `monitor/evidence.json` and the check as a
 page, `monitor/report.html` (`monitoring.report`). The version gets
 `monitor.status` and `monitor.checked_at`, which `lstmops registry list` shows.
 """
@@ -25,7 +25,7 @@ from lstmops.tracking import ensure_experiment
 
 MONITORING_EXPERIMENT_KIND = "monitoring"  # -> experiment "lstmops-monitoring"
 REPORT_PATH = "monitor/report.html"  # the check as a page: rolling errors, ratio with the hold-out band, CUSUM
-CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max")
+CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max", "input_drift_p")
 
 
 def record_check(result: CheckResult) -> str | None:

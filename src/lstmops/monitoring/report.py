@@ -4,6 +4,7 @@
 - their rolling error ratio, with the hold-out's ratio r0 and a band: the 5th to 95th percentile of
   the same rolling ratio over the hold-out (how far it wandered while the champion was "normal");
 - the CUSUM on the new data's standardised differences (c - r0 b), with its alarm level;
+- the input that moved most (`monitoring.drift`), training rows against new rows, as histograms;
 - the verdict's evidence as a table.
 """
 
@@ -48,9 +49,12 @@ def figure_png(result: CheckResult) -> bytes | None:
     boundary = times[np.argmax(new)] if new.any() and held.any() else None
     baseline_label = f"baseline ({evidence.get('baseline_name') or 'strongest'})"
 
-    fig = Figure(figsize=(10, 8.5), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
-    top, middle, bottom = axes
+    sample = result.drift_sample
+    fig = Figure(figsize=(10, 11.5 if sample else 8.5), layout="constrained")
+    grid = fig.add_gridspec(4 if sample else 3, 1, height_ratios=[1, 1, 1, 1.1] if sample else [1, 1, 1])
+    top = fig.add_subplot(grid[0])
+    middle, bottom = fig.add_subplot(grid[1], sharex=top), fig.add_subplot(grid[2], sharex=top)
+    axes = (top, middle, bottom)
     top.plot(times, champion, label="champion", color="#0969da")
     top.plot(times, baseline, label=baseline_label, color="#8250df", alpha=0.8)
     top.set_ylabel(f"error, rolling mean of {window}")
@@ -86,6 +90,16 @@ def figure_png(result: CheckResult) -> bytes | None:
     if boundary is not None:
         top.annotate("hold-out | new", (boundary, 1.0), xycoords=("data", "axes fraction"), fontsize="small",
                      ha="center", va="bottom")  # fmt: skip
+    if sample:
+        name, reference, fresh = sample
+        drifted = fig.add_subplot(grid[3])
+        bins = np.histogram_bin_edges(np.concatenate([reference, fresh]), bins=40)
+        drifted.hist(reference, bins=bins, density=True, alpha=0.5, color="#57606a", label="training rows")
+        drifted.hist(fresh, bins=bins, density=True, alpha=0.5, color="#0969da", label="new rows")
+        p = evidence.get("input_drift_p")
+        drifted.set_title(f"what the model sees: {name}" + (f" (block-bootstrap p={p:.2g})" if p is not None else ""))
+        drifted.set_ylabel("density")
+        drifted.legend(loc="upper left", fontsize="small")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()

@@ -54,6 +54,8 @@ class Verdict:
             f"CUSUM max {e['cusum_max']:.3g}/{e['cusum_threshold']:g}",
             f"n={self.n}",
         ]
+        if e.get("input_drift"):  # added by the check: evidence, a warning at most
+            parts.append(e["input_drift"])
         return ", ".join(parts)
 
 

@@ -56,6 +56,7 @@ def test_the_command_writes_every_scenario_and_the_checks_before_a_change_agree(
         # One pre-change window: its check sees unchanged rows, the same in every change scenario.
         before = {row["false_decayed_before_change"] for change, row in rows.items() if change != "none"}
         assert len(before) == 1
+        assert 0 <= rows["none"]["input_drift_rate"] <= 1
         for change in changes[1:]:
-            assert 0 <= rows[change]["power"] <= 1
+            assert 0 <= rows[change]["power"] <= 1 and 0 <= rows[change]["input_drift_power"] <= 1
             assert rows[change]["post_change_windows"] == 2

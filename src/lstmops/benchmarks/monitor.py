@@ -9,6 +9,10 @@ model's horizon (`statistics.decide`'s `needed` new origins); check j judges the
 of new origins, with the hold-out as reference and the strongest baseline chosen on hold-out plus new
 rows, exactly as `monitoring.check` does (targets count only once they have arrived).
 
+Beside the verdict, each check's input-drift evidence (`monitoring.drift`: what the model sees on the
+new rows against its training rows, block-bootstrap p) is replayed too: its rate without change and
+its power and delay with one (it can only ever make a warning).
+
 Scenarios: `none` (no change: every `decayed` is a false alarm), and changes that start right after
 the data of check `pre_windows - 1` arrived: `level` (the model's input series shifts by one
 standard deviation: the mean of the returns, the sensor's level), `noise` (the innovations double),
@@ -37,6 +41,7 @@ from lstmops.data.kinds import data_kind
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.windows import SplitIndex
 from lstmops.evaluate.significance import MIN_BLOCKS
+from lstmops.monitoring.drift import input_drift, model_inputs
 from lstmops.monitoring.statistics import DECAYED, INSUFFICIENT, WARNING, decide
 
 CHANGES = {"forecaster": ("none", "level", "noise"), "seq2seq": ("none", "level", "noise", "phase")}
@@ -175,9 +180,18 @@ def unit_losses(model: str, evaluation) -> pd.DataFrame:
 
 
 def replay_checks(
-    units: pd.DataFrame, data_end: pd.Timestamp, window: int, checks: int, horizon: int, settings
+    units: pd.DataFrame,
+    data_end: pd.Timestamp,
+    window: int,
+    checks: int,
+    horizon: int,
+    settings,
+    inputs: tuple[pd.DataFrame, pd.Series, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The monitor's verdicts after each of `checks` windows of `window` new units (hold-out: keys <= data_end)."""
+    """The monitor's verdicts after each of `checks` windows of `window` new units (hold-out: keys <= data_end).
+
+    `inputs`: (what the model sees per row, the rows' times, rows it trained on) for the input-drift
+    evidence at each check: training rows against the rows after `data_end` that have arrived."""
     seen, new = units[units.index <= data_end], units[units.index > data_end]
     baselines = [c for c in units.columns if c not in ("arrived", "model")]
     verdicts = []
@@ -196,12 +210,22 @@ def replay_checks(
             cusum_k=settings.cusum_k,
             cusum_threshold=settings.cusum_threshold,
         )
-        verdicts.append({"status": verdict.status, "n": verdict.n, "baseline": best, **_brief(verdict.evidence)})
+        row = {"status": verdict.status, "n": verdict.n, "baseline": best, **_brief(verdict.evidence)}
+        if inputs is not None:
+            table, times, trained_rows = inputs
+            fresh = ((times > data_end) & (times <= arrived["arrived"].iloc[-1])).to_numpy()
+            _, p = input_drift(
+                {name: table[name].to_numpy()[:trained_rows] for name in table},
+                {name: table[name].to_numpy()[fresh] for name in table},
+                seed=j,
+            )
+            row["input_drift_p"] = p
+        verdicts.append(row)
     return verdicts
 
 
 def _brief(evidence: dict[str, Any]) -> dict[str, Any]:
-    keys = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p")
+    keys = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "alpha")
     return {key: evidence.get(key) for key in keys}
 
 
@@ -267,8 +291,17 @@ def run_replicate(
     prepared = _prepared(frame, champion.model, champion.params, champion.simulation.prefix)
     evaluation = get_task(champion.model).evaluate(champion.trained, prepared, champion.params, gate=True)
     units = unit_losses(champion.model, evaluation)
+    season = min(champion.params.models.seq2seq.seasons) if champion.model == "seq2seq" else None
+    seen_inputs = model_inputs(champion.model, prepared.features, prepared.columns, season)
+    times = pd.to_datetime(prepared.features[data_kind(prepared.kind).time_column])
     return replay_checks(
-        units, champion.data_end, champion.window, checks, champion.horizon, champion.params.monitoring
+        units,
+        champion.data_end,
+        champion.window,
+        checks,
+        champion.horizon,
+        champion.params.monitoring,
+        (seen_inputs, times, prepared.split.test.start),
     )
 
 
@@ -295,8 +328,15 @@ def summarise(change: str, runs: list[list[dict[str, Any]]], pre_windows: int) -
         low, high = proportion_confint(int(hits.sum()), len(hits), alpha=0.05, method="wilson")
         return [float(low), float(high)]
 
+    alpha = run_alpha(runs)
+    drift = np.array(
+        [[(c.get("input_drift_p") is not None and c["input_drift_p"] < alpha) for c in run] for run in runs]
+    )
     if change == "none":
         row |= {
+            "input_drift_rate": float(drift.mean()),
+            "input_drift_rate_first_check": float(drift[:, 0].mean()),
+            "input_drift_rate_first_check_ci95": interval(drift[:, 0]),
             "false_decayed_rate": float(decayed.mean()),
             "false_decayed_rate_first_check": float(decayed[:, 0].mean()),
             "false_decayed_rate_first_check_ci95": interval(decayed[:, 0]),
@@ -319,7 +359,22 @@ def summarise(change: str, runs: list[list[dict[str, Any]]], pre_windows: int) -
         "post_change_windows": int(after.shape[1]),
         "warning_first_rate": float((statuses[:, pre_windows] == WARNING).mean()),
     }
+    drift_after = drift[:, pre_windows:]
+    drift_found = drift_after.any(axis=1)
+    drift_delays = np.where(drift_found, drift_after.argmax(axis=1) + 1, np.inf)
+    drift_median = float(np.median(drift_delays))
+    row |= {
+        "input_drift_before_change": float(drift[:, :pre_windows].any(axis=1).mean()) if pre_windows else 0.0,
+        "input_drift_power": float(drift_found.mean()),
+        "input_drift_power_ci95": interval(drift_found),
+        "input_drift_median_delay_windows": drift_median if math.isfinite(drift_median) else None,
+    }
     return row
+
+
+def run_alpha(runs: list[list[dict[str, Any]]]) -> float:
+    """The level the checks were run at (each check's evidence carries it)."""
+    return float(runs[0][0].get("alpha") or 0.05)
 
 
 def benchmark_monitor(
@@ -401,7 +456,7 @@ def format_table(result: dict[str, Any]) -> str:
     alpha = result["protocol"]["alpha"]
     lines = [
         f"{'model':10s} {'change':7s} {'reps':>5s} {'checks':>6s} {'false decayed':>13s} {'first check':>11s} "
-        f"{'any in seq':>10s} {'power':>6s} {'median delay':>12s}",
+        f"{'any in seq':>10s} {'power':>6s} {'median delay':>12s} {'input drift':>11s} {'drift delay':>11s}",
     ]
     for model, block in result["models"].items():
         for row in block["scenarios"]:
@@ -412,13 +467,26 @@ def format_table(result: dict[str, Any]) -> str:
                     f"{row['any_decayed_rate']:.3f}",
                     "-",
                     "-",
+                    f"{row['input_drift_rate']:.3f}",
+                    "-",
                 )
             else:
-                delay = row["median_delay_windows"]
-                cells = ("-", "-", "-", f"{row['power']:.2f}", "never" if delay is None else f"{delay:g}")
+                delay, drift_delay = row["median_delay_windows"], row["input_drift_median_delay_windows"]
+                cells = (
+                    "-",
+                    "-",
+                    "-",
+                    f"{row['power']:.2f}",
+                    "never" if delay is None else f"{delay:g}",
+                    f"{row['input_drift_power']:.2f}",
+                    "never" if drift_delay is None else f"{drift_delay:g}",
+                )
             lines.append(
                 f"{model:10s} {row['change']:7s} {row['replicates']:5d} {row['checks']:6d} {cells[0]:>13s} {cells[1]:>11s} "
-                f"{cells[2]:>10s} {cells[3]:>6s} {cells[4]:>12s}"
+                f"{cells[2]:>10s} {cells[3]:>6s} {cells[4]:>12s} {cells[5]:>11s} {cells[6]:>11s}"
             )
-    lines.append(f"(alpha {alpha}; delay in check windows, 1 = the first check that sees changed rows)")
+    lines.append(
+        f"(alpha {alpha}; delay in check windows, 1 = the first check that sees changed rows; input drift: "
+        "its rate without change, its power with one, a warning at most)"
+    )
     return "\n".join(lines)

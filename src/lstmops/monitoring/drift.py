@@ -47,15 +47,18 @@ def ks_distance(reference_sorted: np.ndarray, new: np.ndarray) -> float:
 def block_length(reference: np.ndarray, n_new: int) -> int:
     """Rows per bootstrap block: twice the lag where the reference's autocorrelation becomes
     indistinguishable from zero (shorter blocks understate the spread of dependent data), at least
-    n_new^(1/3), at most a quarter of the new data."""
+    n_new^(1/3), at most a quarter of the new data. The autocorrelation of the absolute deviations
+    counts too: clustered volatility (returns) is dependence that the values' own ACF does not show."""
     n = len(reference)
     lags = min(n // 4, 200)
     floor = math.ceil(n_new ** (1 / 3))
     if lags < 2:
         return floor
-    correlations = np.abs(acf(reference, nlags=lags, fft=True)[1:])
-    quiet = np.flatnonzero(correlations < 2 / math.sqrt(n))
-    decorrelated = 2 * (int(quiet[0]) + 1) if len(quiet) else lags
+    decorrelated = 0
+    for series in (reference, np.abs(reference - np.median(reference))):
+        correlations = np.abs(acf(series, nlags=lags, fft=True)[1:])
+        quiet = np.flatnonzero(correlations < 2 / math.sqrt(n))
+        decorrelated = max(decorrelated, 2 * (int(quiet[0]) + 1) if len(quiet) else lags)
     return int(max(1, min(max(floor, decorrelated), max(1, n_new // 4))))
 
 

@@ -194,3 +194,15 @@ def test_an_autoencoder_champion_is_skipped_with_the_reason(store, sent):
     finally:
         client.delete_registered_model_alias(name, CHAMPION)
     assert f"{name} v{version.version}: skipped — autoencoder monitoring waits for the issue on anomaly" in out
+
+
+def test_the_review_report_shows_the_versions_monitoring_history(store, sent, tmp_path):
+    from lstmops.review import review
+
+    monitor("--params", store["files"]["drifted"], NAME)
+    page = review(NAME, store["version"], out_dir=tmp_path).read_text()
+    section = page.split("<h2>Monitoring after promotion</h2>", 1)[1]
+    assert "<td>decayed</td>" in section  # the drifted check, with its numbers and run
+    experiment = MlflowClient().get_experiment_by_name("lstmops-monitoring")
+    (run,) = MlflowClient().search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)
+    assert run.info.run_id in section

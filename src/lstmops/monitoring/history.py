@@ -41,6 +41,7 @@ def checks(name: str, version: str, limit: int = 200) -> list[dict[str, Any]]:
         rows.append(
             {
                 "checked": datetime.fromtimestamp(run.info.start_time / 1000, UTC).strftime("%Y-%m-%d %H:%M"),
+                "new_to": (run.data.tags.get("monitor.new_to") or "-")[:16].replace("T", " "),
                 "status": run.data.tags.get(STATUS_TAG, "?"),
                 "n": metrics.get("monitor.n"),
                 "error_ratio": metrics.get("monitor.error_ratio"),
@@ -63,6 +64,7 @@ def table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     return [
         [
             row["checked"],
+            row["new_to"],
             row["status"],
             number(row["n"], ".0f"),
             number(row["error_ratio"]),

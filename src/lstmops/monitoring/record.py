@@ -44,6 +44,7 @@ def record_check(result: CheckResult) -> str | None:
             "model.series": result.series,
             "data.sha256": result.data_sha256,
             STATUS_TAG: result.status,
+            "monitor.new_to": str(result.evidence.get("new_to") or ""),  # the newest target checked
             "monitor.detail": result.detail[:5000],
         },
     )

@@ -4,8 +4,9 @@
     python flows/monitor.py forecaster-DEMOA   # or the names given
 
 `ingest_kinds` first snapshots and validates those data kinds (the deployment's new data); the
-checks, their MLflow runs and the `lstmops.model.decayed` events are `lstmops.monitoring`'s. The
-verdicts are also a markdown artifact of the flow run.
+checks, their MLflow runs (each with its HTML report) and the `lstmops.model.decayed` events are
+`lstmops.monitoring`'s. The verdicts, their evidence and the runs are also a markdown artifact of the
+flow run (`monitoring.report.summary_markdown`).
 """
 
 from __future__ import annotations
@@ -26,13 +27,24 @@ from shell import run_from_a_shell
 @task(cache_policy=NO_CACHE)
 def check_champions(names: list[str] | None, params_file: str, overrides: dict[str, Any] | None) -> list[dict]:
     from lstmops.monitoring.monitor import monitor as run_monitor
+    from lstmops.monitoring.record import REPORT_PATH
     from lstmops.tracking import store
 
     store.configure_tracking()
     checked = run_monitor(names, load_params(params_file, overrides))
     for item in checked:
         print(item.line())
-    return [{"name": item.result.name, "line": item.line(), **item.result.as_json()} for item in checked]
+    return [
+        {
+            "name": item.result.name,
+            "line": item.line(),
+            "run_id": item.run_id,
+            "run_link": store.run_link(item.run_id)[0] if item.run_id else None,
+            "report": REPORT_PATH if item.run_id else None,
+            **item.result.as_json(),
+        }
+        for item in checked
+    ]
 
 
 @flow(name="monitor", log_prints=True)
@@ -43,16 +55,14 @@ def monitor(
     ingest_kinds: list[DataKindName] | None = None,
 ) -> list[dict]:
     """Ingest `ingest_kinds` (default: none), then check `names` (default: every @champion)."""
+    from lstmops.monitoring.report import summary_markdown
+
     params = load_params(params_file, overrides)
     for kind in ingest_kinds or []:
         snapshot_and_validate(kind, params)
     verdicts = check_champions(names, params_file, overrides)
-    rows = "\n".join(f"| {v['name']} | {v['version'] or '-'} | {v['status']} | {v['n']} |" for v in verdicts)
     create_markdown_artifact(
-        markdown="| model | version | status | new targets |\n|---|---|---|---|\n"
-        + rows
-        + "\n\n"
-        + "\n".join(f"- {v['line']}" for v in verdicts),
+        markdown=summary_markdown(verdicts),
         key="monitor",
         description="Champions checked on the data after their training",
     )

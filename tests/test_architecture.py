@@ -19,7 +19,8 @@ FLOORS = (
     ("lstmops.tracking",),
     ("lstmops.registry",),
     ("lstmops.experiment", "lstmops.serving"),
-    ("lstmops.monitoring", "lstmops.benchmarks"),
+    ("lstmops.monitoring",),
+    ("lstmops.benchmarks", "lstmops.review"),
     ("lstmops.cli",),
 )
 FLOOR = {package: number for number, packages in enumerate(FLOORS) for package in packages}

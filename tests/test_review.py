@@ -15,8 +15,8 @@ from mlflow import MlflowClient  # noqa: E402
 from lstmops.evaluate.markdown import evaluation_markdown  # noqa: E402
 from lstmops.evaluate.report import Evaluation  # noqa: E402
 from lstmops.registry.gate import register_and_gate
-from lstmops.registry.review import metrics_table, review  # noqa: E402
 from lstmops.registry.rule import RegistryError  # noqa: E402
+from lstmops.review.version_report import metrics_table, review  # noqa: E402
 from lstmops.tracking.store import ensure_experiment  # noqa: E402
 
 TOY_MODEL = Path(__file__).parent / "fixtures" / "toy_pyfunc_model.py"

@@ -125,6 +125,8 @@ def test_drifted_data_is_decayed_recorded_and_announced(store, sent, tmp_path):
     assert run.data.metrics["monitor.n"] == report["n"]
     assert {"monitor.error_ratio", "monitor.dm_p"} <= set(run.data.metrics)
     assert [i.tags[0].value for i in run.inputs.dataset_inputs] == ["monitoring"]
+    page = Path(download_artifacts(run_id=run.info.run_id, artifact_path="monitor/report.html")).read_text()
+    assert ">decayed<" in page and "data:image/png;base64," in page  # the report with its figure
 
     listing = CliRunner().invoke(app, ["registry", "list"]).output
     assert any(line.startswith(NAME) and "decayed 20" in line for line in listing.splitlines()), listing
@@ -193,3 +195,15 @@ def test_an_autoencoder_champion_is_skipped_with_the_reason(store, sent):
     finally:
         client.delete_registered_model_alias(name, CHAMPION)
     assert f"{name} v{version.version}: skipped — autoencoder monitoring waits for the issue on anomaly" in out
+
+
+def test_the_review_report_shows_the_versions_monitoring_history(store, sent, tmp_path):
+    from lstmops.review.version_report import review
+
+    monitor("--params", store["files"]["drifted"], NAME)
+    page = review(NAME, store["version"], out_dir=tmp_path).read_text()
+    section = page.split("<h2>Monitoring after promotion</h2>", 1)[1]
+    assert "<td>decayed</td>" in section and store["data_end"][:4] in section  # the drifted check, its data, run
+    experiment = MlflowClient().get_experiment_by_name("lstmops-monitoring")
+    (run,) = MlflowClient().search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)
+    assert run.info.run_id in section

@@ -370,6 +370,43 @@ def benchmark_seq2seq(
     )
 
 
+@benchmark_app.command("monitor")
+def benchmark_monitor(
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    models: Annotated[
+        str, typer.Option(help="Comma-separated model kinds: forecaster, seq2seq")
+    ] = "forecaster,seq2seq",
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates without a change (each: a check sequence)")] = 200,
+    change_replicates: Annotated[int, typer.Option(min=1, help="Replicates per injected change")] = 100,
+    checks: Annotated[int, typer.Option(min=2, help="Checks per replicate, one per check window")] = 6,
+    pre_windows: Annotated[int, typer.Option(min=0, help="Check windows before an injected change")] = 1,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs of each tiny champion's one training")] = 15,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated series")] = 0,
+    assignments: SetOption = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Calibration of `lstmops monitor`: false `decayed` rate without change, power and detection delay
+    of injected changes, on simulated series with tiny champions trained once."""
+    from lstmops.benchmarks import monitor as bench
+
+    params_path = params_file if params_file.exists() else None
+    result = bench.benchmark_monitor(
+        params_path,
+        parse_assignments(assignments or []),
+        out,
+        models=[m for m in models.split(",") if m],
+        null_replicates=replicates,
+        change_replicates=change_replicates,
+        checks=checks,
+        pre_windows=pre_windows,
+        epochs=epochs,
+        seed=seed,
+        progress=lambda line: typer.echo(line, err=True),
+    )
+    typer.echo(bench.format_table(result))
+    typer.echo(f"-> {out} ({result['seconds']:.0f} s)")
+
+
 @app.command()
 def prepare(params_file: ParamsOption = Path("params.yaml")) -> None:
     """Ingest -> validate -> features for prices and sensors; trains nothing (the main job: `make run`)."""

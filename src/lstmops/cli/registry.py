@@ -130,7 +130,7 @@ def review(
     version: Annotated[int | None, typer.Option(help="Version (default: @champion, else the newest)")] = None,
 ) -> None:
     """Write a version's HTML review report and log it on its run."""
-    from lstmops.registry.review import review as write_review
+    from lstmops.review.version_report import review as write_review
 
     _connect()
     path = _guarded(lambda: write_review(model, version), model)

@@ -8,7 +8,9 @@ hashes are checked first, and the baseline is the one the gate compares with). T
 forecasts whose targets are in the data, so targets that have not arrived yet never count. Its
 per-origin losses split in two: up to `data.end` the champion's hold-out (the reference: its error
 ratio and spread), after it the new targets the verdict is about. Without `data.end` every scored
-origin is new and the hold-out ratio comes from the training run's metrics.
+origin is new and the hold-out ratio comes from the training run's metrics. What the model sees (its
+inputs; a seq2seq's seasonal residuals) on the new rows is compared with its training rows
+(`monitoring.drift`): evidence that turns a healthy verdict into a warning, never into a decay.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from lstmops.data.ingest import load_validated, validated_dir
 from lstmops.data.kinds import data_kind
 from lstmops.data.snapshots import series_slug
 from lstmops.data.windows import SplitIndex
-from lstmops.monitoring.statistics import INSUFFICIENT, Verdict, decide
+from lstmops.monitoring.statistics import HEALTHY, INSUFFICIENT, WARNING, Verdict, decide
 from lstmops.registry.audit import alias_version, aliases_of
 from lstmops.registry.report import no_such_model
 from lstmops.registry.rule import CHAMPION
@@ -57,6 +59,10 @@ class CheckResult:
     data_kind: str = ""
     data_sha256: str = ""
     new_rows: pd.DataFrame | None = field(default=None, repr=False)  # the validated rows after the training data
+    # Per scored origin (by time): loss, loss_baseline and part ("hold-out" or "new"): what the report draws.
+    losses: pd.DataFrame | None = field(default=None, repr=False)
+    # The input that drifted most, (name, training rows' values, new rows' values): the report's histogram.
+    drift_sample: tuple[str, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def line(self) -> str:
         """`NAME vN: status — evidence` (no version where none was checked)."""
@@ -142,14 +148,50 @@ def check_model(name: str, params: Params) -> CheckResult:
         cusum_k=settings.cusum_k,
         cusum_threshold=settings.cusum_threshold,
     )
+    verdict, drift_sample = _with_input_drift(
+        verdict, kind, prepared, params, times <= pd.Timestamp(train_end), times > newest_seen
+    )
     verdict.evidence.update(
         {
             "baseline": evaluation.baseline_metric,
+            "baseline_name": evaluation.baseline_name,
             "new_from": new.index[0].isoformat() if len(new) else None,
             "new_to": new.index[-1].isoformat() if len(new) else None,
         }
     )
-    return _result(base, verdict)
+    scored = units[["loss", "loss_baseline"]].assign(part=np.where(origins > newest_seen, "new", "hold-out"))
+    losses = scored if holdout is not None else scored[scored["part"] == "new"]
+    return replace(_result(base, verdict), losses=losses, drift_sample=drift_sample)
+
+
+def _with_input_drift(
+    verdict: Verdict, kind: str, prepared, params: Params, reference, new
+) -> tuple[Verdict, tuple[str, np.ndarray, np.ndarray] | None]:
+    """The verdict with input-drift evidence; a healthy verdict becomes a warning when the inputs drifted
+    (never decayed: a changed input matters only if the errors follow, which the tests above judge)."""
+    from lstmops.monitoring import drift
+
+    season = min(params.models.seq2seq.seasons) if kind == "seq2seq" else None
+    inputs = drift.model_inputs(kind, prepared.features, prepared.columns, season)
+    reference, new = np.asarray(reference), np.asarray(new)
+    drifts, p = drift.input_drift(
+        {name: inputs[name].to_numpy()[reference] for name in inputs},
+        {name: inputs[name].to_numpy()[new] for name in inputs},
+    )
+    drifted = p is not None and p < params.monitoring.alpha
+    sample = None
+    if drifts:
+        worst = min(drifts, key=lambda d: d.p).name
+        values = inputs[worst].to_numpy()
+        sample = (worst, values[reference][np.isfinite(values[reference])], values[new][np.isfinite(values[new])])
+    evidence = {
+        **verdict.evidence,
+        "input_drift_p": p,
+        "input_drift": drift.describe(drifts, p) or None,
+        "input_drift_warning": bool(drifted and verdict.status == HEALTHY),
+    }
+    status = WARNING if evidence["input_drift_warning"] else verdict.status
+    return Verdict(status, verdict.n, evidence), sample
 
 
 def _result(base: CheckResult, verdict: Verdict, prefix: str = "") -> CheckResult:

@@ -3,7 +3,8 @@
 The run carries the model name, version, kind, series and the sha256 of the validated data checked
 (tags), the new rows as an MLflow dataset (context `monitoring`), the numbers MLflow charts across
 checks (`monitor.error_ratio`, `monitor.holdout_ratio`, `monitor.dm_p`, `monitor.ratio_p`,
-`monitor.cusum_max`, `monitor.n`) and the whole evidence as `monitor/evidence.json`. The version gets
+`monitor.cusum_max`, `monitor.input_drift_p`, `monitor.n`), the whole evidence as `monitor/evidence.json` and the check as a
+page, `monitor/report.html` (`monitoring.report`). The version gets
 `monitor.status` and `monitor.checked_at`, which `lstmops registry list` shows.
 """
 
@@ -19,10 +20,12 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from lstmops.monitoring import CHECKED_AT_TAG, STATUS_TAG
 from lstmops.monitoring.check import SKIPPED, CheckResult
+from lstmops.monitoring.report import render
 from lstmops.tracking.store import ensure_experiment
 
 MONITORING_EXPERIMENT_KIND = "monitoring"  # -> experiment "lstmops-monitoring"
-CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max")
+REPORT_PATH = "monitor/report.html"  # the check as a page: rolling errors, ratio with the hold-out band, CUSUM
+CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max", "input_drift_p")
 
 
 def record_check(result: CheckResult) -> str | None:
@@ -32,7 +35,8 @@ def record_check(result: CheckResult) -> str | None:
     client = MlflowClient()
     run = client.create_run(
         ensure_experiment(MONITORING_EXPERIMENT_KIND),
-        run_name=f"monitor {result.name} v{result.version}",
+        # The newest target checked leads the name: the UI lists a model's checks apart at a glance.
+        run_name=f"{(result.evidence.get('new_to') or 'no new data')[:10]} {result.name} v{result.version}",
         tags={
             "model.name": result.name,
             "model.version": result.version,
@@ -40,10 +44,12 @@ def record_check(result: CheckResult) -> str | None:
             "model.series": result.series,
             "data.sha256": result.data_sha256,
             STATUS_TAG: result.status,
+            "monitor.new_to": str(result.evidence.get("new_to") or ""),  # the newest target checked
             "monitor.detail": result.detail[:5000],
         },
     )
     run_id = run.info.run_id
+    checked_at = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         client.log_metric(run_id, "monitor.n", result.n)
         for key in CHARTED:
@@ -51,6 +57,7 @@ def record_check(result: CheckResult) -> str | None:
             if isinstance(value, int | float) and math.isfinite(value):
                 client.log_metric(run_id, f"monitor.{key}", float(value))
         client.log_dict(run_id, {result.name: result.as_json()}, "monitor/evidence.json")
+        client.log_text(run_id, render(result, checked_at=checked_at), REPORT_PATH)
         if result.new_rows is not None and len(result.new_rows):
             _log_new_rows(client, run_id, result)
     except Exception:
@@ -58,9 +65,7 @@ def record_check(result: CheckResult) -> str | None:
         raise
     client.set_terminated(run_id)
     client.set_model_version_tag(result.name, result.version, STATUS_TAG, result.status)
-    client.set_model_version_tag(
-        result.name, result.version, CHECKED_AT_TAG, datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    client.set_model_version_tag(result.name, result.version, CHECKED_AT_TAG, checked_at)
     return run_id
 
 

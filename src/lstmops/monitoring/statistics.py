@@ -54,6 +54,8 @@ class Verdict:
             f"CUSUM max {e['cusum_max']:.3g}/{e['cusum_threshold']:g}",
             f"n={self.n}",
         ]
+        if e.get("input_drift"):  # added by the check: evidence, a warning at most
+            parts.append(e["input_drift"])
         return ", ".join(parts)
 
 
@@ -107,6 +109,24 @@ def ratio_shift(
     return statistic, _one_sided_p(statistic, n)
 
 
+def standardised_differences(
+    champion: np.ndarray,
+    baseline: np.ndarray,
+    holdout_ratio: float,
+    holdout: tuple[np.ndarray, np.ndarray] | None,
+    horizon: int,
+) -> np.ndarray:
+    """(c_t - r0 * b_t) in units of the hold-out's long-run standard deviation (what "normal" looked
+    like; without a hold-out, the new data's own): what the CUSUM sums."""
+    c, b = np.asarray(champion, dtype=float), np.asarray(baseline, dtype=float)
+    if holdout is not None:
+        reference = np.asarray(holdout[0], dtype=float) - holdout_ratio * np.asarray(holdout[1], dtype=float)
+    else:
+        reference = c - holdout_ratio * b
+    scale = np.sqrt(long_run_variance(reference, horizon))
+    return (c - holdout_ratio * b) / scale if scale > 0 else np.zeros(len(c))
+
+
 def decide(
     champion: np.ndarray,
     baseline: np.ndarray,
@@ -146,11 +166,7 @@ def decide(
     else:  # no hold-out ratio recorded: only the test against the baseline; CUSUM centred on parity
         ratio_stat, ratio_p, holdout_ratio = None, None, 1.0
 
-    # CUSUM scale: the hold-out's long-run spread (what "normal" looked like); without it, the new data's own.
-    reference = (holdout[0] - holdout_ratio * holdout[1]) if holdout is not None else c - holdout_ratio * b
-    scale = np.sqrt(long_run_variance(reference, horizon))
-    z = (c - holdout_ratio * b) / scale if scale > 0 else np.zeros(n)
-    path = upper_cusum(z, cusum_k)
+    path = upper_cusum(standardised_differences(c, b, holdout_ratio, holdout, horizon), cusum_k)
     crossed = np.flatnonzero(path > cusum_threshold)
 
     level = alpha / 2  # two decay tests share alpha (Bonferroni)
@@ -176,6 +192,7 @@ def decide(
         "above_holdout_ratio": bool(above_holdout),
         "cusum_max": float(path.max()),
         "cusum_threshold": float(cusum_threshold),
+        "cusum_k": float(cusum_k),
         "cusum_alarm_at": int(crossed[0]) if len(crossed) else None,
         "cusum_scale": "hold-out" if holdout is not None else "new data",
         "horizon": horizon,

@@ -2,7 +2,8 @@
 
 What a reviewer needs before a version serves: the gate's decision (its score, the champion's and
 the naive baseline's on the same hold-out), the training run's metrics beside the champion's, data
-lineage and validation result, the audit entries about it, and every plot of its run (forecast,
+lineage and validation result, the audit entries about it, its monitoring checks after promotion
+(`lstmops monitor`), and every plot of its run (forecast,
 reconstruction error, attention map, ...) inlined as base64 so the file opens anywhere.
 """
 
@@ -67,6 +68,7 @@ def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_R
         images,
         entries,
         run.data.tags,
+        monitoring_checks(name, number),
     )
     path = Path(out_dir) / name / f"v{number}" / "review.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,13 @@ def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_R
     client.log_artifact(run.info.run_id, str(path), REVIEW_ARTIFACT_DIR)
     client.set_model_version_tag(name, number, REVIEW_TAG, f"runs:/{run.info.run_id}/{REVIEW_ARTIFACT_DIR}/{path.name}")
     return path
+
+
+def monitoring_checks(name: str, version: str) -> list[list[str]]:
+    """The version's checks in `lstmops-monitoring`, as table rows (a store without them: none)."""
+    from lstmops.monitoring.history import checks, table_rows
+
+    return table_rows(checks(name, version))
 
 
 def resolve_version(client: MlflowClient, name: str, version: str | int | None) -> ModelVersion:
@@ -190,6 +199,7 @@ def render(
     images: list[tuple[str, str]],
     entries: list[dict],
     run_tags: dict[str, str] | None = None,  # validation results live on the run (versions keep identifying tags)
+    checks: list[list[str]] | None = None,  # its monitoring history (`monitoring.history.table_rows`)
 ) -> str:
     tags, number = version.tags, str(version.version)
     gate = {key.removeprefix(GATE_TAG_PREFIX): value for key, value in tags.items() if key.startswith(GATE_TAG_PREFIX)}
@@ -278,6 +288,14 @@ def render(
         _table(["time (UTC)", "action", "version", "actor", "reason"], audit)
         if audit
         else "<p>No alias moves recorded for this version.</p>",
+    ]
+    from lstmops.monitoring.history import COLUMNS
+
+    parts += [
+        "<h2>Monitoring after promotion</h2>",
+        _table(list(COLUMNS), checks)
+        if checks
+        else "<p>No monitoring checks recorded for this version (<code>lstmops monitor</code>).</p>",
     ]
     body = "\n".join(parts)
     return (

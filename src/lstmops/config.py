@@ -71,6 +71,10 @@ class DemoPriceParams(Strict):
     seed: Int = 7
     n_days: Int = Field(1500, ge=50)
     momentum: float = Field(0.15, gt=-1, lt=1)
+    # Threshold autoregression (data/demo_prices.py): the return coefficient is momentum + swing after
+    # moves within threshold x the daily volatility, momentum - swing after larger ones (0: plain AR(1)).
+    swing: float = Field(0.0, ge=0, lt=1)
+    threshold: float = Field(1.0, gt=0)
     # A change point for drifted demo data (`lstmops monitor` demos): after this date, returns follow
     # change_momentum (null: unchanged) and shocks are change_noise times larger.
     change_after: str | None = None

@@ -100,6 +100,10 @@ class DemoSensorParams(Strict):
     seed: Int = 11
     n_points: Int = Field(4032, ge=100)
     freq: str = "5min"
+    # Structure a linear model cannot capture (data/demo_sensors.py): flat-topped daily cycle, wandering amplitude.
+    squareness: float = Field(0.0, ge=0)
+    amplitude_sd: float = Field(0.0, ge=0)
+    amplitude_days: float = Field(1.0, gt=0)
 
 
 class SensorValidationParams(Strict):
@@ -222,6 +226,9 @@ class Seq2SeqParams(Strict):
     # auto = train both and keep the one with the lower validation loss (twice the training; the
     # recursive decoder knows series scaling only).
     normalise: Literal["series", "window", "auto"] = "series"
+    # seasonal_residual: a linear autoregressive highway (LSTNet) added to the residual, over the last
+    # `highway` values of the window and each step's seasonal naives (0: none; at most the window).
+    highway: Int = Field(0, ge=0)
     train: TrainOverrides = TrainOverrides()
 
     @model_validator(mode="after")
@@ -231,6 +238,10 @@ class Seq2SeqParams(Strict):
         # auto with the recursive decoder has nothing to choose from: it trains on the series' scaling
         if self.normalise == "window" and self.decoder != "seasonal_residual":
             raise ValueError(f"normalise={self.normalise!r} needs decoder seasonal_residual, got {self.decoder!r}")
+        if self.highway and self.decoder != "seasonal_residual":
+            raise ValueError(f"highway={self.highway} needs decoder seasonal_residual, got {self.decoder!r}")
+        if self.highway > self.window:
+            raise ValueError(f"highway={self.highway} reads more values than the window holds ({self.window})")
         return self
 
     def history_rows(self) -> int:

@@ -296,6 +296,7 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
                 learning_rate=p.learning_rate,
                 members=p.members,
                 normalise=normalise,
+                highway=p.highway,
             )
 
         candidates = NORMALISATIONS if p.normalise == "auto" else (p.normalise,)

@@ -74,10 +74,22 @@ def test_a_network_with_a_highway_saves_and_loads(tmp_path):
     assert isinstance(loaded.model.get_layer("highway"), keras.layers.Dense)
 
 
-def test_a_highway_longer_than_the_window_or_without_the_direct_decoder_is_refused():
+def test_a_network_highway_longer_than_its_window_or_one_without_the_direct_decoder_is_refused():
     with pytest.raises(ValueError, match="highway must be in 0..24"):
         network(highway=WINDOW + 1)
-    with pytest.raises(ValueError, match="reads more values than the window holds"):
-        Seq2SeqParams.model_validate({"window": 24, "highway": 25})
     with pytest.raises(ValueError, match="highway=8 needs decoder seasonal_residual"):
         Seq2SeqParams.model_validate({"decoder": "recursive", "highway": 8})
+
+
+def test_a_configured_highway_longer_than_the_window_reads_the_whole_window(tiny_params, demo_series, tmp_path):
+    from lstmops.tasks.seq2seq.train import train_seq2seq
+
+    params = tiny_params(
+        tmp_path,
+        "seq2seq",
+        **{"models.seq2seq.window": 12, "models.seq2seq.horizon": 4, "models.seq2seq.highway": 96},
+        **{"models.seq2seq.units": 4, "models.seq2seq.normalise": "series", "train.epochs": 1},
+    )
+    trained = train_seq2seq(demo_series(params, "sensors").prepared, params)
+
+    assert trained.model.get_layer("highway_lags").steps == 12

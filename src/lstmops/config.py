@@ -71,6 +71,10 @@ class DemoPriceParams(Strict):
     seed: Int = 7
     n_days: Int = Field(1500, ge=50)
     momentum: float = Field(0.15, gt=-1, lt=1)
+    # Threshold autoregression (data/demo_prices.py): the return coefficient is momentum + swing after
+    # moves within threshold x the daily volatility, momentum - swing after larger ones (0: plain AR(1)).
+    swing: float = Field(0.0, ge=0, lt=1)
+    threshold: float = Field(1.0, gt=0)
     # A change point for drifted demo data (`lstmops monitor` demos): after this date, returns follow
     # change_momentum (null: unchanged) and shocks are change_noise times larger.
     change_after: str | None = None
@@ -96,6 +100,9 @@ class DemoSensorParams(Strict):
     seed: Int = 11
     n_points: Int = Field(4032, ge=100)
     freq: str = "5min"
+    # A thermostat-like relay whose period depends on the hour (data/demo_sensors.py), this times the
+    # daily amplitude: structure a linear model on lags cannot capture (0: none).
+    cycle: float = Field(0.0, ge=0)
 
 
 class SensorValidationParams(Strict):
@@ -247,6 +254,10 @@ class Seq2SeqParams(Strict):
     # auto = train both and keep the one with the lower validation loss (twice the training; the
     # recursive decoder knows series scaling only).
     normalise: Literal["series", "window", "auto"] = "series"
+    # seasonal_residual: a linear autoregressive highway (LSTNet) added to the residual, over the last
+    # `highway` values of the window and each step's seasonal naives (0: none; more than the window:
+    # the whole window). Chosen on the val parts of development series (docs/benchmarks.md).
+    highway: Int = Field(0, ge=0)
     train: TrainOverrides = TrainOverrides()
 
     @model_validator(mode="after")
@@ -256,6 +267,8 @@ class Seq2SeqParams(Strict):
         # auto with the recursive decoder has nothing to choose from: it trains on the series' scaling
         if self.normalise == "window" and self.decoder != "seasonal_residual":
             raise ValueError(f"normalise={self.normalise!r} needs decoder seasonal_residual, got {self.decoder!r}")
+        if self.highway and self.decoder != "seasonal_residual":
+            raise ValueError(f"highway={self.highway} needs decoder seasonal_residual, got {self.decoder!r}")
         return self
 
     def history_rows(self) -> int:

@@ -79,6 +79,43 @@ def test_returns_have_fat_tails_and_volatility_clustering():
     assert np.mean(size_autocorrelation) > 0.03  # big moves follow big moves for weeks (shuffled: ~0)
 
 
+def slopes_after_small_and_large_moves(bars: pd.DataFrame) -> tuple[float, float]:
+    """Least-squares slope of r_t on r_{t-1} over the smallest 40% of previous moves, and over the largest 20%."""
+    returns = np.diff(np.log(bars["close"].to_numpy()))
+    previous, now = returns[:-1] - returns.mean(), returns[1:] - returns.mean()
+    size = np.abs(previous)
+    small, large = size <= np.quantile(size, 0.4), size >= np.quantile(size, 0.8)
+    return tuple(float(np.polyfit(previous[part], now[part], 1)[0]) for part in (small, large))
+
+
+def test_swing_makes_small_moves_carry_on_and_large_ones_revert():
+    small, large = slopes_after_small_and_large_moves(demo_prices("DEMOA", n_days=3000, momentum=0.15, swing=0.7))
+
+    assert small > 0.5  # momentum + swing: 0.85
+    assert large < -0.2  # momentum - swing: -0.55, diluted by moves near the threshold
+
+
+def test_without_swing_the_slope_does_not_depend_on_the_size_of_the_move():
+    small, large = slopes_after_small_and_large_moves(demo_prices("DEMOA", n_days=3000, momentum=0.15))
+
+    assert small == pytest.approx(0.15, abs=0.2) and large == pytest.approx(0.15, abs=0.12)
+
+
+def test_swing_adds_no_drift():
+    returns = [
+        np.diff(np.log(demo_prices("DEMOA", n_days=3000, swing=swing)["close"].to_numpy())) for swing in (0, 0.7)
+    ]
+
+    # phi(x) * x is odd: the mean return moves by less than two standard errors (an even term such as
+    # swing * |x| would move it by tens of them)
+    assert abs(returns[1].mean() - returns[0].mean()) < 2 * returns[0].std() / np.sqrt(len(returns[0]))
+
+
+def test_a_swing_that_makes_large_moves_explode_is_refused():
+    with pytest.raises(ValueError, match="swing must lie in"):
+        demo_prices("DEMOA", momentum=-0.5, swing=0.6)
+
+
 def test_a_non_stationary_momentum_is_refused():
     with pytest.raises(ValueError, match="momentum must lie in"):
         demo_prices("DEMOA", momentum=1.0)

@@ -99,3 +99,29 @@ def test_labels_round_trip_through_a_nab_folder(demo, tmp_path):
 
     assert loaded.windows == series.windows
     pd.testing.assert_frame_equal(loaded.frame, series.frame)
+
+
+def test_the_relay_leaves_the_anomalies_where_they_were():
+    plain, relay = (
+        generate_demo_sensor("demo/machine_a", seed=18),
+        generate_demo_sensor("demo/machine_a", seed=18, cycle=1.0),
+    )
+
+    assert relay.kinds == plain.kinds and relay.series.windows == plain.series.windows
+    assert not np.allclose(relay.clean, plain.clean)
+
+
+def test_the_relay_cycles_faster_at_the_hours_it_falls_faster():
+    plain, relay = generate_demo_sensor("demo/machine_a"), generate_demo_sensor("demo/machine_a", cycle=1.0)
+    wave = relay.clean - plain.clean  # the relay alone: the other draws are the same
+    days = np.arange(len(wave)) / 288
+    tops = np.flatnonzero((wave[1:-1] > wave[:-2]) & (wave[1:-1] >= wave[2:])) + 1
+    periods, phase = np.diff(tops), np.sin(2 * np.pi * days[tops[:-1]])
+
+    assert len(tops) > 100  # many cycles over the two weeks
+    assert periods[phase > 0.5].mean() < 0.7 * periods[phase < -0.5].mean()
+
+
+def test_a_negative_cycle_is_refused():
+    with pytest.raises(ValueError, match="cycle must be >= 0"):
+        demo_sensor("demo/machine_a", cycle=-1.0)

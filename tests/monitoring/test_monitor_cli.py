@@ -31,10 +31,12 @@ NAME = "forecaster-DEMOA"
 
 
 def data_params(tiny_params, root, **changes):
-    # Strong momentum, which a few epochs learn: the champion then clearly beats persistence.
+    # Strong linear momentum (no threshold swing), which a few epochs learn: the champion then clearly
+    # beats persistence.
     settings = {
         "prices.demo.n_days": ALL_DAYS,
         "prices.demo.momentum": 0.6,
+        "prices.demo.swing": 0.0,
         "windows.prices.window": 10,
         "train.epochs": 20,
         **changes,

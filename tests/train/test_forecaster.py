@@ -26,6 +26,7 @@ def test_loss_falls_on_a_series_with_strong_momentum(tiny_params, demo_series, t
             **SETTINGS,
             "prices.demo.n_days": 200,
             "prices.demo.momentum": 0.9,
+            "prices.demo.swing": 0.0,
             "windows.prices.window": 5,
             "models.forecaster.dropout": 0.0,
             "models.forecaster.learning_rate": 0.003,

@@ -254,3 +254,14 @@ def test_auto_normalisation_keeps_the_network_with_the_lower_validation_loss(pre
     assert TrainedSeq2Seq.load(tmp_path / "model").normalise_trials == trials
     table = evaluate_seq2seq(trained, prepared, params).tables["normalisation.csv"]  # logged with the run
     assert table.loc[table["kept"], "normalise"].tolist() == [trained.normalise]
+
+
+def test_a_calendar_period_the_train_part_spans_fewer_than_twice_is_left_out():
+    ten_days = pd.Series(pd.date_range("2024-01-01", periods=10 * 288, freq="5min"))
+    three_weeks = pd.Series(pd.date_range("2024-01-01", periods=21 * 24, freq="h"))
+
+    assert seq2seq_training.covered_calendar(["day", "week"], ten_days) == ("day",)
+    assert seq2seq_training.covered_calendar(["day", "week"], three_weeks) == ("day", "week")
+    assert seq2seq_training.covered_calendar(["day"], ten_days.iloc[:300]) == ()  # ~1 day
+    with pytest.raises(ValueError, match="unknown calendar features"):
+        seq2seq_training.covered_calendar(["month"], ten_days)

@@ -343,25 +343,48 @@ def benchmark_prices(
 
 @benchmark_app.command("seq2seq")
 def benchmark_seq2seq(
-    csv: Annotated[Path, typer.Option(help="timestamp,value CSV")],
-    season: Annotated[
-        list[int],
-        typer.Option(
-            help="Seasonal-naive period in samples; repeat for several (a day and a week). Each is a baseline"
-        ),
-    ],
     horizon: Annotated[int, typer.Option(help="Forecast horizon in samples")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
+    csv: Annotated[
+        list[Path] | None,
+        typer.Option(help="timestamp,value CSV; repeat for several (then seasons come from --period)"),
+    ] = None,
+    folder: Annotated[
+        list[Path] | None,
+        typer.Option(help="Every *.csv in this folder, e.g. a NAB group's <root>/data/<group>; repeatable"),
+    ] = None,
+    season: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="One CSV: seasonal-naive period in samples; repeat for several (a day and a week). Each is a baseline"
+        ),
+    ] = None,
+    period: Annotated[
+        list[str] | None,
+        typer.Option(help="Several series: seasonal period as a duration (1D, 7D), in samples per series; repeatable"),
+    ] = None,
     window: Annotated[int | None, typer.Option(help="Override models.seq2seq.window (input length)")] = None,
     seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
-    """Attention seq2seq against every seasonal naive and persistence on the test part of one series."""
-    from lstmops.benchmarks import seq2seq
+    """Attention seq2seq against every seasonal naive, persistence and the linear baseline on the test
+    part of one series, or of several (--csv repeated, --folder): then per series and pooled, with DM tests."""
+    from lstmops.benchmarks import seq2seq, seq2seq_folder
 
     params = _params(params_file, assignments, **{"models.seq2seq.window": window})
-    result = seq2seq.benchmark_seq2seq(csv, season, horizon, params, out, seeds=seeds)
+    csvs = list(csv or [])
+    if folder or len(csvs) > 1 or period:
+        if not period:
+            raise ValueError("--period: several series need their seasons as durations (e.g. --period 1D --period 7D)")
+        csvs += seq2seq_folder.csvs_in(folder or [])
+        result = seq2seq_folder.benchmark_seq2seq_series(csvs, period, horizon, params, out, seeds=seeds)
+        typer.echo(seq2seq_folder.format_table(result))
+        typer.echo(f"({result['seconds']:.0f} s) -> {out}")
+        return
+    if not csvs or not season:
+        raise ValueError("--csv and --season: one series needs its file and its seasons in samples")
+    result = seq2seq.benchmark_seq2seq(csvs[0], season, horizon, params, out, seeds=seeds)
     spread = result["over_seeds"]["test"]["rel_mae_best_baseline"]
     typer.echo(
         f"MAE {result['mae']:.4g}  relative to the strongest baseline ({result['best_baseline']}) "

@@ -1,11 +1,17 @@
 """Synthetic daily OHLCV bars that behave like a stock, for a fresh clone with no data and no network.
 
-Daily log-returns follow an AR(1) around a small drift,
+Daily log-returns follow a threshold autoregression (SETAR) around a small drift: with
+x = r_{t-1} - mu and sigma the ticker's unconditional daily volatility,
 
-    r_t = mu + momentum * (r_{t-1} - mu) + eps_t,
+    r_t = mu + phi(x) * x + eps_t,   phi(x) = momentum + swing   if |x| <= threshold * sigma
+                                             momentum - swing   otherwise,
 
-so the lag-1 autocorrelation of returns is `momentum`: the one honest, learnable signal, which a good
-forecaster can exploit to beat persistence (momentum=0 leaves nothing to learn beyond the drift).
+small moves carry on and large ones partly revert (an overreaction story). With swing=0 this is an
+AR(1) whose lag-1 autocorrelation is `momentum`, a signal a linear autoregression captures as well as
+any network. With swing > 0 part of the signal is nonlinear in the last return: a linear model on
+past returns cannot capture it, a forecaster that learns the threshold can (the demo uses it so that
+an LSTM has something to earn over the linear baseline; momentum=swing=0 leaves only the drift).
+phi(x) * x is odd in x, so the nonlinear part adds no drift.
 The shocks eps_t are what makes the series look real rather than predictable: GARCH(1,1) volatility
 clustering on Student-t innovations, plus rare fat-tailed jumps.
 """
@@ -40,6 +46,8 @@ def demo_prices(
     start: str = "2016-01-01",
     seed: int = 7,
     momentum: float = 0.15,
+    swing: float = 0.0,
+    threshold: float = 1.0,
     change_after: str | None = None,
     change_momentum: float | None = None,
     change_noise: float = 1.0,
@@ -48,12 +56,13 @@ def demo_prices(
 
     The same (ticker, seed) always gives the same frame; different tickers differ in price level
     (about 20 to 200), volatility, drift, volume and every path. `momentum` in (-1, 1) is the AR(1)
-    coefficient of daily log-returns (see the module docstring). Bars are consistent: open near the
+    coefficient of daily log-returns; `swing` >= 0 and `threshold` > 0 make it depend on the size of the
+    last move (see the module docstring). Bars are consistent: open near the
     previous close, low <= min(open, close) <= max(open, close) <= high, low > 0, and volume rises
     with the size of the day's move.
 
     A change point (drifted demo data, for `lstmops monitor`): on the bars after `change_after` (a
-    date) returns follow `change_momentum` (default: unchanged) and the shocks are `change_noise`
+    date) returns follow a plain AR(1) with `change_momentum` (default: unchanged, swing included) and the shocks are `change_noise`
     times larger. The random draws are the same with or without it, so the bars up to the change
     point are those of the unchanged series.
     """
@@ -61,6 +70,10 @@ def demo_prices(
         raise ValueError(f"n_days must be at least 2, got {n_days}")
     if not -1 < momentum < 1:
         raise ValueError(f"momentum must lie in (-1, 1) for a stationary AR(1), got {momentum}")
+    if not 0 <= swing < 1 or not -1 < momentum - swing:
+        raise ValueError(f"swing must lie in [0, 1) with momentum - swing > -1 (large moves must decay), got {swing}")
+    if threshold <= 0:
+        raise ValueError(f"threshold must be positive, got {threshold}")
     if change_momentum is not None and not -1 < change_momentum < 1:
         raise ValueError(f"change_momentum must lie in (-1, 1) for a stationary AR(1), got {change_momentum}")
     if change_noise <= 0:
@@ -68,7 +81,9 @@ def demo_prices(
     rng = np.random.default_rng([seed, _stable_ticker_key(ticker)])
     dates = pd.bdate_range(start, periods=n_days)
     changed = dates > pd.Timestamp(change_after) if change_after else np.zeros(n_days, dtype=bool)
-    phi = np.where(changed, momentum if change_momentum is None else change_momentum, momentum)
+    after = change_momentum is not None
+    phi = np.where(changed, change_momentum if after else momentum, momentum)
+    swings = np.where(changed & after, 0.0, swing)
 
     first_price = 20.0 * 10.0 ** rng.uniform(0, 1)
     daily_vol = rng.uniform(0.012, 0.03)
@@ -79,8 +94,11 @@ def demo_prices(
     shocks, vols = np.where(changed, shocks * change_noise, shocks), np.where(changed, vols * change_noise, vols)
     returns = np.empty(n_days)
     previous = drift
+    limit = threshold * daily_vol
     for t in range(n_days):
-        previous = returns[t] = drift + phi[t] * (previous - drift) + shocks[t]
+        x = previous - drift
+        coefficient = phi[t] + (swings[t] if abs(x) <= limit else -swings[t])
+        previous = returns[t] = drift + coefficient * x + shocks[t]
 
     close = first_price * np.exp(np.cumsum(returns))
     previous_close = np.concatenate([[first_price], close[:-1]])

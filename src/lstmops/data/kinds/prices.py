@@ -65,6 +65,8 @@ class Prices(DataKind):
                     start=p.start,
                     seed=p.demo.seed,
                     momentum=p.demo.momentum,
+                    swing=p.demo.swing,
+                    threshold=p.demo.threshold,
                     change_after=p.demo.change_after,
                     change_momentum=p.demo.change_momentum,
                     change_noise=p.demo.change_noise,

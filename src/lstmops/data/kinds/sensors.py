@@ -46,7 +46,13 @@ class Sensors(DataKind):
         elif source == "demo":
             loaded = [
                 (
-                    demo_sensors.demo_sensor(name, n_points=s.demo.n_points, freq=s.demo.freq, seed=s.demo.seed),
+                    demo_sensors.demo_sensor(
+                        name,
+                        n_points=s.demo.n_points,
+                        freq=s.demo.freq,
+                        seed=s.demo.seed,
+                        cycle=s.demo.cycle,
+                    ),
                     {"origin": "demo", **s.demo.model_dump()},
                 )
                 for name in series or s.series

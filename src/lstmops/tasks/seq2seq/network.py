@@ -259,6 +259,25 @@ class TimesSpread(keras.layers.Layer):
         return input_shapes[0]
 
 
+@keras.saving.register_keras_serializable(package="lstmops")
+class FlatSlice(keras.layers.Layer):
+    """(n, T, f) -> (n, steps * channels): the last `steps` rows of the first `channels` channels, flat
+    (the linear highway's inputs: the latest values of a window, or every step's seasonal naives)."""
+
+    def __init__(self, steps: int = 1, channels: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.steps, self.channels = steps, channels
+
+    def call(self, inputs):
+        return keras.ops.reshape(inputs[:, -self.steps :, : self.channels], (-1, self.steps * self.channels))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.steps * self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "steps": self.steps, "channels": self.channels}
+
+
 def build_seasonal_residual_seq2seq(
     window: int,
     n_features: int,
@@ -271,6 +290,7 @@ def build_seasonal_residual_seq2seq(
     learning_rate: float = 1e-3,
     members: int = 1,
     normalise: Normalisation = "series",
+    highway: int = 0,
 ) -> SeasonalResidualSeq2Seq:
     """Encoder LSTM over the window; a decoder LSTM that reads all `horizon` steps at once
     (each step's known future inputs: the seasonal-naive values and calendar of its target time),
@@ -287,7 +307,14 @@ def build_seasonal_residual_seq2seq(
     the same calendar columns. normalise="window" standardises each origin's inputs by its window's own
     mean and spread of the value (and scales the residual back by that spread), so the network sees
     the shape of the series rather than its level: a level it never saw in training (a holiday, a
-    trend) changes nothing it reads. "series": the inputs as given (the train part's scaling only)."""
+    trend) changes nothing it reads. "series": the inputs as given (the train part's scaling only).
+
+    highway > 0 adds a linear autoregressive "highway" to each member's residual (as in LSTNet): one
+    Dense layer over the last `highway` values of the window and every step's seasonal-naive values,
+    the inputs of the project's ridge baseline. Initialised at zero, it is trained with the network,
+    so the network only has to learn what a linear model on those inputs cannot."""
+    if not 0 <= highway <= window:
+        raise ValueError(f"highway must be in 0..{window} (values of the window it reads), got {highway}")
     if not 0 <= base_channel < n_decoder_features:
         raise ValueError(f"base_channel {base_channel} is not one of {n_decoder_features} decoder inputs")
     if members < 1:
@@ -306,8 +333,17 @@ def build_seasonal_residual_seq2seq(
     elif normalise != "series":
         raise ValueError(f"normalise must be 'series' or 'window', got {normalise!r}")
 
+    seasonal_channels = n_decoder_features - (n_features - 2)  # the decoder's naive values precede its calendar
+    highway_in = None
+    if highway:
+        lags = FlatSlice(highway, 1, name="highway_lags")(window_seen)
+        naives = FlatSlice(horizon, seasonal_channels, name="highway_naives")(decoder_seen)
+        highway_in = keras.layers.Concatenate(name="highway_inputs")([lags, naives])
+
     def member(suffix: str):
-        return _seasonal_residual_member(window_seen, decoder_seen, base, spread, horizon, units, attention, suffix)
+        return _seasonal_residual_member(
+            window_seen, decoder_seen, base, spread, horizon, units, attention, suffix, highway_in
+        )
 
     if members == 1:
         forecast, weights = member("")
@@ -322,9 +358,12 @@ def build_seasonal_residual_seq2seq(
 MEMBER = "_member_"  # the suffix of an ensemble member's layer names, before its number
 
 
-def _seasonal_residual_member(window_in, decoder_in, base, spread, horizon: int, units: int, attention, suffix: str):
+def _seasonal_residual_member(
+    window_in, decoder_in, base, spread, horizon: int, units: int, attention, suffix: str, highway_in=None
+):
     """One network's forecast (n, horizon) and attention weights (n, horizon, window); its residual is
-    scaled by the window's spread when `spread` (a WindowScale output) is given."""
+    scaled by the window's spread when `spread` (a WindowScale output) is given, and has a linear
+    highway over `highway_in` added when given."""
     encoder = keras.layers.LSTM(units, return_sequences=True, return_state=True, name=f"encoder_lstm{suffix}")
     encoder_outputs, hidden, cell = encoder(window_in)
     decode = _decoder_layers(units, attention, suffix)
@@ -333,6 +372,9 @@ def _seasonal_residual_member(window_in, decoder_in, base, spread, horizon: int,
     # The step's own inputs join the context: the residual depends on how far the naive values sit apart.
     joined = keras.layers.Concatenate(name=f"decoder_and_context{suffix}")([decoded, context, decoder_in])
     residual = keras.layers.Reshape((horizon,), name=f"residual{suffix}")(decode.output(decode.combine(joined)))
+    if highway_in is not None:
+        linear = keras.layers.Dense(horizon, kernel_initializer="zeros", name=f"highway{suffix}")(highway_in)
+        residual = keras.layers.Add(name=f"residual_with_highway{suffix}")([residual, linear])
     if spread is not None:
         residual = TimesSpread(name=f"residual_rescaled{suffix}")([residual, spread])
     return keras.layers.Add(name=f"forecast{suffix}")([base, residual]), weights

@@ -56,6 +56,18 @@ def calendar_features(timestamps: pd.Series, names: Sequence[str]) -> np.ndarray
     return np.stack(columns, axis=1) if columns else np.empty((len(elapsed), 0))
 
 
+def covered_calendar(names: Sequence[str], train_timestamps: pd.Series) -> tuple[str, ...]:
+    """The calendar periods the training rows span at least twice. A period seen once (a week in a
+    ten-day train part) gives each phase one example: an index of time the network can memorise
+    but not generalise from."""
+    unknown = [name for name in names if name not in CALENDAR_PERIODS]
+    if unknown:
+        raise ValueError(f"unknown calendar features {unknown}; known: {sorted(CALENDAR_PERIODS)}")
+    stamps = pd.to_datetime(pd.Series(train_timestamps))
+    span = stamps.iloc[-1] - stamps.iloc[0] if len(stamps) else pd.Timedelta(0)
+    return tuple(name for name in names if span >= 2 * CALENDAR_PERIODS[name])
+
+
 def part_origins(n_rows: int, part: slice, *, horizon: int, first_origin: int) -> np.ndarray:
     """Origin rows t >= first_origin whose targets t+1..t+horizon all lie in `part`."""
     start, stop, _ = part.indices(n_rows)
@@ -260,9 +272,9 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
             f"got kind {prepared.kind!r} with columns {prepared.columns}"
         )
     p = params.models.seq2seq
-    calendar = tuple(p.calendar if calendar is None else calendar)
     split = prepared.split
     timestamps = prepared.features["timestamp"]
+    calendar = covered_calendar(p.calendar if calendar is None else calendar, timestamps.iloc[split.train])
     trained = TrainedSeq2Seq(
         seq2seq=None,  # built below, once the input widths are known
         scaler=prepared.scaler,
@@ -296,6 +308,7 @@ def train_seq2seq(prepared: PreparedSeries, params: Params, *, calendar: Sequenc
                 learning_rate=p.learning_rate,
                 members=p.members,
                 normalise=normalise,
+                highway=min(p.highway, p.window),
             )
 
         candidates = NORMALISATIONS if p.normalise == "auto" else (p.normalise,)

@@ -24,6 +24,7 @@ def params(tmp_path):
             "models.seq2seq.horizon": 2,
             "models.seq2seq.seasons": [2],
             "models.seq2seq.decoder": "recursive",
+            "models.seq2seq.highway": 0,  # the linear highway belongs to the seasonal-residual decoder
         }
     )
 

@@ -9,15 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lstmops.data.kinds.price_rules import validate_prices
+from lstmops.data.kinds.sensor_rules import validate_sensors
 from lstmops.data.snapshots import write_snapshot
-from lstmops.data.validation import (
-    ValidationFailed,
-    ValidationReport,
-    gate,
-    quarantine,
-    validate_prices,
-    validate_sensors,
-)
+from lstmops.data.validation import ValidationFailed, ValidationReport, gate, quarantine
 
 
 def clean_prices(n: int = 20) -> pd.DataFrame:

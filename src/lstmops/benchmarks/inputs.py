@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from lstmops.config import Params
+from lstmops.data.kinds.price_rules import validate_prices
+from lstmops.data.kinds.sensor_rules import validate_sensors
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.prices import read_yahoo_csv
 from lstmops.data.sensors import merge_duplicate_timestamps, read_sensor_csv
 from lstmops.data.snapshots import content_hash
-from lstmops.data.validation import validate_prices, validate_sensors
 
 
 class BenchmarkInputError(ValueError):

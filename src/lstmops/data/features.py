@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-PRICE_COLUMNS = ("date", "open", "high", "low", "close", "volume")
-SENSOR_COLUMNS = ("timestamp", "value")
+from lstmops.data.prices import PRICE_COLUMNS
+from lstmops.data.sensors import SENSOR_COLUMNS
 
 
 def _log_return(bars: pd.DataFrame) -> pd.Series:

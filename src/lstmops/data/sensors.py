@@ -18,6 +18,8 @@ import pandas as pd
 
 from lstmops.data.prices import IngestError
 
+SENSOR_COLUMNS = ("timestamp", "value")  # a canonical sensor frame, in this order
+
 Window = tuple[pd.Timestamp, pd.Timestamp]
 
 NAB_LABELS_FILE = Path("labels") / "combined_windows.json"

@@ -1,13 +1,13 @@
-"""The validation gate: Great Expectations suites for raw price and sensor frames, and quarantine.
+"""The validation gate's engine: Great Expectations suites over a raw frame, its report, and quarantine.
 
-Each batch is checked in two GX suites run on an ephemeral context:
+Each data kind owns its rules (`data/kinds/price_rules.py`, `data/kinds/sensor_rules.py`) and runs them
+here through `validate_frame`, in two GX suites on an ephemeral context:
 1. schema  - enough rows, required columns present, column dtypes;
-2. content - nulls, OHLC order, uniqueness, order, gaps, sampling regularity, finiteness.
+2. content - the kind's row rules (nulls, order, gaps, sampling, finiteness, ...).
 The content suite only runs once the schema passes (its rules and derived columns need the right
 columns and dtypes), so a broken file is reported by its first real cause, not by cascades.
 
-Rules GX has no built-in expectation for (business-day gaps, interval regularity) are evaluated by GX
-on derived columns computed here (`gap_business_days`, `interval_ratio`, `interval_offgrid`).
+Rules GX has no built-in expectation for are evaluated by GX on derived columns the kind computes.
 
 Offending rows are reported by their line in the source CSV: the frame's rows are assumed to be the
 file's data rows in file order (as raw snapshots are read back), so row i (0-based) is line i + 2.
@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -52,16 +53,6 @@ class MinRows(NamedTuple):
 DATETIME_TYPES = [f"datetime64[{unit}]" for unit in ("s", "ms", "us", "ns")]  # tz-naive only
 NUMBER_TYPES = ["float64", "int64"]
 
-PRICE_COLUMNS = {
-    "date": DATETIME_TYPES,
-    "open": NUMBER_TYPES,
-    "high": NUMBER_TYPES,
-    "low": NUMBER_TYPES,
-    "close": NUMBER_TYPES,
-    "volume": NUMBER_TYPES,
-}
-PRICE_OPTIONAL_COLUMNS = {"adj_close": NUMBER_TYPES}
-SENSOR_COLUMNS = {"timestamp": DATETIME_TYPES, "value": NUMBER_TYPES}
 TIME_COLUMNS = ("date", "timestamp")
 LARGEST_FLOAT = float(np.finfo(np.float64).max)
 
@@ -130,52 +121,28 @@ class Rule:
 # --------------------------------------------------------------------------- public entry points
 
 
-def validate_prices(
+def validate_frame(
+    kind: str,
     frame: pd.DataFrame,
     *,
     source_file: str | Path,
-    max_gap_business_days: int = 5,
+    columns: dict[str, list[str]],
+    optional_columns: dict[str, list[str]] | None = None,
     min_rows: MinRows | None = None,
+    content: Callable[[pd.DataFrame], tuple[pd.DataFrame, list[Rule]]],
 ) -> ValidationReport:
-    """Validate a canonical price frame (date, open, high, low, close, volume[, adj_close]).
-
-    `min_rows`: the length the configured models need (see `MinRows`); default: two rows.
+    """Validate `frame` as a `kind` batch: the schema suite (`columns` with their dtypes, `min_rows`),
+    then, once it passes, the kind's content rules. `content` gets the frame indexed by source line and
+    returns it with any derived columns its rules read, and the rules.
     """
     batches = _batch_definition()
     rows = _numbered(frame)
-    schema_rules = _schema_rules(rows, PRICE_COLUMNS, PRICE_OPTIONAL_COLUMNS, min_rows)
-    schema = _evaluate(batches, rows, "prices-schema", schema_rules)
+    schema_rules = _schema_rules(rows, columns, optional_columns or {}, min_rows)
+    schema = _evaluate(batches, rows, f"{kind}-schema", schema_rules)
     if schema.failures:
-        return _report("prices", source_file, rows, schema, None)
-    rows = _with_business_day_gaps(rows)
-    content = _evaluate(batches, rows, "prices-content", _price_rules(max_gap_business_days))
-    return _report("prices", source_file, rows, schema, content)
-
-
-def validate_sensors(
-    frame: pd.DataFrame,
-    *,
-    source_file: str | Path,
-    interval_tolerance: float = 0.1,
-    max_null_fraction: float = 0.01,
-    max_gap_intervals: int | None = None,
-    min_rows: MinRows | None = None,
-) -> ValidationReport:
-    """Validate a canonical sensor frame (timestamp, value).
-
-    Sampling is regular when every interval is a whole multiple k >= 1 of the median interval, within
-    `interval_tolerance` of that median: a missing sample makes one interval of 2x, which is a gap,
-    not irregular sampling (real NAB series have such gaps). `max_gap_intervals`, when given, caps k.
-    """
-    batches = _batch_definition()
-    rows = _numbered(frame)
-    schema = _evaluate(batches, rows, "sensors-schema", _schema_rules(rows, SENSOR_COLUMNS, {}, min_rows))
-    if schema.failures:
-        return _report("sensors", source_file, rows, schema, None)
-    rows, median_interval = _with_interval_ratios(rows)
-    rules = _sensor_rules(median_interval, interval_tolerance, max_null_fraction, max_gap_intervals)
-    content = _evaluate(batches, rows, "sensors-content", rules)
-    return _report("sensors", source_file, rows, schema, content)
+        return _report(kind, source_file, rows, schema, None)
+    rows, rules = content(rows)
+    return _report(kind, source_file, rows, schema, _evaluate(batches, rows, f"{kind}-content", rules))
 
 
 def quarantine(raw_file: Path, report: ValidationReport, data_root: Path) -> Path:
@@ -198,7 +165,7 @@ def gate(report: ValidationReport, raw_file: Path, data_root: Path) -> None:
         raise ValidationFailed(report, quarantine(raw_file, report, data_root))
 
 
-# --------------------------------------------------------------------------- suites, one per kind
+# --------------------------------------------------------------------------- the schema suite
 
 
 def _schema_rules(
@@ -236,134 +203,7 @@ def _schema_rules(
     return rules
 
 
-def _price_rules(max_gap_business_days: int) -> list[Rule]:
-    rules = [
-        # The time axis must be complete, unique and strictly ordered.
-        Rule("date_not_null", "date is not null", gxe.ExpectColumnValuesToNotBeNull(column="date")),
-        Rule("date_unique", "dates are unique", gxe.ExpectColumnValuesToBeUnique(column="date")),
-        Rule(
-            "date_increasing",
-            "dates strictly increase",
-            gxe.ExpectColumnValuesToBeIncreasing(column="date", strictly=True),
-        ),
-        # Missing bars beyond a long weekend plus holidays mean a broken download, not a market pause.
-        Rule(
-            "date_gap",
-            f"at most {max_gap_business_days} business days missing between consecutive dates",
-            gxe.ExpectColumnValuesToBeBetween(column="gap_business_days", min_value=0, max_value=max_gap_business_days),
-            shows=("gap_business_days",),
-        ),
-    ]
-    # Every bar has all four prices.
-    for column in ("open", "high", "low", "close"):
-        rules.append(
-            Rule(
-                f"{column}_not_null",
-                f"{column} is not null",
-                gxe.ExpectColumnValuesToNotBeNull(column=column),
-                shows=(column,),
-            )
-        )
-    # A price is a positive, finite number (zero, negative and inf break every log return).
-    for column in ("open", "high", "low", "close"):
-        rules.append(
-            Rule(
-                f"{column}_positive_finite",
-                f"{column} is positive and finite",
-                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True, max_value=LARGEST_FLOAT),
-                shows=(column,),
-            )
-        )
-    # low <= open, close <= high; a missing price is the not-null rule's business, not this one's.
-    ohlc_order = (("high", "low"), ("high", "open"), ("high", "close"), ("open", "low"), ("close", "low"))
-    for upper, lower in ohlc_order:
-        rules.append(
-            Rule(
-                f"{upper}_ge_{lower}",
-                f"{upper} >= {lower}",
-                gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=upper,
-                    column_B=lower,
-                    or_equal=True,
-                    ignore_row_if="either_value_is_missing",
-                ),
-                shows=(upper, lower),
-            )
-        )
-    # Volume is a count of shares.
-    rules.append(
-        Rule(
-            "volume_non_negative",
-            "volume >= 0",
-            gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0),
-            shows=("volume",),
-        )
-    )
-    return rules
-
-
-def _sensor_rules(
-    median_interval: pd.Timedelta | None,
-    interval_tolerance: float,
-    max_null_fraction: float,
-    max_gap_intervals: int | None,
-) -> list[Rule]:
-    rules = [
-        # The time axis must be complete, unique and strictly ordered.
-        Rule(
-            "timestamp_not_null",
-            "timestamp is not null",
-            gxe.ExpectColumnValuesToNotBeNull(column="timestamp"),
-        ),
-        Rule(
-            "timestamp_unique",
-            "timestamps are unique",
-            gxe.ExpectColumnValuesToBeUnique(column="timestamp"),
-        ),
-        Rule(
-            "timestamp_increasing",
-            "timestamps strictly increase",
-            gxe.ExpectColumnValuesToBeIncreasing(column="timestamp", strictly=True),
-        ),
-        # Each interval is k >= 1 median intervals, +- tolerance: gaps allowed, jitter and shifts not.
-        Rule(
-            "interval_regular",
-            f"each interval is a whole multiple of the median interval {median_interval}"
-            f" within +-{interval_tolerance:g} of it",
-            gxe.ExpectColumnValuesToBeBetween(column="interval_offgrid", min_value=0, max_value=interval_tolerance),
-            shows=("interval_ratio",),
-        ),
-        # inf breaks scaling and losses; NaN is counted by the null-fraction rule instead.
-        Rule(
-            "value_finite",
-            "value is finite",
-            gxe.ExpectColumnValuesToBeBetween(column="value", min_value=-LARGEST_FLOAT, max_value=LARGEST_FLOAT),
-            shows=("value",),
-        ),
-        # A few missing readings can be imputed; many mean a broken sensor or export.
-        Rule(
-            "value_null_fraction",
-            f"at most {max_null_fraction:.2%} of values are null",
-            gxe.ExpectColumnValuesToNotBeNull(column="value", mostly=1.0 - max_null_fraction),
-            shows=("value",),
-        ),
-    ]
-    if max_gap_intervals is not None:
-        # Optional cap on holes: a window spanning a week-long outage is not a real sequence.
-        rules.append(
-            Rule(
-                "interval_gap",
-                f"no interval longer than {max_gap_intervals} median intervals",
-                gxe.ExpectColumnValuesToBeBetween(
-                    column="interval_ratio", max_value=max_gap_intervals + interval_tolerance
-                ),
-                shows=("interval_ratio",),
-            )
-        )
-    return rules
-
-
-# --------------------------------------------------------------------------- derived columns
+# --------------------------------------------------------------------------- rows by source line
 
 
 def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
@@ -371,37 +211,6 @@ def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
     numbered = frame.reset_index(drop=True)
     numbered.index = pd.RangeIndex(FIRST_DATA_LINE, FIRST_DATA_LINE + len(frame), name=LINE)
     return numbered
-
-
-def _with_business_day_gaps(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add `gap_business_days`: Mon-Fri days with no row since the previous row (null on row 1).
-
-    Backward steps count as 0 here: ordering is the `date_increasing` rule's business.
-    """
-    days = frame["date"].dt.floor("D")
-    previous = days.shift()
-    both = days.notna() & previous.notna()
-    steps = np.busday_count(
-        previous[both].to_numpy().astype("datetime64[D]"), days[both].to_numpy().astype("datetime64[D]")
-    )
-    gaps = pd.Series(np.nan, index=frame.index)
-    gaps[both] = np.clip(steps - 1, 0, None)
-    return frame.assign(gap_business_days=gaps)
-
-
-def _with_interval_ratios(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timedelta | None]:
-    """Add `interval_ratio` (interval / median interval) and `interval_offgrid` (distance to k >= 1).
-
-    Only forward steps get a ratio: duplicates and backward steps are the ordering rules' business.
-    """
-    intervals = frame["timestamp"].diff()
-    forward = intervals.where(intervals > pd.Timedelta(0))
-    median = forward.median()
-    if pd.isna(median):
-        return frame.assign(interval_ratio=np.nan, interval_offgrid=np.nan), None
-    ratio = forward / median
-    offgrid = (ratio - np.maximum(ratio.round(), 1)).abs()
-    return frame.assign(interval_ratio=ratio, interval_offgrid=offgrid), median
 
 
 # --------------------------------------------------------------------------- running GX

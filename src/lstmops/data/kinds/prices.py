@@ -76,9 +76,9 @@ class Prices(DataKind):
             raise ValueError(f"unknown price source {source!r}: use yahoo, csv or demo")
 
     def validate(self, frame: pd.DataFrame, source_file: str, params: Params) -> ValidationReport:
-        from lstmops.data import validation
+        from lstmops.data.kinds import price_rules
 
-        return validation.validate_prices(
+        return price_rules.validate_prices(
             frame,
             source_file=source_file,
             max_gap_business_days=params.prices.validation.max_gap_business_days,

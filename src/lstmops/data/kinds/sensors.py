@@ -84,10 +84,10 @@ class Sensors(DataKind):
         return frame, []
 
     def validate(self, frame: pd.DataFrame, source_file: str, params: Params) -> ValidationReport:
-        from lstmops.data import validation
+        from lstmops.data.kinds import sensor_rules
 
         v = params.sensors.validation
-        return validation.validate_sensors(
+        return sensor_rules.validate_sensors(
             frame,
             source_file=source_file,
             interval_tolerance=v.interval_tolerance,

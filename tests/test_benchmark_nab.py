@@ -192,9 +192,49 @@ def test_the_seasonal_detector_finds_a_missing_daily_peak_end_to_end(tmp_path):
         "min_autocorrelation": nab.DETECTORS["seasonal_ae"].min_autocorrelation,
         "prominence": nab.DETECTORS["seasonal_ae"].prominence,
         "whole_series_window": False,
+        "product": False,
     }
     (row,) = result["series"]
     assert (row["tp"], row["fp"], row["fn"]) == (1, 0, 0)
+
+
+# The product's detector at test size: what `lstmops train autoencoder` trains with these params.
+TINY_PRODUCT = {
+    "train.verbose": 0,
+    "train.epochs": 2,
+    "windows.sensors.window": 12,
+    "models.autoencoder.units": 4,
+    "models.autoencoder.evaluation.injected.copies": 2,
+    "models.autoencoder.evaluation.injected.events": 1,
+}
+
+
+def test_the_product_detector_is_judged_on_the_labels_and_on_injected_anomalies(tmp_path):
+    root = tmp_path / "nab"
+    write_group(root, "fakeGroup", ("wave_a", "wave_b"))
+    write_series(root, "fakeGroup/too_short", np.zeros(30))
+    write_nab_labels(
+        root / "labels" / "combined_windows.json",
+        json.loads((root / "labels" / "combined_windows.json").read_text()) | {"fakeGroup/too_short.csv": []},
+    )
+    out = tmp_path / "product.json"
+    params = load_params(overrides=TINY_PRODUCT)
+
+    result = benchmark_nab(root, ["fakeGroup"], params, out, progress=False, detector=nab.DETECTORS["product"])
+
+    rows = {row["name"]: row for row in result["series"]}
+    assert rows["too_short"]["refused"] and rows["too_short"]["fn"] == 0  # it has no labelled window to miss
+    for name in ("wave_a", "wave_b"):
+        assert rows[name]["points"] == 400  # the raw rows: the product does not aggregate
+        assert set(rows[name]["f1_labels"]) == set(rows[name]["f1_injected"]) == {"product", "reconstruction", "zscore"}
+        assert (rows[name]["tp"] + rows[name]["fn"]) == 1
+    agreement = result["rank_agreement"]
+    assert agreement["series"] == 2
+    assert set(agreement["mean_f1"]["f1_labels"]) == {"product", "reconstruction", "zscore"}
+    table = format_table(result)
+    assert "refused by the product: fakeGroup/too_short" in table
+    assert "injected-anomaly F1 vs labelled F1" in table
+    assert len(list(out.parent.glob("product_figures/**/*.png"))) == 2  # the refused series has nothing to draw
 
 
 def test_the_whole_series_window_finds_an_anomaly_as_wide_as_a_tenth_of_orions_windows():

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from lstmops.benchmarks import nab_report
+from lstmops.benchmarks import nab_product, nab_report
 from lstmops.benchmarks.nab_report import GroupSummary
 from lstmops.config import Params
 from lstmops.data.scaling import MinMaxScaler
@@ -137,12 +137,14 @@ class Detector:
     min_autocorrelation: float = seasonal_context.MIN_AUTOCORRELATION
     prominence: float = seasonal_context.PROMINENCE
     whole_series_window: bool = False
+    product: bool = False  # the product's own detector (benchmarks/nab_product.py): the protocol is not used
 
 
 DETECTORS = {
     "lstm_ae": Detector(),
     "seasonal_ae": Detector(name="seasonal_ae", seasonal=True),
     "seasonal_ae_global": Detector(name="seasonal_ae_global", seasonal=True, whole_series_window=True),
+    "product": Detector(name="product", product=True),
 }
 
 
@@ -184,6 +186,7 @@ class SeriesDetection:
     score: np.ndarray
     threshold: np.ndarray
     epochs: int
+    signal: pd.DataFrame  # what was scored: timestamp, value
 
 
 def detect(
@@ -267,7 +270,7 @@ def detect_from_errors(
         min_percent=protocol.min_percent,
         **windowing,
     )
-    return SeriesDetection(detections, score, anomalies.orion_threshold(score, **windowing), epochs)
+    return SeriesDetection(detections, score, anomalies.orion_threshold(score, **windowing), epochs, signal)
 
 
 def _group_series(root: Path, group: str) -> list[str]:
@@ -333,38 +336,46 @@ def benchmark_nab(
         bar.set_postfix_str(f"{key} seed {seed}")
         started = time.perf_counter()
         series = _labelled(root, key)
-        signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
-        # Keras' per-epoch lines would tear the progress bar apart.
-        detected = detect(
-            signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose, detector=detector
-        )
-        detections = [(start, end) for start, end, _ in detected.detections]
-        scores = anomalies.overlapping_segment_scores(series.windows, detections)
+        if detector.product:
+            row, detected = _product_run(series, key, seed, params)
+        else:
+            signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
+            # Keras' per-epoch lines would tear the progress bar apart.
+            detected = detect(
+                signal, protocol, seed=seed, verbose=0 if progress else params.train.verbose, detector=detector
+            )
+            spans = [(start, end) for start, end, _ in detected.detections]
+            scores = anomalies.overlapping_segment_scores(series.windows, spans)
+            row = {
+                "f1": scores["f1"],
+                "tp": scores["tp"],
+                "fp": scores["fp"],
+                "fn": scores["fn"],
+                "points": len(signal),
+            }
         row = {
             "name": key.rpartition("/")[2],
             "group": group,
             "seed": seed,
-            "f1": scores["f1"],
-            "tp": scores["tp"],
-            "fp": scores["fp"],
-            "fn": scores["fn"],
-            "points": len(signal),
+            **row,
             "epochs": detected.epochs,
             "seconds": round(time.perf_counter() - started, 1),
         }
+        detections = [(start, end) for start, end, _ in detected.detections]
         per_series.append(row)
-        nab_report.write_series_figure(
-            nab_report.figure_path(out, group, row["name"], seed),
-            signal,
-            detected.score,
-            detected.threshold,
-            labelled=series.windows,
-            detections=detections,
-            title=f"{key}, seed {seed}: tp {row['tp']}, fp {row['fp']}, fn {row['fn']}",
-        )
+        if len(detected.score):  # a series the product refused has nothing to draw
+            nab_report.write_series_figure(
+                nab_report.figure_path(out, group, row["name"], seed),
+                detected.signal,
+                detected.score,
+                detected.threshold,
+                labelled=series.windows,
+                detections=detections,
+                title=f"{key}, seed {seed}: tp {row['tp']}, fp {row['fp']}, fn {row['fn']}",
+            )
         if progress:
             bar.write(
-                f"{key} seed {seed}: {len(signal)} points, {detected.epochs} epochs, tp {row['tp']} fp {row['fp']} "
+                f"{key} seed {seed}: {row['points']} points, {detected.epochs} epochs, tp {row['tp']} fp {row['fp']} "
                 f"fn {row['fn']}, {row['seconds']:.0f} s"
             )
         result = _result(
@@ -372,6 +383,28 @@ def benchmark_nab(
         )
         _write(out, result)
     return result
+
+
+def _product_run(series: SensorSeries, key: str, seed: int, params: Params) -> tuple[dict[str, Any], SeriesDetection]:
+    """One series through the product's detector: the row's scores (with each compared detector's F1 on
+    the labels and on injected anomalies) and what to draw. A series the product refuses to train on
+    counts its labelled windows as missed, with the product's reason."""
+    try:
+        run = nab_product.detect_product(series, key, params, seed=seed)
+    except nab_product.ProductInputError as err:
+        missed = len(series.windows or [])
+        empty = np.zeros(0)
+        row = {"f1": 0.0, "tp": 0, "fp": 0, "fn": missed, "points": len(series.frame), "refused": str(err)}
+        return row, SeriesDetection([], empty, empty, 0, series.frame)
+    f1 = anomalies.pooled_segment_scores([run.counts])["f1"]
+    row = {
+        "f1": f1,
+        **run.counts,
+        "points": len(run.signal),
+        "f1_labels": run.f1_labels,
+        "f1_injected": run.f1_injected,
+    }
+    return row, SeriesDetection(run.detections, run.score, run.threshold, run.epochs, run.signal)
 
 
 def _write(out: Path, result: dict[str, Any]) -> None:
@@ -397,6 +430,7 @@ def _result(
         "unscored": unscored,
         "groups": {group: over_seeds([row for row in per_series if row["group"] == group]) for group in scored},
         "series": per_series,
+        **({"rank_agreement": nab_product.rank_agreement(per_series)} if detector.product else {}),
         "complete": complete,
     }
 
@@ -459,4 +493,27 @@ def format_table(result: dict[str, Any]) -> str:
             f"{group:24s} {summary.series:6d} {f1['mean']:7.3f} {f1['min']:6.3f} "
             f"{f1['max']:6.3f} {summary.counts:>18s} {lstm_ae:>13s} {best:>16s} {seconds:8.0f}"
         )
+    refused = [row for row in result["series"] if "refused" in row]
+    lines += [f"refused by the product: {row['group']}/{row['name']}: {row['refused']}" for row in refused]
+    agreement = result.get("rank_agreement")
+    if agreement and agreement["series"]:
+        means = agreement["mean_f1"]
+        lines += [
+            "",
+            "injected-anomaly F1 vs labelled F1, detectors " + ", ".join(nab_product.COMPARED) + ":",
+            "  mean F1 per series, labels:   "
+            + "  ".join(f"{d} {means['f1_labels'][d]:.3f}" for d in means["f1_labels"]),
+            "  mean F1 per series, injected: "
+            + "  ".join(f"{d} {means['f1_injected'][d]:.3f}" for d in means["f1_injected"]),
+            "  Kendall tau over (series, detector) pairs "
+            + (
+                "- (one side the same everywhere)"
+                if agreement["kendall_tau_pairs"] is None
+                else f"{agreement['kendall_tau_pairs']:.2f} (p {agreement['kendall_p']:.2g})"
+            )
+            + f", {agreement['series']} series; mean per-series Spearman "
+            + ("-" if agreement["spearman_per_series_mean"] is None else f"{agreement['spearman_per_series_mean']:.2f}")
+            + f" ({agreement['series_with_ties_everywhere']} series tied on one side); same best detector in "
+            f"{agreement['same_best_detector']:.0%} of series",
+        ]
     return "\n".join(lines)

@@ -287,16 +287,18 @@ def benchmark_nab(
     detector: Annotated[
         str,
         typer.Option(
-            help="seasonal_ae_global: seasonal_ae, also thresholded over the whole series (it won on every "
-            "development group); seasonal_ae: the reconstruction error times the distance to the neighbouring "
+            help="product: the detector `lstmops train autoencoder` trains and serves, as params.yaml configures "
+            "it (no aggregation, its own threshold; --protocol is not used), with injected-anomaly F1 beside "
+            "labelled F1; seasonal_ae_global: seasonal_ae, also thresholded over the whole series; seasonal_ae: the reconstruction error times the distance to the neighbouring "
             "periods where the signal has a period, Orion's sliding thresholds; lstm_ae: Orion's reconstruction "
             "error alone (with --protocol orion: Orion's LSTM-AE exactly)"
         ),
-    ] = "seasonal_ae_global",
+    ] = "product",
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
-    """LSTM-AE the way Orion benchmarks it; overlapping-segment F1 per group beside Orion's numbers."""
+    """The product's anomaly detector (or the LSTM-AE the way Orion benchmarks it) on NAB groups;
+    overlapping-segment F1 per group beside Orion's numbers."""
     from lstmops.benchmarks import nab
 
     if protocol not in nab.PROTOCOLS:

@@ -1,0 +1,178 @@
+"""The product's anomaly detector on a NAB series: trained, scored and thresholded exactly as
+`lstmops train autoencoder` does with params.yaml (no Orion aggregation, no Orion thresholding), so that
+`lstmops benchmark nab --detector product` measures what users get.
+
+One series: the raw rows (duplicates merged as the ingest does), validated by the sensors kind's GX
+rules, prepared (features, chronological split, train-only scaler) and trained by the autoencoder task;
+its threshold is the one fitted on the training part. Detections are the model's flagged runs over the
+whole series (merged within a window, as `TrainedAutoencoder.segments`), scored against every labelled
+window, as the Orion protocols score theirs. Anomalies inside the training part stay there, as they
+would in a user's data.
+
+Beside the labels, the same trained model is judged the way a user's unlabelled series is
+(`injected_evaluation`: anomalies injected into copies of the test part), together with two simpler
+detectors: the reconstruction error alone (the same network, its own training-part threshold) and the
+rolling z-score. `rank_agreement` then asks whether the injected-anomaly F1 ranks the detectors as the
+real labels do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lstmops.config import Params
+from lstmops.data.kinds.sensor_rules import validate_sensors
+from lstmops.data.prepare import prepare_frame
+from lstmops.data.sensors import SensorSeries, merge_duplicate_timestamps
+from lstmops.evaluate import anomalies
+from lstmops.tasks.autoencoder.evaluate import zscore_flags
+from lstmops.tasks.autoencoder.injected import injected_evaluation
+from lstmops.tasks.autoencoder.train import TrainedAutoencoder, segments_table, train_autoencoder, training_threshold
+
+# The detectors compared on one trained network: the product's configured score, its reconstruction
+# error alone, and the rolling z-score baseline the gate compares with.
+COMPARED = ("product", "reconstruction", "zscore")
+
+
+class ProductInputError(ValueError):
+    """A NAB series the product refuses (validation, or too short to train and judge)."""
+
+
+@dataclass(frozen=True)
+class ProductDetection:
+    """The product's run on one series: its counts on the labels, detections (start, end, score), score and threshold per row,
+    epochs trained, and each compared detector's F1 on the labels and on injected anomalies."""
+
+    signal: pd.DataFrame
+    counts: dict[str, int]  # the product's tp, fp, fn on the labels
+    detections: list[tuple[Any, Any, float]]
+    score: np.ndarray
+    threshold: np.ndarray
+    epochs: int
+    f1_labels: dict[str, float]
+    f1_injected: dict[str, float]
+
+
+def prepared_series(series: SensorSeries, key: str, params: Params):
+    """The series as the pipeline prepares a validated snapshot (labels on the card), in memory."""
+    frame, _ = merge_duplicate_timestamps(series.frame)
+    v = params.sensors.validation
+    report = validate_sensors(
+        frame,
+        source_file=key,
+        interval_tolerance=v.interval_tolerance,
+        max_null_fraction=v.max_null_fraction,
+        max_gap_intervals=v.max_gap_intervals,
+    )
+    if not report.success:
+        raise ProductInputError(report.message().splitlines()[0])
+    card = {
+        "series": key,
+        "kind": "sensors",
+        "source": "nab",
+        "rows": len(frame),
+        "labels": [[str(a), str(b)] for a, b in series.windows or []],
+    }
+    return prepare_frame(frame, card, params, params.data.root)
+
+
+def reconstruction_only(trained: TrainedAutoencoder, train_features: pd.DataFrame) -> TrainedAutoencoder:
+    """The same network scored by its reconstruction error alone, thresholded by the same rule on the
+    training part."""
+    threshold = training_threshold(
+        trained.model,
+        trained.scaler,
+        trained.window,
+        trained.smoothing_window,
+        None,
+        train_features,
+        trained.threshold_rule,
+        trained.threshold_options,
+    )
+    return replace(trained, period=None, threshold=threshold)
+
+
+def _on_labels(times: pd.Series, scores: np.ndarray, threshold: float, window: int, labels) -> tuple[dict, list]:
+    """The overlapping-segment scores of one detector's flagged runs, and the runs (start, end, score)."""
+    detected = segments_table(times, scores, scores > threshold, gap=window)
+    spans = list(zip(detected["start"], detected["end"], detected["score"]))
+    return anomalies.overlapping_segment_scores(labels, [(a, b) for a, b, _ in spans]), spans
+
+
+def detect_product(series: SensorSeries, key: str, params: Params, *, seed: int) -> ProductDetection:
+    """Train the product's autoencoder on `series` with `params` (seed `seed`) and judge it (module notes)."""
+    params = params.model_copy(update={"train": params.train.model_copy(update={"seed": seed})})
+    try:
+        prepared = prepared_series(series, key, params)
+        trained = train_autoencoder(prepared, params)
+    except ValueError as err:  # too short to train and judge: the product's own one-line refusal
+        raise ProductInputError(str(err).splitlines()[0]) from None
+    features = prepared.features
+    times = features["timestamp"].reset_index(drop=True)
+    values = features["value"].to_numpy(dtype=np.float64)
+    labels = series.windows or []
+    variant = reconstruction_only(trained, features.iloc[prepared.split.train])
+    z_scores, z_threshold = zscore_flags(values, trained, prepared.split.train)
+
+    scores = {"product": trained.score_features(features), "reconstruction": variant.score_features(features)}
+    thresholds = {"product": trained.threshold, "reconstruction": variant.threshold, "zscore": z_threshold}
+    scores["zscore"] = z_scores
+    on_labels = {name: _on_labels(times, scores[name], thresholds[name], trained.window, labels) for name in COMPARED}
+
+    def zscore(copy: np.ndarray) -> tuple[np.ndarray, float]:
+        return zscore_flags(copy, trained, prepared.split.train)
+
+    protocol = params.models.autoencoder.evaluation.injected
+    product, _, _ = injected_evaluation(trained, prepared, protocol, zscore, ignore=labels)
+    reconstruction, _, _ = injected_evaluation(variant, prepared, protocol, zscore, ignore=labels)
+    f1_injected = {
+        "product": product["f1_injected"],
+        "reconstruction": reconstruction["f1_injected"],
+        "zscore": product["f1_injected_zscore"],
+    }
+    return ProductDetection(
+        signal=features[["timestamp", "value"]].reset_index(drop=True),
+        counts={name: int(on_labels["product"][0][name]) for name in ("tp", "fp", "fn")},
+        detections=on_labels["product"][1],
+        score=scores["product"],
+        threshold=np.full(len(features), trained.threshold),
+        epochs=len(trained.history.get("loss", [])),
+        f1_labels={name: float(found[0]["f1"]) for name, found in on_labels.items()},
+        f1_injected=f1_injected,
+    )
+
+
+def rank_agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Whether injected-anomaly F1 ranks the `COMPARED` detectors as labelled F1 does, over the series
+    rows (`f1_labels`, `f1_injected` by detector): Kendall's tau over every (series, detector) pair,
+    the mean of the per-series Spearman correlations (series where either side ties everywhere are
+    left out and counted), and the share of series where both name the same best detector."""
+    labelled = [[row["f1_labels"][d] for d in COMPARED] for row in rows if row.get("f1_labels")]
+    injected = [[row["f1_injected"][d] for d in COMPARED] for row in rows if row.get("f1_labels")]
+    if not labelled:
+        return {"series": 0}
+    tau = stats.kendalltau(np.ravel(labelled), np.ravel(injected))  # nan where one side is constant
+    per_series, constant = [], 0
+    for a, b in zip(labelled, injected):
+        if len(set(a)) == 1 or len(set(b)) == 1:
+            constant += 1
+            continue
+        per_series.append(float(stats.spearmanr(a, b).statistic))
+    same_best = [int(np.argmax(a) == np.argmax(b)) for a, b in zip(labelled, injected)]
+    return {
+        "series": len(labelled),
+        "kendall_tau_pairs": None if np.isnan(tau.statistic) else float(tau.statistic),
+        "kendall_p": None if np.isnan(tau.pvalue) else float(tau.pvalue),
+        "spearman_per_series_mean": float(np.mean(per_series)) if per_series else None,
+        "series_with_ties_everywhere": constant,
+        "same_best_detector": float(np.mean(same_best)),
+        "mean_f1": {
+            side: {d: float(np.mean([row[side][d] for row in rows if row.get("f1_labels")])) for d in COMPARED}
+            for side in ("f1_labels", "f1_injected")
+        },
+    }

@@ -337,7 +337,8 @@ def benchmark_nab(
         started = time.perf_counter()
         series = _labelled(root, key)
         if detector.product:
-            row, detected = _product_run(series, key, seed, params)
+            quiet = params.model_copy(update={"train": params.train.model_copy(update={"verbose": 0})})
+            row, detected = _product_run(series, key, seed, quiet if progress else params)
         else:
             signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
             # Keras' per-epoch lines would tear the progress bar apart.

@@ -70,7 +70,7 @@ def prepared_series(series: SensorSeries, key: str, params: Params):
         max_gap_intervals=v.max_gap_intervals,
     )
     if not report.success:
-        raise ProductInputError(report.message().splitlines()[0])
+        raise ProductInputError(" ".join(line.strip() for line in report.message().splitlines()[:2]))
     card = {
         "series": key,
         "kind": "sensors",
@@ -149,11 +149,13 @@ def detect_product(series: SensorSeries, key: str, params: Params, *, seed: int)
 
 def rank_agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Whether injected-anomaly F1 ranks the `COMPARED` detectors as labelled F1 does, over the series
-    rows (`f1_labels`, `f1_injected` by detector): Kendall's tau over every (series, detector) pair,
+    rows that have labelled windows (`f1_labels`, `f1_injected` by detector): Kendall's tau over every (series, detector) pair,
     the mean of the per-series Spearman correlations (series where either side ties everywhere are
     left out and counted), and the share of series where both name the same best detector."""
-    labelled = [[row["f1_labels"][d] for d in COMPARED] for row in rows if row.get("f1_labels")]
-    injected = [[row["f1_injected"][d] for d in COMPARED] for row in rows if row.get("f1_labels")]
+    # A series without labelled windows has no labelled F1 to rank by (every detector scores 0 there).
+    judged = [row for row in rows if row.get("f1_labels") and row["tp"] + row["fn"] > 0]
+    labelled = [[row["f1_labels"][d] for d in COMPARED] for row in judged]
+    injected = [[row["f1_injected"][d] for d in COMPARED] for row in judged]
     if not labelled:
         return {"series": 0}
     tau = stats.kendalltau(np.ravel(labelled), np.ravel(injected))  # nan where one side is constant
@@ -172,7 +174,7 @@ def rank_agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "series_with_ties_everywhere": constant,
         "same_best_detector": float(np.mean(same_best)),
         "mean_f1": {
-            side: {d: float(np.mean([row[side][d] for row in rows if row.get("f1_labels")])) for d in COMPARED}
+            side: {d: float(np.mean([row[side][d] for row in judged])) for d in COMPARED}
             for side in ("f1_labels", "f1_injected")
         },
     }

@@ -12,7 +12,7 @@ from scipy import stats
 from lstmops.monitoring.alerts import alert_events, decide, split_parts
 from lstmops.monitoring.statistics import DECAYED, INSUFFICIENT
 
-GAP = 12  # rows over which alerts merge into one event (a detector's window)
+GAP = SPAN = 12  # rows over which alerts merge into one event (a window); rows a score reads ahead
 
 
 def scores(n: int, rng: np.random.Generator, phi: float = 0.9) -> np.ndarray:
@@ -30,7 +30,7 @@ def reference_and_new(seed: int, phi: float = 0.9, quantile: float = 0.97) -> tu
 
 
 def test_no_change_is_rarely_decayed():
-    verdicts = [decide(*reference_and_new(seed), gap=GAP, resamples=99) for seed in range(30)]
+    verdicts = [decide(*reference_and_new(seed), gap=GAP, span=SPAN, resamples=99) for seed in range(30)]
     assert all(v.status != INSUFFICIENT for v in verdicts)
     assert sum(v.status == DECAYED for v in verdicts) <= 3  # alpha 0.05 over the two tests
     assert np.median([v.evidence["alert_rate_p"] for v in verdicts]) > 0.3
@@ -44,7 +44,7 @@ def test_clustered_alerts_do_not_inflate_false_decays_as_an_iid_test_would():
         reference, new, threshold = reference_and_new(seed, phi=0.95)  # long runs above the threshold
         rate = max(float((reference > threshold).mean()), 1e-9)
         iid += stats.binomtest(int((new > threshold).sum()), len(new), rate, alternative="greater").pvalue < 0.025
-        events += decide(reference, new, threshold, gap=GAP, resamples=99).evidence["alert_rate_p"] < 0.025
+        events += decide(reference, new, threshold, gap=GAP, span=SPAN, resamples=99).evidence["alert_rate_p"] < 0.025
     assert iid >= 8  # flagged rows treated as independent: the runs look like many alerts
     assert events <= 2
 
@@ -54,7 +54,7 @@ def test_a_new_regime_of_anomalies_is_decayed_by_the_alert_rate():
     new = new.copy()
     for start in range(20, 400, 40):  # an anomaly every 40 rows, 4 rows long
         new[start : start + 4] = threshold * 2
-    verdict = decide(reference, new, threshold, gap=GAP)
+    verdict = decide(reference, new, threshold, gap=GAP, span=SPAN)
     assert verdict.status == DECAYED and verdict.evidence["more_alerts"]
     assert verdict.evidence["alert_rate_p"] < 0.01
     assert verdict.evidence["alert_events"] >= 10 > verdict.evidence["alert_events_reference"]
@@ -63,20 +63,21 @@ def test_a_new_regime_of_anomalies_is_decayed_by_the_alert_rate():
 
 def test_shifted_scores_are_decayed_by_the_score_shift():
     reference, new, threshold = reference_and_new(4)
-    verdict = decide(reference, new * 2, threshold * 10, gap=GAP, resamples=99)  # no alerts at all
+    verdict = decide(reference, new * 2, threshold * 10, gap=GAP, span=SPAN, resamples=99)  # no alerts at all
     assert verdict.status == DECAYED and verdict.evidence["score_shifted"]
     assert verdict.evidence["score_shift_p"] < 0.025 and verdict.evidence["alert_rate_p"] == 1.0
 
 
 @pytest.mark.parametrize(
-    ("n_reference", "n_new", "short"), [(600, 0, "new"), (600, 119, "new"), (50, 400, "reference")]
+    ("n_reference", "n_new", "short", "needed"),
+    [(600, 0, "new", 120), (600, 119, "new", 120), (29, 400, "reference", 30)],  # ten spans of new rows
 )
-def test_too_few_rows_is_insufficient_never_healthy(n_reference, n_new, short):
+def test_too_few_rows_is_insufficient_never_healthy(n_reference, n_new, short, needed):
     series = scores(n_reference + n_new, np.random.default_rng(0))
-    verdict = decide(series[:n_reference], series[n_reference:], 1.0, gap=GAP)
+    verdict = decide(series[:n_reference], series[n_reference:], 1.0, gap=GAP, span=SPAN)
     assert verdict.status == INSUFFICIENT and verdict.evidence["short"] == short
-    assert verdict.evidence["needed"] == 120  # ten windows
-    assert "120 needed" in verdict.describe()
+    assert verdict.evidence["needed"] == needed
+    assert f"{needed} needed" in verdict.describe()
 
 
 def test_alert_events_merge_runs_within_the_gap():

@@ -20,8 +20,11 @@ No test here treats rows as independent:
   its quantile in the reference (normal scores), centred and scaled by the reference's long-run
   standard deviation, with the monitoring section's allowance k and level h: scores drifting upward
   late in the new rows, before the whole sample is significant.
-- `insufficient_data` below max(min_points, MIN_BLOCKS x gap) new rows, or a reference that short:
-  the score's autocorrelation spans a window, so a test needs several windows (never `healthy`).
+- `insufficient_data` below max(min_points, MIN_BLOCKS x span) new rows, or a reference below
+  max(min_points, 2 x span) rows (never `healthy`). `span` is how far a score reads around its own row
+  (the model's windows and, for a seasonal score, one period): scores closer than that share inputs,
+  so both bootstraps draw blocks of at least 2 x span rows (or the scores' own decorrelation length
+  where longer; at most a quarter of the new rows), and a verdict needs several such stretches.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from scipy import stats
 
 from lstmops.evaluate.anomalies import flagged_to_segments, merge_segments
 from lstmops.evaluate.significance import MIN_BLOCKS
-from lstmops.monitoring.drift import RESAMPLES, block_bootstrap_p
+from lstmops.monitoring.drift import RESAMPLES, block_bootstrap_p, block_length
 from lstmops.monitoring.statistics import (
     DECAYED,
     HEALTHY,
@@ -66,9 +69,14 @@ class AlertVerdict(Verdict):
         return ", ".join(parts)
 
 
-def needed_rows(gap: int, min_points: int) -> int:
-    """Rows a verdict needs on either side: several stretches of the score's autocorrelation (a window)."""
-    return max(min_points, MIN_BLOCKS * max(gap, 1), 3)
+def needed_rows(span: int, min_points: int) -> int:
+    """New rows a verdict needs: several stretches of rows whose scores share inputs (module notes)."""
+    return max(min_points, MIN_BLOCKS * max(span, 1), 3)
+
+
+def needed_reference_rows(span: int, min_points: int) -> int:
+    """Reference rows a verdict needs: two such stretches (the bootstrap pools them with the new rows)."""
+    return max(min_points, 2 * max(span, 1), 3)
 
 
 def alert_events(flags: np.ndarray, gap: int) -> int:
@@ -88,11 +96,11 @@ def normal_scores(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
     return stats.norm.ppf(np.clip(ranks / n, 0.5 / n, 1 - 0.5 / n))
 
 
-def score_cusum(reference: np.ndarray, new: np.ndarray, gap: int, k: float) -> np.ndarray:
+def score_cusum(reference: np.ndarray, new: np.ndarray, span: int, k: float) -> np.ndarray:
     """The upper CUSUM of the new scores' normal scores, centred on the reference's and scaled by their
-    long-run standard deviation (lags up to one window), so k and h mean what they mean for i.i.d. data."""
+    long-run standard deviation (lags up to `span`), so k and h mean what they mean for i.i.d. data."""
     z_reference, z_new = normal_scores(reference, reference), normal_scores(reference, new)
-    scale = np.sqrt(long_run_variance(z_reference, max(gap, 1)))
+    scale = np.sqrt(long_run_variance(z_reference, max(span, 1)))
     if not scale > 0:
         return np.zeros(len(z_new))
     return upper_cusum((z_new - z_reference.mean()) / scale, k)
@@ -104,6 +112,7 @@ def decide(
     threshold: float,
     *,
     gap: int,
+    span: int,
     alpha: float = 0.05,
     min_points: int = 30,
     cusum_k: float = 0.5,
@@ -113,26 +122,28 @@ def decide(
 ) -> AlertVerdict:
     """The verdict on a detector's scores: `reference` and `new` rows in time order, flagged above `threshold`.
 
-    `gap`: rows over which flagged runs merge into one alert event (the model's window)."""
+    `gap`: rows over which flagged runs merge into one alert event (the model's window); `span`: rows a
+    score reads after (and before) its own."""
     reference, new = np.asarray(reference, dtype=float).ravel(), np.asarray(new, dtype=float).ravel()
     if not (np.isfinite(reference).all() and np.isfinite(new).all()):
         raise ValueError("anomaly scores must be finite")
     n, n_reference = len(new), len(reference)
-    needed = needed_rows(gap, min_points)
-    base = {"needed": needed, "reference_rows": n_reference, "gap": gap}
-    if n_reference < needed:
-        return AlertVerdict(INSUFFICIENT, n, {**base, "short": "reference"})
+    needed, needed_reference = needed_rows(span, min_points), needed_reference_rows(span, min_points)
+    base = {"needed": needed, "reference_rows": n_reference, "gap": gap, "span": span}
+    if n_reference < needed_reference:
+        return AlertVerdict(INSUFFICIENT, n, {**base, "needed": needed_reference, "short": "reference"})
     if n < needed:
         return AlertVerdict(INSUFFICIENT, n, {**base, "short": "new"})
 
     flags_reference, flags_new = reference > threshold, new > threshold
     events_reference, events_new = alert_events(flags_reference, gap), alert_events(flags_new, gap)
-    distance, shift_p, block = block_bootstrap_p(reference, new, resamples=resamples, seed=seed)
+    block = min(max(block_length(reference, n), 2 * span), max(1, n // 4))
+    distance, shift_p, block = block_bootstrap_p(reference, new, resamples=resamples, seed=seed, block=block)
     # The flags' blocks are the scores' (rare 0/1 flags have no autocorrelation of their own to measure).
     _, rate_p, _ = block_bootstrap_p(
         flags_reference, flags_new, resamples=resamples, seed=seed, statistic=_more_alerts, block=block
     )
-    path = score_cusum(reference, new, gap, cusum_k)
+    path = score_cusum(reference, new, span, cusum_k)
     crossed = np.flatnonzero(path > cusum_threshold)
 
     level = alpha / 2  # two decay tests share alpha (Bonferroni)

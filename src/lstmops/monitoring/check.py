@@ -190,7 +190,8 @@ def _check_detector(
     trained = load_trained(uri)  # as the gate evaluator loads it: the file hashes are checked first
     split = params.windows.split
     gap = trained.window  # flagged rows closer than a window form one segment, as the detector's own
-    needed = alerts.needed_rows(gap, settings.min_points)
+    span = trained.score_lookahead
+    needed = alerts.needed_reference_rows(span, settings.min_points)
     # Score only what the reference and new rows read: from a few scoring contexts before the reference.
     first = alerts.split_parts(
         times,
@@ -216,6 +217,7 @@ def _check_detector(
         scores[parts.new],
         trained.threshold,
         gap=gap,
+        span=span,
         alpha=settings.alpha,
         min_points=settings.min_points,
         cusum_k=settings.cusum_k,

@@ -166,7 +166,8 @@ def detector_figure_png(result: CheckResult) -> bytes | None:
     histogram.legend(loc="upper right", fontsize="small")
 
     if new.any() and reference.any():
-        path = score_cusum(scores[reference], scores[new], gap, float(evidence.get("cusum_k", 0.5)))
+        span = int(evidence.get("span") or gap)
+        path = score_cusum(scores[reference], scores[new], span, float(evidence.get("cusum_k", 0.5)))
         cusum.plot(times[new], path, color="#9a6700", label="CUSUM of the new scores (reference quantiles)")
         cusum.axhline(evidence.get("cusum_threshold", 8.0), color="#cf222e", linestyle="--", label="warning level")
         cusum.legend(loc="upper left", fontsize="small")

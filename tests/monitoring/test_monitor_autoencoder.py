@@ -18,7 +18,7 @@ from lstmops.registry.versions import register_version
 
 pytestmark = pytest.mark.integration
 
-WINDOW = 16  # a check needs ten windows of new rows (and of reference rows): 160
+WINDOW = 16  # no period in 700 training rows of 5-minute data: a score reads a window and its smoothing ahead
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,9 @@ def test_an_autoencoder_champion_gets_a_verdict_from_its_alerts_and_scores(champ
     verdict = checked.result
     assert verdict.status in ("healthy", "warning", "decayed"), verdict.line()
     evidence = verdict.evidence
-    assert evidence["reference"] == "validation and hold-out"  # a 150-row hold-out is shorter than ten windows
-    assert evidence["new_from"] > data_end and verdict.n >= 10 * WINDOW
+    assert evidence["reference"] == "hold-out"  # 150 rows, less the 17 whose scores read new rows
+    assert evidence["reference_rows"] == 150 - evidence["span"] and evidence["span"] == WINDOW + 1
+    assert evidence["new_from"] > data_end and verdict.n >= 10 * evidence["span"]
     assert {"alert_rate", "alert_rate_reference", "alert_rate_p", "score_shift_p", "threshold"} <= set(evidence)
     assert "alert events" in verdict.detail and "score shift KS" in verdict.detail
     parts = verdict.scores["part"].value_counts()

@@ -181,24 +181,6 @@ def test_a_champion_that_cannot_be_loaded_is_one_error_and_the_others_are_checke
     assert any(line.startswith(f"{NAME} v{store['version']}: ") and ": error" not in line for line in lines)
 
 
-def test_an_autoencoder_champion_is_skipped_with_the_reason(store, sent):
-    # Only the registry entry matters here: the check stops at the model's kind, before any file.
-    client = MlflowClient()
-    name = "autoencoder-demo__machine_a"
-    run = client.create_run(client.get_experiment_by_name("lstmops-forecaster").experiment_id)
-    client.set_terminated(run.info.run_id)
-    client.create_registered_model(name, tags={"kind": "autoencoder", "data.kind": "sensors", "data.source": "demo"})
-    version = client.create_model_version(
-        name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id, tags={"kind": "autoencoder"}
-    )
-    client.set_registered_model_alias(name, CHAMPION, version.version)
-    try:
-        out = monitor("--params", store["files"]["healthy"], name)
-    finally:
-        client.delete_registered_model_alias(name, CHAMPION)
-    assert f"{name} v{version.version}: skipped — autoencoder monitoring waits for the issue on anomaly" in out
-
-
 def test_the_review_report_shows_the_versions_monitoring_history(store, sent, tmp_path):
     from lstmops.review.version_report import review
 

@@ -63,5 +63,5 @@ def test_the_flows_markdown_lists_each_verdict_with_its_numbers_and_run():
     table = [line for line in markdown.splitlines() if line.startswith("| forecaster-X")]
     (row,) = table
     assert "| **decayed** |" in row and f"{decayed.evidence['error_ratio']:.3g}" in row
-    assert "| seq2seq-Y | - | skipped | 0 | - | - | - | - |" in markdown
+    assert "| seq2seq-Y | - | skipped | 0 | - | - | - | - | - | - |" in markdown
     assert "MLflow run `abc123`" in markdown and "monitor/report.html" in markdown

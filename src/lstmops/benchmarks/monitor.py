@@ -13,10 +13,17 @@ Beside the verdict, each check's input-drift evidence (`monitoring.drift`: what 
 new rows against its training rows, block-bootstrap p) is replayed too: its rate without change and
 its power and delay with one (it can only ever make a warning).
 
+The autoencoder (an anomaly detector, `monitoring.alerts`) is checked on the same hourly sensor with
+anomalies of the kinds the evaluation injects (`data.anomaly_kinds`) at a low base rate everywhere,
+training rows included: each replicate is scored once with the champion, and check j compares the
+alerts and scores of the first (j+1) windows of new rows whose scores are final with the hold-out's
+(a window: ten model windows of rows, the monitor's minimum), as `monitoring.check` does.
+
 Scenarios: `none` (no change: every `decayed` is a false alarm), and changes that start right after
 the data of check `pre_windows - 1` arrived: `level` (the model's input series shifts by one
 standard deviation: the mean of the returns, the sensor's level), `noise` (the innovations double),
-`phase` (the sensor's daily cycle shifts by a quarter period). Reported per scenario: the rate of
+`phase` (the sensor's daily cycle shifts by a quarter period), `anomalies` (for the autoencoder: a new
+regime where anomalies come REGIME_EVERY rows apart on average instead of BASE_EVERY). Reported per scenario: the rate of
 `decayed` over all checks and at the first check, the share of replicates with any `decayed` (a
 monitor that runs every window re-tests a growing sample), and for changes the power (detected within
 the post-change windows) and the median delay in check windows (1: the first check that sees changed
@@ -41,16 +48,25 @@ from lstmops.data.kinds import data_kind
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.windows import SplitIndex
 from lstmops.evaluate.significance import MIN_BLOCKS
+from lstmops.monitoring import alerts
 from lstmops.monitoring.drift import input_drift, model_inputs
 from lstmops.monitoring.statistics import DECAYED, INSUFFICIENT, WARNING, decide
 
-CHANGES = {"forecaster": ("none", "level", "noise"), "seq2seq": ("none", "level", "noise", "phase")}
+CHANGES = {
+    "forecaster": ("none", "level", "noise"),
+    "seq2seq": ("none", "level", "noise", "phase"),
+    "autoencoder": ("none", "level", "noise", "phase", "anomalies"),
+}
 
 # Forecaster series: daily log-returns r_t - m_t = PHI (r_{t-1} - m_{t-1}) + SIGMA e_t (m_t: 0, or one
 # standard deviation of r after a level change).
 AR_PHI, AR_SIGMA, START_PRICE = 0.3, 0.015, 50.0
 # Sensor series: LEVEL + AMPLITUDE sin(2 pi t / PERIOD) + x_t, x_t = NOISE_PHI x_{t-1} + NOISE_SD e_t, hourly.
 PERIOD, LEVEL, AMPLITUDE, NOISE_PHI, NOISE_SD = 24, 50.0, 10.0, 0.6, 1.0
+# The autoencoder's sensor also has anomalies (kinds of `data.anomaly_kinds`, sized MAGNITUDE signal standard
+# deviations as the evaluation's injected protocol, ANOMALY_ROWS long but spikes): one per BASE_EVERY rows on
+# average everywhere, one per REGIME_EVERY rows after an `anomalies` change (Poisson arrivals).
+BASE_EVERY, REGIME_EVERY, MAGNITUDE, ANOMALY_ROWS = 10 * PERIOD, 2 * PERIOD, 1.4, 6
 
 # Tiny champions: small networks, short trainings, inputs the simulated signal offers.
 TINY = {
@@ -71,8 +87,16 @@ TINY = {
         "models.seq2seq.normalise": "series",
         "models.seq2seq.members": 1,
     },
+    # The product's threshold rule and seasonal score; a window of half a period (the seasonal score needs
+    # a period longer than the window).
+    "autoencoder": {
+        "models.autoencoder.units": 8,
+        "models.autoencoder.learning_rate": 1e-2,
+        "windows.sensors.window": PERIOD // 2,
+    },
 }
-TRAIN_ROWS = {"forecaster": 800, "seq2seq": 40 * PERIOD}  # rows the champion trains on (its last 15%: validation)
+# Rows the champion trains on (its last 15%: validation).
+TRAIN_ROWS = {"forecaster": 800, "seq2seq": 40 * PERIOD, "autoencoder": 40 * PERIOD}
 VALIDATION_FRACTION = 0.15
 
 
@@ -97,7 +121,31 @@ class Simulation:
             if change_at is None:
                 raise ValueError(f"change {change!r} needs the row it starts at")
             changed[change_at:] = True
-        return (_prices if self.model == "forecaster" else _sensor)(draws, changed, change)
+        frame = (_prices if self.model == "forecaster" else _sensor)(draws, changed, change)
+        if self.model == "autoencoder":
+            frame["value"] = self._with_anomalies(frame["value"].to_numpy(), replicate, change, change_at)
+        return frame
+
+    def _with_anomalies(self, values: np.ndarray, replicate: int, change: str, change_at: int | None) -> np.ndarray:
+        """`values` with the base rate's anomalies (the training rows' the same in every replicate) and, after
+        an `anomalies` change, the new regime's on top; every stream seeded apart, so rows before a change
+        equal the unchanged series'."""
+        from lstmops.data.anomaly_kinds import ANOMALY_KINDS, inject_anomaly
+
+        values = values.copy()
+        scale = MAGNITUDE * _sensor_sd()
+        streams = [(np.random.default_rng([self.seed, 2]), 1, self.prefix, BASE_EVERY)]
+        streams.append((np.random.default_rng([self.seed, 3, replicate]), self.prefix, self.rows, BASE_EVERY))
+        if change == "anomalies":
+            streams.append((np.random.default_rng([self.seed, 4, replicate]), change_at, self.rows, REGIME_EVERY))
+        for rng, first, stop, every in streams:
+            start = first + int(rng.exponential(every))
+            while start < stop:
+                kind = str(rng.choice(ANOMALY_KINDS))
+                end = min(start + (1 if kind == "spike" else ANOMALY_ROWS), len(values))
+                inject_anomaly(kind, values, start, end, scale, rng)
+                start = end + int(rng.exponential(every))
+        return values
 
 
 def _prices(draws: np.ndarray, changed: np.ndarray, change: str) -> pd.DataFrame:
@@ -119,11 +167,16 @@ def _prices(draws: np.ndarray, changed: np.ndarray, change: str) -> pd.DataFrame
     return pd.DataFrame({"date": dates, "open": open_, "high": high, "low": low, "close": close, "volume": 1e6})
 
 
+def _sensor_sd() -> float:
+    """The simulated sensor's standard deviation (sine and AR(1) noise)."""
+    return math.sqrt(AMPLITUDE**2 / 2 + NOISE_SD**2 / (1 - NOISE_PHI**2))
+
+
 def _sensor(draws: np.ndarray, changed: np.ndarray, change: str) -> pd.DataFrame:
     n = len(draws)
     t = np.arange(n, dtype=float)
     shift = np.where(changed & (change == "phase"), PERIOD / 4, 0.0)
-    sd = math.sqrt(AMPLITUDE**2 / 2 + NOISE_SD**2 / (1 - NOISE_PHI**2))  # the signal's standard deviation
+    sd = _sensor_sd()
     level = np.where(changed & (change == "level"), sd, 0.0)
     scale = np.where(changed & (change == "noise"), 2.0, 1.0)
     noise = np.empty(n)
@@ -241,6 +294,7 @@ class Champion:
     data_end: pd.Timestamp  # the last row of the champion's hold-out (what `data.end` records)
     change_rows: dict[int, int]  # pre-change windows -> the first frame row of the change
     train_seconds: float
+    lookahead: int = 0  # an anomaly detector's: rows a score reads after its own (new rows wait for them)
 
 
 def train_champion(
@@ -249,6 +303,8 @@ def train_champion(
     """Train `model`'s tiny champion once on the simulated training rows and lay out the check windows."""
     from lstmops.tasks import get_task
 
+    if model == "autoencoder":
+        return train_detector(params, seed=seed, holdout_windows=holdout_windows, checks=checks)
     horizon = params.models.seq2seq.horizon if model == "seq2seq" else 1
     window = max(params.monitoring.min_points, MIN_BLOCKS * horizon, horizon + 2, 3)  # as statistics.decide
     prefix = TRAIN_ROWS[model]
@@ -281,10 +337,85 @@ def train_champion(
     )
 
 
+def train_detector(params: Params, *, seed: int, holdout_windows: int, checks: int) -> Champion:
+    """The tiny autoencoder champion and its check windows in rows: a window is the monitor's minimum
+    (`alerts.needed_rows`), the hold-out `holdout_windows` of them with final scores."""
+    from lstmops.tasks import get_task
+
+    model, prefix = "autoencoder", TRAIN_ROWS["autoencoder"]
+    gap = params.windows.sensors.window
+    # The seasonal score's reach (TrainedAutoencoder.score_lookahead, with the simulated period), known
+    # before training because the windows lay out the series.
+    lookahead = max(gap - 1, PERIOD) + 2
+    window = alerts.needed_rows(lookahead, params.monitoring.min_points)
+    holdout_rows = holdout_windows * window + lookahead
+    rows = prefix + holdout_rows + checks * window + lookahead + 16
+    simulation = Simulation(model, seed, prefix, rows)
+    frame = simulation.frame(0)
+    prepared = _prepared(frame, model, params, prefix)
+    started = time.perf_counter()
+    trained = get_task(model).train(prepared, params)
+    train_seconds = time.perf_counter() - started
+    if trained.score_lookahead != lookahead:
+        raise ValueError(f"the tiny autoencoder reads {trained.score_lookahead} rows ahead, not {lookahead}")
+    times = pd.to_datetime(frame["timestamp"])
+    boundary = prefix + holdout_rows  # the first new row
+    # The change starts right after the rows the checks before it needed arrived (or after the hold-out).
+    change_rows = {pre: boundary + (pre * window + lookahead if pre else 0) for pre in range(checks)}
+    return Champion(
+        model, simulation, params, trained, 1, window, holdout_rows, times[boundary - 1], change_rows, train_seconds,
+        lookahead,
+    )  # fmt: skip
+
+
+def replay_detector(
+    scores: np.ndarray, times: pd.Series, champion: Champion, checks: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    """The monitor's verdicts on a detector's scores after each of `checks` windows of new rows with final scores."""
+    settings, trained = champion.params.monitoring, champion.trained
+    split = champion.params.windows.split
+    train_end = times[champion.simulation.prefix - 1]
+    verdicts = []
+    for j in range(checks):
+        arrived = times.searchsorted(champion.data_end, side="right") + (j + 1) * champion.window + champion.lookahead
+        parts = alerts.split_parts(
+            times.iloc[:arrived],
+            train_end,
+            champion.data_end,
+            lookahead=champion.lookahead,
+            needed=alerts.needed_reference_rows(champion.lookahead, settings.min_points),
+            validation_share=split.val / (split.train + split.val),
+        )
+        verdict = alerts.decide(
+            scores[parts.reference],
+            scores[parts.new],
+            trained.threshold,
+            gap=trained.window,
+            span=champion.lookahead,
+            alpha=settings.alpha,
+            min_points=settings.min_points,
+            cusum_k=settings.cusum_k,
+            cusum_threshold=settings.cusum_threshold,
+            seed=seed + j,
+        )
+        e = verdict.evidence
+        keys = ("alert_rate", "alert_rate_reference", "alert_rate_p", "score_shift_p", "more_alerts", "score_shifted")
+        verdicts.append(
+            {"status": verdict.status, "n": verdict.n, "alpha": settings.alpha, **{key: e.get(key) for key in keys}}
+        )
+    return verdicts
+
+
 def run_replicate(
     champion: Champion, replicate: int, change: str, pre_windows: int, checks: int
 ) -> list[dict[str, Any]]:
     from lstmops.tasks import get_task
+
+    if champion.model == "autoencoder":
+        at = champion.change_rows[pre_windows] if change != "none" else None
+        frame = champion.simulation.frame(replicate, change, at)
+        scores = champion.trained.score_features(frame)
+        return replay_detector(scores, pd.to_datetime(frame["timestamp"]), champion, checks, seed=replicate)
 
     at = champion.change_rows[pre_windows] if change != "none" else None
     frame = champion.simulation.frame(replicate, change, at)
@@ -317,26 +448,38 @@ def summarise(change: str, runs: list[list[dict[str, Any]]], pre_windows: int) -
         "replicates": len(runs),
         "checks": int(statuses.size),
         "insufficient": int((statuses == INSUFFICIENT).sum()),
-        # The champion as its hold-out saw it (first check: no change yet in any scenario).
-        "holdout_ratio_median": float(np.median([check["holdout_ratio"] for check in first])),
-        "baseline_first_check": {
-            name: sum(c["baseline"] == name for c in first) for name in sorted({c["baseline"] for c in first})
-        },
     }
+    if "holdout_ratio" in first[0]:  # a forecaster as its hold-out saw it (first check: no change yet anywhere)
+        row["holdout_ratio_median"] = float(np.median([check["holdout_ratio"] for check in first]))
+        row["baseline_first_check"] = {
+            name: sum(c["baseline"] == name for c in first) for name in sorted({c["baseline"] for c in first})
+        }
+    if "alert_rate" in first[0]:  # an anomaly detector: its alert rates, and which test called each decay
+        row["alert_rate_reference_median"] = float(np.median([c["alert_rate_reference"] for c in first]))
+        row["alert_rate_median_last_check"] = float(np.median([run[-1]["alert_rate"] for run in runs]))
+        decays = [c for run in runs for c in run if c["status"] == DECAYED]
+        row["decayed_by"] = {
+            "alert_rate": sum(bool(c["more_alerts"]) for c in decays),
+            "score_shift": sum(bool(c["score_shifted"]) for c in decays),
+        }
 
     def interval(hits: np.ndarray) -> list[float]:  # Wilson 95% interval of a rate over independent replicates
         low, high = proportion_confint(int(hits.sum()), len(hits), alpha=0.05, method="wilson")
         return [float(low), float(high)]
 
     alpha = run_alpha(runs)
+    drift_tested = any("input_drift_p" in c for run in runs for c in run)
     drift = np.array(
         [[(c.get("input_drift_p") is not None and c["input_drift_p"] < alpha) for c in run] for run in runs]
     )
     if change == "none":
+        if drift_tested:
+            row |= {
+                "input_drift_rate": float(drift.mean()),
+                "input_drift_rate_first_check": float(drift[:, 0].mean()),
+                "input_drift_rate_first_check_ci95": interval(drift[:, 0]),
+            }
         row |= {
-            "input_drift_rate": float(drift.mean()),
-            "input_drift_rate_first_check": float(drift[:, 0].mean()),
-            "input_drift_rate_first_check_ci95": interval(drift[:, 0]),
             "false_decayed_rate": float(decayed.mean()),
             "false_decayed_rate_first_check": float(decayed[:, 0].mean()),
             "false_decayed_rate_first_check_ci95": interval(decayed[:, 0]),
@@ -359,6 +502,8 @@ def summarise(change: str, runs: list[list[dict[str, Any]]], pre_windows: int) -
         "post_change_windows": int(after.shape[1]),
         "warning_first_rate": float((statuses[:, pre_windows] == WARNING).mean()),
     }
+    if not drift_tested:
+        return row
     drift_after = drift[:, pre_windows:]
     drift_found = drift_after.any(axis=1)
     drift_delays = np.where(drift_found, drift_after.argmax(axis=1) + 1, np.inf)
@@ -382,7 +527,7 @@ def benchmark_monitor(
     assignments: dict[str, Any],
     out: Path,
     *,
-    models: Sequence[str] = ("forecaster", "seq2seq"),
+    models: Sequence[str] = ("forecaster", "seq2seq", "autoencoder"),
     null_replicates: int = 200,
     change_replicates: int = 50,
     checks: int = 6,
@@ -415,7 +560,10 @@ def benchmark_monitor(
                 "level": "the model's input series shifts by one standard deviation (returns' mean; sensor level)",
                 "noise": "innovations x2",
                 "phase": "daily cycle shifted by a quarter period",
+                "anomalies": f"anomalies one per {REGIME_EVERY} rows on average instead of one per {BASE_EVERY}",
             },
+            "autoencoder_series": f"as seq2seq's, with anomalies ({MAGNITUDE} sd, {ANOMALY_ROWS} rows but spikes) "
+            f"one per {BASE_EVERY} rows on average",
         },
         "models": {},
     }
@@ -439,6 +587,7 @@ def benchmark_monitor(
         result["models"][model] = {
             "horizon": champion.horizon,
             "window_units": champion.window,
+            **({"score_lookahead_rows": champion.lookahead} if champion.lookahead else {}),
             "holdout_units": champion.holdout_units,
             "train_seconds": round(champion.train_seconds, 1),
             "check_seconds": round(time.perf_counter() - checks_started, 1),
@@ -455,7 +604,7 @@ def format_table(result: dict[str, Any]) -> str:
     """One line per model kind and scenario."""
     alpha = result["protocol"]["alpha"]
     lines = [
-        f"{'model':10s} {'change':7s} {'reps':>5s} {'checks':>6s} {'false decayed':>13s} {'first check':>11s} "
+        f"{'model':11s} {'change':9s} {'reps':>5s} {'checks':>6s} {'false decayed':>13s} {'first check':>11s} "
         f"{'any in seq':>10s} {'power':>6s} {'median delay':>12s} {'input drift':>11s} {'drift delay':>11s}",
     ]
     for model, block in result["models"].items():
@@ -467,26 +616,27 @@ def format_table(result: dict[str, Any]) -> str:
                     f"{row['any_decayed_rate']:.3f}",
                     "-",
                     "-",
-                    f"{row['input_drift_rate']:.3f}",
+                    f"{row['input_drift_rate']:.3f}" if "input_drift_rate" in row else "-",
                     "-",
                 )
             else:
-                delay, drift_delay = row["median_delay_windows"], row["input_drift_median_delay_windows"]
+                delay, drift_delay = row["median_delay_windows"], row.get("input_drift_median_delay_windows")
                 cells = (
                     "-",
                     "-",
                     "-",
                     f"{row['power']:.2f}",
                     "never" if delay is None else f"{delay:g}",
-                    f"{row['input_drift_power']:.2f}",
-                    "never" if drift_delay is None else f"{drift_delay:g}",
+                    f"{row['input_drift_power']:.2f}" if "input_drift_power" in row else "-",
+                    "-" if "input_drift_power" not in row else "never" if drift_delay is None else f"{drift_delay:g}",
                 )
             lines.append(
-                f"{model:10s} {row['change']:7s} {row['replicates']:5d} {row['checks']:6d} {cells[0]:>13s} {cells[1]:>11s} "
+                f"{model:11s} {row['change']:9s} {row['replicates']:5d} {row['checks']:6d} {cells[0]:>13s} {cells[1]:>11s} "
                 f"{cells[2]:>10s} {cells[3]:>6s} {cells[4]:>12s} {cells[5]:>11s} {cells[6]:>11s}"
             )
     lines.append(
         f"(alpha {alpha}; delay in check windows, 1 = the first check that sees changed rows; input drift: "
-        "its rate without change, its power with one, a warning at most)"
+        "its rate without change, its power with one, a warning at most; the autoencoder is judged by its "
+        "alert rate and score shift, with no input-drift test)"
     )
     return "\n".join(lines)

@@ -399,8 +399,8 @@ def benchmark_seq2seq(
 def benchmark_monitor(
     out: Annotated[Path, typer.Option(help="Result JSON")],
     models: Annotated[
-        str, typer.Option(help="Comma-separated model kinds: forecaster, seq2seq")
-    ] = "forecaster,seq2seq",
+        str, typer.Option(help="Comma-separated model kinds: forecaster, seq2seq, autoencoder")
+    ] = "forecaster,seq2seq,autoencoder",
     replicates: Annotated[int, typer.Option(min=1, help="Replicates without a change (each: a check sequence)")] = 200,
     change_replicates: Annotated[int, typer.Option(min=1, help="Replicates per injected change")] = 100,
     checks: Annotated[int, typer.Option(min=2, help="Checks per replicate, one per check window")] = 6,

@@ -11,6 +11,13 @@ ratio and spread), after it the new targets the verdict is about. Without `data.
 origin is new and the hold-out ratio comes from the training run's metrics. What the model sees (its
 inputs; a seq2seq's seasonal residuals) on the new rows is compared with its training rows
 (`monitoring.drift`): evidence that turns a healthy verdict into a warning, never into a decay.
+
+An anomaly detector (the autoencoder) is loaded the way the gate evaluator loads it (`serving`'s
+checked files: its own scaler, window and threshold) and scores the validated series around its
+hold-out; `monitoring.alerts` compares the new rows' alerts and scores with the hold-out's (or, where
+`data.end` is not recorded or the hold-out is too short, the validation part's). Only final scores
+count: a score reads rows after its own, so the newest rows wait for those, as forecasts wait for
+their targets.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from lstmops.data.ingest import load_validated, validated_dir
 from lstmops.data.kinds import data_kind
 from lstmops.data.snapshots import series_slug
 from lstmops.data.windows import SplitIndex
+from lstmops.monitoring import alerts
 from lstmops.monitoring.statistics import HEALTHY, INSUFFICIENT, WARNING, Verdict, decide
 from lstmops.registry.audit import alias_version, aliases_of
 from lstmops.registry.report import no_such_model
@@ -38,10 +46,8 @@ from lstmops.tracking.store import filter_literal
 
 DATA_END_TAG = "data.end"  # the newest row of the data a run trained and was evaluated on
 SKIPPED, ERROR = "skipped", "error"
-# Monitoring an anomaly detector (alert rates, score shift) waits for the issue on unlabelled sensor data.
-NOT_MONITORED = {
-    "autoencoder": "autoencoder monitoring waits for the issue on anomaly detection of unlabelled sensor data"
-}
+# Tasks whose champions flag anomalies (scores over a threshold) rather than forecast: judged by `alerts`.
+ANOMALY_DETECTORS = ("autoencoder",)
 
 
 @dataclass
@@ -63,6 +69,9 @@ class CheckResult:
     losses: pd.DataFrame | None = field(default=None, repr=False)
     # The input that drifted most, (name, training rows' values, new rows' values): the report's histogram.
     drift_sample: tuple[str, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    # An anomaly detector's rows by time: score, alert (above its threshold) and part ("reference" or
+    # "new"): the report's score histograms and alerts over time.
+    scores: pd.DataFrame | None = field(default=None, repr=False)
 
     def line(self) -> str:
         """`NAME vN: status — evidence` (no version where none was checked)."""
@@ -98,8 +107,6 @@ def check_model(name: str, params: Params) -> CheckResult:
     tags = client.get_model_version(name, version).tags
     kind, series = tags.get("kind", model.tags.get("kind", "")), tags.get("series", model.tags.get("series", ""))
     base = CheckResult(name, SKIPPED, version, kind=kind, series=series, data_kind=model.tags.get("data.kind", ""))
-    if kind in NOT_MONITORED:
-        return replace(base, detail=NOT_MONITORED[kind])
     train_end = tags.get(TRAIN_END_TAG)
     if not train_end:
         raise ValueError(f"v{version} has no {TRAIN_END_TAG} tag, so the rows it has not seen are unknown")
@@ -111,6 +118,9 @@ def check_model(name: str, params: Params) -> CheckResult:
     if not path.exists():
         raise FileNotFoundError(f"no validated data for {series} at {path}; run `lstmops ingest` first")
     frame, card = load_validated(path)
+    if kind in ANOMALY_DETECTORS:
+        base = replace(base, data_sha256=card.get("sha256", ""))
+        return _check_detector(base, version_uri(name, version), frame, train_end, data_end, params)
     from lstmops.data.prepare import prepare_frame
 
     prepared = prepare_frame(frame, card, params, path.parent)
@@ -162,6 +172,81 @@ def check_model(name: str, params: Params) -> CheckResult:
     scored = units[["loss", "loss_baseline"]].assign(part=np.where(origins > newest_seen, "new", "hold-out"))
     losses = scored if holdout is not None else scored[scored["part"] == "new"]
     return replace(_result(base, verdict), losses=losses, drift_sample=drift_sample)
+
+
+def _check_detector(
+    base: CheckResult, uri: str, frame: pd.DataFrame, train_end: str, data_end: str | None, params: Params
+) -> CheckResult:
+    """An anomaly detector's verdict (module docstring): its alerts and scores on the new rows against the reference's."""
+    from lstmops.tracking.pyfunc import load_trained
+
+    settings = params.monitoring
+    times = pd.to_datetime(frame[data_kind(base.data_kind).time_column])
+    newest_seen = pd.Timestamp(data_end or train_end)
+    base = replace(base, new_rows=frame[times > newest_seen])
+    if not len(times) or times.iloc[-1] <= newest_seen:
+        verdict = alerts.AlertVerdict(INSUFFICIENT, 0, {"needed": settings.min_points})
+        return _result(base, verdict, f"no validated rows after {newest_seen.isoformat()}; ")
+    trained = load_trained(uri)  # as the gate evaluator loads it: the file hashes are checked first
+    split = params.windows.split
+    gap = trained.window  # flagged rows closer than a window form one segment, as the detector's own
+    span = trained.score_lookahead
+    needed = alerts.needed_reference_rows(span, settings.min_points)
+    # Score only what the reference and new rows read: from a few scoring contexts before the reference.
+    first = alerts.split_parts(
+        times,
+        train_end,
+        newest_seen,
+        lookahead=0,
+        needed=needed,
+        validation_share=split.val / (split.train + split.val),
+    ).reference.start
+    start = max(0, first - 2 * trained.min_rows)
+    points = trained.predict_raw(frame.iloc[start:].reset_index(drop=True))
+    parts = alerts.split_parts(
+        points["timestamp"],
+        train_end,
+        newest_seen,
+        lookahead=trained.score_lookahead,
+        needed=needed,
+        validation_share=split.val / (split.train + split.val),
+    )
+    scores = points["score"].to_numpy(dtype=float)
+    verdict = alerts.decide(
+        scores[parts.reference],
+        scores[parts.new],
+        trained.threshold,
+        gap=gap,
+        span=span,
+        alpha=settings.alpha,
+        min_points=settings.min_points,
+        cusum_k=settings.cusum_k,
+        cusum_threshold=settings.cusum_threshold,
+    )
+    new_times, reference_times = points["timestamp"].iloc[parts.new], points["timestamp"].iloc[parts.reference]
+    verdict.evidence.update(
+        {
+            "reference": parts.reference_kind,
+            "reference_from": reference_times.iloc[0].isoformat() if len(reference_times) else None,
+            "reference_to": reference_times.iloc[-1].isoformat() if len(reference_times) else None,
+            "new_from": new_times.iloc[0].isoformat() if len(new_times) else None,
+            "new_to": new_times.iloc[-1].isoformat() if len(new_times) else None,
+            "not_final_rows": int(min(trained.score_lookahead, max(0, len(points) - parts.new.start))),
+        }
+    )
+    if "threshold" not in verdict.evidence:
+        verdict.evidence["threshold"] = float(trained.threshold)
+    table = pd.concat(
+        [
+            points.iloc[parts.reference].assign(part="reference"),
+            points.iloc[parts.new].assign(part="new"),
+        ]
+    )
+    table = pd.DataFrame(
+        {"score": table["score"].to_numpy(), "alert": table["is_anomaly"].to_numpy(), "part": table["part"].to_numpy()},
+        index=pd.DatetimeIndex(table["timestamp"], name="timestamp"),
+    )
+    return replace(_result(base, verdict), scores=table)
 
 
 def _with_input_drift(

@@ -15,6 +15,7 @@ number (Bonferroni).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,15 +64,25 @@ def block_length(reference: np.ndarray, n_new: int) -> int:
 
 
 def block_bootstrap_p(
-    reference: np.ndarray, new: np.ndarray, *, resamples: int = RESAMPLES, seed: int = 0
+    reference: np.ndarray,
+    new: np.ndarray,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    statistic: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    block: int | None = None,
 ) -> tuple[float, float, int]:
-    """(KS distance, block-bootstrap p, block length) of `new` against `reference` (both in time order)."""
+    """(statistic, block-bootstrap p, block length) of `new` against `reference` (both in time order).
+
+    The statistic is the KS distance unless given (`statistic(reference, new)`, large when they differ);
+    `block`: the block length, where the values' own autocorrelation cannot tell it (e.g. rare 0/1 flags)."""
     reference, new = np.asarray(reference, dtype=float), np.asarray(new, dtype=float)
-    observed = ks_distance(np.sort(reference), new)
+    measure = statistic or (lambda ref, fresh: ks_distance(np.sort(ref), fresh))
+    observed = measure(reference, new)
     n, m = len(new), len(reference)
     # Under no change both are stretches of one series: pool them, draw both parts afresh from its blocks.
     pooled = np.concatenate([reference, new])
-    block = min(block_length(reference, n), m)
+    block = min(block or block_length(reference, n), m)
     rng = np.random.default_rng(seed)
     offsets = np.arange(block)
 
@@ -79,7 +90,7 @@ def block_bootstrap_p(
         starts = rng.integers(0, len(pooled) - block + 1, size=math.ceil(length / block))
         return pooled[(starts[:, None] + offsets).ravel()[:length]]
 
-    at_least = sum(ks_distance(np.sort(draw(m)), draw(n)) >= observed for _ in range(resamples))
+    at_least = sum(measure(draw(m), draw(n)) >= observed for _ in range(resamples))
     return observed, (1 + at_least) / (1 + resamples), block
 
 

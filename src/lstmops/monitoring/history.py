@@ -10,17 +10,27 @@ from mlflow import MlflowClient
 from lstmops.monitoring import STATUS_TAG
 from lstmops.tracking.store import experiment_name, filter_literal
 
-COLUMNS = (
-    "checked (UTC)",
-    "status",
-    "new targets",
-    "error ratio",
-    "hold-out ratio",
-    "DM p",
-    "ratio p",
-    "input drift p",
-    "run",
+# (heading, key in `checks`' rows, format); metric columns no check of a version has are left out of its
+# table, so a forecaster's shows error ratios and an anomaly detector's alert rates.
+FIELDS = (
+    ("checked (UTC)", "checked", None),
+    ("new data to", "new_to", None),
+    ("status", "status", None),
+    ("new rows", "n", ".0f"),
+    ("error ratio", "error_ratio", ".3g"),
+    ("hold-out ratio", "holdout_ratio", ".3g"),
+    ("DM p", "dm_p", ".2g"),
+    ("ratio p", "ratio_p", ".2g"),
+    ("alert rate", "alert_rate", ".3g"),
+    ("reference alert rate", "alert_rate_reference", ".3g"),
+    ("alert-rate p", "alert_rate_p", ".2g"),
+    ("score shift p", "score_shift_p", ".2g"),
+    ("input drift p", "input_drift_p", ".2g"),
+    ("run", "run_id", None),
 )
+COLUMNS = tuple(heading for heading, _, _ in FIELDS)
+METRICS = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "alert_rate", "alert_rate_reference")
+METRICS += ("alert_rate_p", "score_shift_p", "input_drift_p")
 
 
 def checks(name: str, version: str, limit: int = 200) -> list[dict[str, Any]]:
@@ -44,35 +54,26 @@ def checks(name: str, version: str, limit: int = 200) -> list[dict[str, Any]]:
                 "new_to": (run.data.tags.get("monitor.new_to") or "-")[:16].replace("T", " "),
                 "status": run.data.tags.get(STATUS_TAG, "?"),
                 "n": metrics.get("monitor.n"),
-                "error_ratio": metrics.get("monitor.error_ratio"),
-                "holdout_ratio": metrics.get("monitor.holdout_ratio"),
-                "dm_p": metrics.get("monitor.dm_p"),
-                "ratio_p": metrics.get("monitor.ratio_p"),
-                "input_drift_p": metrics.get("monitor.input_drift_p"),
+                **{key: metrics.get(f"monitor.{key}") for key in METRICS},
                 "run_id": run.info.run_id,
             }
         )
     return rows
 
 
-def table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
-    """`checks` as strings in COLUMNS' order."""
+def table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """`checks` as (headings, rows of strings), without the metric columns that none of them has."""
+    kept = [
+        (heading, key, digits)
+        for heading, key, digits in FIELDS
+        if key not in METRICS or any(row.get(key) is not None for row in rows)
+    ]
 
-    def number(value: Any, digits: str = ".3g") -> str:
-        return "-" if value is None else format(value, digits)
+    def cell(value: Any, digits: str | None) -> str:
+        if value is None:
+            return "-"
+        return format(value, digits) if digits else str(value)
 
-    return [
-        [
-            row["checked"],
-            row["new_to"],
-            row["status"],
-            number(row["n"], ".0f"),
-            number(row["error_ratio"]),
-            number(row["holdout_ratio"]),
-            number(row["dm_p"], ".2g"),
-            number(row["ratio_p"], ".2g"),
-            number(row["input_drift_p"], ".2g"),
-            row["run_id"],
-        ]
-        for row in rows
+    return [heading for heading, _, _ in kept], [
+        [cell(row.get(key), digits) for _, key, digits in kept] for row in rows
     ]

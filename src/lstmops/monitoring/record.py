@@ -2,9 +2,10 @@
 
 The run carries the model name, version, kind, series and the sha256 of the validated data checked
 (tags), the new rows as an MLflow dataset (context `monitoring`), the numbers MLflow charts across
-checks (`monitor.error_ratio`, `monitor.holdout_ratio`, `monitor.dm_p`, `monitor.ratio_p`,
-`monitor.cusum_max`, `monitor.input_drift_p`, `monitor.n`), the whole evidence as `monitor/evidence.json` and the check as a
-page, `monitor/report.html` (`monitoring.report`). The version gets
+checks (a forecaster's `monitor.error_ratio`, `monitor.holdout_ratio`, `monitor.dm_p`, `monitor.ratio_p`,
+`monitor.input_drift_p`; an anomaly detector's `monitor.alert_rate`, `monitor.alert_rate_reference`,
+`monitor.alert_rate_p`, `monitor.score_shift`, `monitor.score_shift_p`; both `monitor.cusum_max`, `monitor.n`),
+the whole evidence as `monitor/evidence.json` and the check as a page, `monitor/report.html` (`monitoring.report`). The version gets
 `monitor.status` and `monitor.checked_at`, which `lstmops registry list` shows.
 """
 
@@ -25,7 +26,10 @@ from lstmops.tracking.store import ensure_experiment
 
 MONITORING_EXPERIMENT_KIND = "monitoring"  # -> experiment "lstmops-monitoring"
 REPORT_PATH = "monitor/report.html"  # the check as a page: rolling errors, ratio with the hold-out band, CUSUM
-CHARTED = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max", "input_drift_p")
+CHARTED = (
+    *("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max", "input_drift_p"),  # forecasts
+    *("alert_rate", "alert_rate_reference", "alert_rate_p", "score_shift", "score_shift_p"),  # anomaly detectors
+)
 
 
 def record_check(result: CheckResult) -> str | None:

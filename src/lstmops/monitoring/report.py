@@ -6,6 +6,10 @@
 - the CUSUM on the new data's standardised differences (c - r0 b), with its alarm level;
 - the input that moved most (`monitoring.drift`), training rows against new rows, as histograms;
 - the verdict's evidence as a table.
+
+An anomaly detector's check draws instead its scores over time with its threshold and alerts, the
+share of rows alerted over time against the reference's, the score histograms of the reference and the
+new rows, and the CUSUM of the new scores (`monitoring.alerts`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lstmops.monitoring.alerts import score_cusum
 from lstmops.monitoring.check import CheckResult
 from lstmops.monitoring.statistics import standardised_differences, upper_cusum
 
@@ -30,7 +35,9 @@ def rolling_window(horizon: int, points: int) -> int:
 
 
 def figure_png(result: CheckResult) -> bytes | None:
-    """The three panels (see the module docstring) as PNG bytes; None without per-origin losses."""
+    """The three panels (see the module docstring) as PNG bytes; None without per-origin losses or scores."""
+    if result.scores is not None:
+        return detector_figure_png(result)
     losses = result.losses
     if losses is None or losses.empty:
         return None
@@ -105,6 +112,76 @@ def figure_png(result: CheckResult) -> bytes | None:
     return buffer.getvalue()
 
 
+def detector_figure_png(result: CheckResult) -> bytes | None:
+    """An anomaly detector's four panels (see the module docstring) as PNG bytes; None without scores."""
+    table = result.scores
+    if table is None or table.empty:
+        return None
+    from matplotlib.figure import Figure
+
+    evidence = result.evidence
+    threshold = evidence.get("threshold")
+    gap = int(evidence.get("gap") or 1)
+    times = pd.to_datetime(table.index)
+    new = (table["part"] == "new").to_numpy()
+    reference = ~new
+    scores, alerted = table["score"].to_numpy(dtype=float), table["alert"].to_numpy(dtype=bool)
+    boundary = times[np.argmax(new)] if new.any() and reference.any() else None
+
+    fig = Figure(figsize=(10, 12), layout="constrained")
+    grid = fig.add_gridspec(4, 1, height_ratios=[1.2, 0.8, 1, 0.8])
+    top = fig.add_subplot(grid[0])
+    rate = fig.add_subplot(grid[1], sharex=top)
+    histogram = fig.add_subplot(grid[2])
+    cusum = fig.add_subplot(grid[3], sharex=top)
+    for part, colour, label in ((reference, "#57606a", "reference"), (new, "#0969da", "new rows")):
+        top.plot(times[part], scores[part], color=colour, linewidth=0.8, label=label)
+    top.scatter(times[alerted], scores[alerted], color="#cf222e", s=8, zorder=3, label="alert (above threshold)")
+    if threshold is not None:
+        top.axhline(threshold, color="#cf222e", linestyle="--", linewidth=1, label=f"threshold {threshold:.3g}")
+    top.set_ylabel("anomaly score")
+    top.set_title(f"{result.name} v{result.version}: {result.status}")
+    top.legend(loc="upper left", fontsize="small")
+
+    # Alerts over time: the share of alerted rows over a trailing stretch of ten windows (the test's minimum).
+    span = max(2, min(10 * gap, len(table) // 3 or 2))
+    rolling = pd.Series(alerted.astype(float), index=times).rolling(span, min_periods=span).mean()
+    rate.plot(times, rolling, color="#0969da", label=f"share of rows alerted, last {span} rows")
+    reference_rate = evidence.get("alert_rate_reference")
+    if reference_rate is not None:
+        rate.axhline(reference_rate, color="black", linewidth=1, label=f"reference rate {reference_rate:.3g}")
+    rate.set_ylabel("alert rate")
+    rate.legend(loc="upper left", fontsize="small")
+
+    bins = np.histogram_bin_edges(scores, bins=50)
+    histogram.hist(scores[reference], bins=bins, density=True, alpha=0.5, color="#57606a", label="reference")
+    histogram.hist(scores[new], bins=bins, density=True, alpha=0.5, color="#0969da", label="new rows")
+    if threshold is not None:
+        histogram.axvline(threshold, color="#cf222e", linestyle="--", linewidth=1, label="threshold")
+    p = evidence.get("score_shift_p")
+    histogram.set_title(
+        "anomaly scores" + (f" (KS {evidence['score_shift']:.2f}, block-bootstrap p={p:.2g})" if p is not None else "")
+    )
+    histogram.set_ylabel("density")
+    histogram.legend(loc="upper right", fontsize="small")
+
+    if new.any() and reference.any():
+        span = int(evidence.get("span") or gap)
+        path = score_cusum(scores[reference], scores[new], span, float(evidence.get("cusum_k", 0.5)))
+        cusum.plot(times[new], path, color="#9a6700", label="CUSUM of the new scores (reference quantiles)")
+        cusum.axhline(evidence.get("cusum_threshold", 8.0), color="#cf222e", linestyle="--", label="warning level")
+        cusum.legend(loc="upper left", fontsize="small")
+    cusum.set_ylabel("CUSUM (new rows)")
+    for axis in (top, rate, cusum):
+        if boundary is not None:
+            axis.axvline(boundary, color="#57606a", linestyle="--", linewidth=1)
+        axis.grid(alpha=0.3)
+    histogram.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -115,11 +192,19 @@ def render(result: CheckResult, *, checked_at: str = "", extra: dict[str, Any] |
     """The check as one HTML page (figures embedded)."""
     colour = STATUS_COLOURS.get(result.status, "#57606a")
     png = figure_png(result)
+    detector = result.scores is not None
+    alt = (
+        "anomaly scores, alerts over time, score histograms and CUSUM"
+        if detector
+        else "rolling errors, error ratio and CUSUM"
+    )
     figure = (
-        f'<img alt="rolling errors, error ratio and CUSUM" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         if png
         else "<p>No per-origin losses to draw.</p>"
     )
+    counted = "new rows with final scores" if detector else "new forecast origins with arrived targets"
+    meaning = DETECTOR_MEANING if detector else FORECAST_MEANING
     rows = "\n".join(
         f"<tr><th>{html.escape(str(key))}</th><td>{_cell(value)}</td></tr>"
         for key, value in {**result.evidence, **(extra or {})}.items()
@@ -136,17 +221,24 @@ img {{ max-width: 100%; }} .muted {{ color: #57606a; }}
 <h1>{html.escape(title)} <span class="status">{html.escape(result.status)}</span></h1>
 <p>{html.escape(result.detail)}</p>
 <p class="muted">{html.escape(result.kind)} on {html.escape(result.series)}; checked {html.escape(checked_at)};
-validated data sha256 {html.escape(result.data_sha256[:16])}…; {result.n} new forecast origins with arrived targets.</p>
+validated data sha256 {html.escape(result.data_sha256[:16])}…; {result.n} {counted}.</p>
 {figure}
 <h2>Evidence</h2>
 <table>
 {rows}
 </table>
-<p class="muted">decayed: the champion is significantly worse than the baseline it beat on its hold-out
-(Diebold–Mariano, HLN), or its error ratio is significantly above its hold-out ratio (alpha split over
-the two, horizon-aware variance). warning: the CUSUM crossed its level without a significant test.</p>
+<p class="muted">{meaning}</p>
 </body></html>
 """
+
+
+FORECAST_MEANING = """decayed: the champion is significantly worse than the baseline it beat on its hold-out
+(Diebold–Mariano, HLN), or its error ratio is significantly above its hold-out ratio (alpha split over
+the two, horizon-aware variance). warning: the CUSUM crossed its level without a significant test."""
+DETECTOR_MEANING = """decayed: the new rows hold significantly more alert events per row than the reference
+(events: alerted runs merged over one window; exact test of two Poisson rates), or their anomaly scores
+are distributed differently (Kolmogorov–Smirnov distance, block-bootstrap p-value); alpha split over the
+two. warning: the CUSUM of the new scores crossed its level without a significant test."""
 
 
 def summary_markdown(verdicts: list[dict[str, Any]]) -> str:
@@ -156,15 +248,16 @@ def summary_markdown(verdicts: list[dict[str, Any]]) -> str:
     def number(value: Any) -> str:
         return f"{value:.3g}" if isinstance(value, int | float) else "-"
 
-    header = "| model | version | status | new targets | error ratio | hold-out ratio | DM p | ratio p |\n"
-    header += "|---|---|---|---|---|---|---|---|\n"
+    header = "| model | version | status | new targets or rows | error ratio | hold-out ratio | DM p | ratio p | alert rate (reference) | score shift p |\n"
+    header += "|---|---|---|---|---|---|---|---|---|---|\n"
     rows = []
     for v in verdicts:
         e = v.get("evidence", {})
         status = f"**{v['status']}**" if v["status"] in ("decayed", "error") else v["status"]
         rows.append(
             f"| {v['name']} | {v.get('version') or '-'} | {status} | {v.get('n', 0)} | {number(e.get('error_ratio'))} "
-            f"| {number(e.get('holdout_ratio'))} | {number(e.get('dm_p'))} | {number(e.get('ratio_p'))} |"
+            f"| {number(e.get('holdout_ratio'))} | {number(e.get('dm_p'))} | {number(e.get('ratio_p'))} "
+            f"| {_rates(e)} | {number(e.get('score_shift_p'))} |"
         )
     lines = [header + "\n".join(rows), ""]
     for v in verdicts:
@@ -173,3 +266,8 @@ def summary_markdown(verdicts: list[dict[str, Any]]) -> str:
             run = v.get("run_link") or f"`{v['run_id']}`"
             lines.append(f"  MLflow run {run} in experiment `lstmops-monitoring`, report: artifact `{v['report']}`")
     return "\n".join(lines) + "\n"
+
+
+def _rates(evidence: dict[str, Any]) -> str:
+    rate, reference = evidence.get("alert_rate"), evidence.get("alert_rate_reference")
+    return "-" if rate is None or reference is None else f"{rate:.3g} ({reference:.3g})"

@@ -78,11 +78,11 @@ def review(name: str, version: str | int | None = None, out_dir: Path = REVIEW_R
     return path
 
 
-def monitoring_checks(name: str, version: str) -> list[list[str]]:
-    """The version's checks in `lstmops-monitoring`, as table rows (a store without them: none)."""
-    from lstmops.monitoring.history import checks, table_rows
+def monitoring_checks(name: str, version: str) -> tuple[list[str], list[list[str]]]:
+    """The version's checks in `lstmops-monitoring`, as a table's headings and rows (a store without them: none)."""
+    from lstmops.monitoring.history import checks, table
 
-    return table_rows(checks(name, version))
+    return table(checks(name, version))
 
 
 def resolve_version(client: MlflowClient, name: str, version: str | int | None) -> ModelVersion:
@@ -199,7 +199,7 @@ def render(
     images: list[tuple[str, str]],
     entries: list[dict],
     run_tags: dict[str, str] | None = None,  # validation results live on the run (versions keep identifying tags)
-    checks: list[list[str]] | None = None,  # its monitoring history (`monitoring.history.table_rows`)
+    checks: tuple[list[str], list[list[str]]] | None = None,  # its monitoring history (`monitoring.history.table`)
 ) -> str:
     tags, number = version.tags, str(version.version)
     gate = {key.removeprefix(GATE_TAG_PREFIX): value for key, value in tags.items() if key.startswith(GATE_TAG_PREFIX)}
@@ -289,12 +289,10 @@ def render(
         if audit
         else "<p>No alias moves recorded for this version.</p>",
     ]
-    from lstmops.monitoring.history import COLUMNS
-
     parts += [
         "<h2>Monitoring after promotion</h2>",
-        _table(list(COLUMNS), checks)
-        if checks
+        _table(*checks)
+        if checks and checks[1]
         else "<p>No monitoring checks recorded for this version (<code>lstmops monitor</code>).</p>",
     ]
     body = "\n".join(parts)

@@ -155,6 +155,12 @@ class TrainedAutoencoder:
         """The fewest rows a frame to score must hold."""
         return min_rows(self.window, self.period)
 
+    @property
+    def score_lookahead(self) -> int:
+        """Rows after t that the score at t reads (the windows covering t, the row a period later, the
+        smoothing): a score is final, the same however much later data arrives, once they have arrived."""
+        return max(self.window - 1, self.period or 0) + self.smoothing_window // 2
+
     def score_features(self, features: pd.DataFrame) -> np.ndarray:
         """Anomaly score of every row of a sensor feature table (`data.features.sensor_features`)."""
         return anomaly_scores(self.model, self.scaler, self.window, self.smoothing_window, self.period, features)

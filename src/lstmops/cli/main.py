@@ -256,6 +256,37 @@ def train(
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
 
 
+@app.command()
+def register(
+    kind: ModelKind,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            help="Metrics JSON of the training to register (default: eval/<task>/metrics.json, the DVC stage's)"
+        ),
+    ] = None,
+    series: Annotated[list[str] | None, typer.Option(help="Series to register (repeatable); default: all")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Put the runs a `--no-register` training logged (a DVC train stage's) through the champion/challenger gate."""
+    from lstmops.experiment.preflight import check_reachable
+    from lstmops.experiment.register import logged_runs, register_logged_run
+    from lstmops.tracking import store
+
+    policy = _params(params_file)  # the gate's margin and alpha; the runs keep the params they trained with
+    metrics = metrics or Path("eval") / kind.value / "metrics.json"
+    runs = logged_runs(metrics)
+    unknown = sorted(set(series or ()) - set(runs))
+    if unknown:
+        _fail(f"ERROR: {', '.join(unknown)} not among the series of {metrics} ({', '.join(sorted(runs))})")
+    uri = store.configure_tracking()
+    check_reachable(uri)
+    typer.echo(f"tracking: {masked(uri)}")
+    for name, run_id in runs.items():
+        if not series or name in series:
+            typer.echo(register_logged_run(kind.value, name, run_id, policy).summary())
+
+
 @app.command("log-saved")
 def log_saved(
     folder: Annotated[Path, typer.Argument(help="A model kept by a training whose logging failed (data/unlogged/...)")],

@@ -208,7 +208,9 @@ def _write_dvc_outputs(outcomes, metrics_out: Path | None, plots_dir: Path | Non
             for name, table in outcome.evaluation.tables.items():
                 folder = plots_dir / Path(name).stem
                 folder.mkdir(parents=True, exist_ok=True)
-                table.to_csv(folder / f"{series_slug(outcome.series)}.csv", index=False)
+                # DVC draws each file apart under one title: the column lets a template name the series.
+                named = table if "series" in table.columns else table.assign(series=outcome.series)
+                named.to_csv(folder / f"{series_slug(outcome.series)}.csv", index=False)
 
 
 @app.command()

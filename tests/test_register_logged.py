@@ -49,6 +49,11 @@ def _train_unregistered(metrics: str) -> str:
     return json.loads(Path(metrics).read_text())["DEMOA"]["mlflow_run_id"]
 
 
+def _written(folder: Path) -> dict[Path, int]:
+    """Each file's last write time: a file written again, even with the same bytes, would change DVC's view."""
+    return {path: path.stat().st_mtime_ns for path in folder.rglob("*") if path.is_file()}
+
+
 def _aliases() -> dict[str, str]:
     return {alias: str(version) for alias, version in MlflowClient().get_registered_model(MODEL).aliases.items()}
 
@@ -57,12 +62,15 @@ def test_a_logged_run_registers_through_the_gate_and_a_challenger_that_does_not_
     first = _train_unregistered("eval/forecaster/metrics.json")  # the DVC stage's path: register's default
     assert MlflowClient().search_registered_models() == []  # --no-register: nothing registered yet
 
+    features = _written(Path("data/features"))
     promoted = runner.invoke(app, ["register", "forecaster"])
 
     assert promoted.exit_code == 0, promoted.output
     assert f"{MODEL} v1 PROMOTED to @champion" in promoted.output
     assert _aliases() == {"champion": "1"}
     assert MlflowClient().get_model_version(MODEL, "1").run_id == first
+    # data/features/ is a DVC output: registering reads it as the run prepared it, and writes nothing there.
+    assert _written(Path("data/features")) == features
 
     # A second training of the same model is no significant improvement: it faces the gate and loses.
     second = _train_unregistered("eval/second.json")

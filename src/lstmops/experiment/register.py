@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 from lstmops.config import Params
 from lstmops.registry.rule import RegistryError
 from lstmops.tasks import get_task
+from lstmops.tracking.store import filter_literal
 
 if TYPE_CHECKING:
     from lstmops.data.prepare import PreparedSeries
@@ -89,7 +90,7 @@ def register_logged_run(kind: str, series: str, run_id: str, policy: Params) -> 
     if run.info.status != RunStatus.to_string(RunStatus.FINISHED):
         raise RegistryError(f"run {run_id} ({kind} {series}) is {run.info.status}, not FINISHED: train it again")
     name = registered_model_name(kind, series)
-    already = client.search_model_versions(f"run_id = '{run_id}'")
+    already = client.search_model_versions(f"run_id = {filter_literal(run_id)}")
     if already:
         version = already[0]
         raise RegistryError(
@@ -111,17 +112,22 @@ def register_logged_run(kind: str, series: str, run_id: str, policy: Params) -> 
 
 
 def _trained_on(run, kind: str, series: str, params: Params) -> PreparedSeries:
-    """The series prepared as the run's training prepared it; refused when its validated data changed since."""
-    from lstmops.data import prepare
+    """The series prepared as the run's training prepared it, in memory: data/features/ is a DVC output,
+    which the run's params (not the workspace's) must not rewrite. Refused when the validated data changed."""
+    from lstmops.data.ingest import load_validated, validated_dir
+    from lstmops.data.prepare import features_dir, prepare_frame, with_user_labels
+    from lstmops.data.snapshots import series_slug
 
-    task = get_task(kind)
     source = run.data.tags.get("data.source", "")
-    prepared = next((p for p in prepare.prepare_all(params, task.data_kind, source) if p.series == series), None)
+    path = validated_dir(params.data.root, get_task(kind).data_kind, source) / f"{series_slug(series)}.parquet"
     trained_sha = run.data.tags.get("data.sha256", "")
-    if prepared is None or prepared.card.get("sha256") != trained_sha:
-        now = "is gone" if prepared is None else f"now has sha256 {prepared.card.get('sha256', '')[:12]}"
+    frame, card = load_validated(path) if path.exists() else (None, {})
+    if card.get("sha256") != trained_sha:
+        now = "is gone" if frame is None else f"now has sha256 {card.get('sha256', '')[:12]}"
         raise RegistryError(
             f"run {run.info.run_id} ({kind} {series}) trained on validated data with sha256 {trained_sha[:12]}, "
-            f"but that data {now}: the gate would judge it on other data; run `dvc repro` (or `lstmops train`) again"
+            f"but that data ({path}) {now}: the gate would judge it on other data; run `dvc repro` "
+            "(or `lstmops train`) again"
         )
-    return prepared
+    card = with_user_labels(frame, card, params.data.root)
+    return prepare_frame(frame, card, params, features_dir(params.data.root, card["kind"], source, series))

@@ -208,7 +208,9 @@ def _write_dvc_outputs(outcomes, metrics_out: Path | None, plots_dir: Path | Non
             for name, table in outcome.evaluation.tables.items():
                 folder = plots_dir / Path(name).stem
                 folder.mkdir(parents=True, exist_ok=True)
-                table.to_csv(folder / f"{series_slug(outcome.series)}.csv", index=False)
+                # DVC draws each file apart under one title: the column lets a template name the series.
+                named = table if "series" in table.columns else table.assign(series=outcome.series)
+                named.to_csv(folder / f"{series_slug(outcome.series)}.csv", index=False)
 
 
 @app.command()
@@ -254,6 +256,37 @@ def train(
             typer.echo(runner.gate(outcome, prepared, params).summary())
         outcomes.append(outcome)
     _write_dvc_outputs(outcomes, metrics_out, plots_dir)
+
+
+@app.command()
+def register(
+    kind: ModelKind,
+    metrics: Annotated[
+        Path | None,
+        typer.Option(
+            help="Metrics JSON of the training to register (default: eval/<task>/metrics.json, the DVC stage's)"
+        ),
+    ] = None,
+    series: Annotated[list[str] | None, typer.Option(help="Series to register (repeatable); default: all")] = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Put the runs a `--no-register` training logged (a DVC train stage's) through the champion/challenger gate."""
+    from lstmops.experiment.preflight import check_reachable
+    from lstmops.experiment.register import logged_runs, register_logged_run
+    from lstmops.tracking import store
+
+    policy = _params(params_file)  # the gate's margin and alpha; the runs keep the params they trained with
+    metrics = metrics or Path("eval") / kind.value / "metrics.json"
+    runs = logged_runs(metrics)
+    unknown = sorted(set(series or ()) - set(runs))
+    if unknown:
+        _fail(f"ERROR: {', '.join(unknown)} not among the series of {metrics} ({', '.join(sorted(runs))})")
+    uri = store.configure_tracking()
+    check_reachable(uri)
+    typer.echo(f"tracking: {masked(uri)}")
+    for name, run_id in runs.items():
+        if not series or name in series:
+            typer.echo(register_logged_run(kind.value, name, run_id, policy).summary())
 
 
 @app.command("log-saved")

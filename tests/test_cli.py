@@ -262,8 +262,8 @@ def test_benchmark_nab_passes_the_named_protocol_detector_and_seeds_and_rejects_
     result = runner.invoke(app, [*command, "--protocol", "orion", "--seeds", "2"])
 
     assert result.exit_code == 0, result.output
-    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3, nab.DETECTORS["seasonal_ae_global"])]  # the shipped detector
-    assert "protocol orion, detector seasonal_ae_global, seeds [3, 4]" in result.output
+    assert calls == [(["g"], nab.PROTOCOLS["orion"], 2, 3, nab.DETECTORS["product"])]  # the detector users get
+    assert "protocol orion, detector product, seeds [3, 4]" in result.output
 
     result = runner.invoke(app, [*command, "--detector", "lstm_ae"])  # Orion's reconstruction error alone
     assert result.exit_code == 0, result.output

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
 
 import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
+from fakes import StepForecaster
 
 from lstmops import tasks
 from lstmops.config import Params, load_params
@@ -25,56 +22,19 @@ from lstmops.tasks.contract import LazyTask
 from lstmops.tracking.pyfunc import load_trained
 
 
-@dataclass
-class MeanReturnForecaster:
-    """A numpy stand-in for a Trained<Kind>: the next close moves by the training part's mean log return."""
-
-    mean_return: float
-    history: dict[str, list[float]] = field(default_factory=dict)
-    device: dict[str, Any] = field(default_factory=dict)
-    kind: ClassVar[str] = "forecaster"
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "state.json").write_text(json.dumps({"mean_return": self.mean_return}))
-
-    @classmethod
-    def load(cls, folder: Path) -> MeanReturnForecaster:
-        return cls(**json.loads((folder / "state.json").read_text()))
-
-    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "date": frame["date"].iloc[1:].to_numpy(),
-                "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(self.mean_return),
-            }
-        )
-
-    def input_example(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "date": pd.date_range("2024-01-01", periods=3, freq="B"),
-                "open": 10.0,
-                "high": 11.0,
-                "low": 9.0,
-                "close": [10.0, 10.4, 10.1],
-                "volume": 1e6,
-            }
-        )
-
-
-def train_mean_return(prepared: PreparedSeries, params: Params) -> MeanReturnForecaster:
+def train_mean_return(prepared: PreparedSeries, params: Params) -> StepForecaster:
+    """The stand-in's training: the next close moves by the training part's mean log return."""
     returns = prepared.features["log_return"].to_numpy()[prepared.split.train]
     history = {"loss": [1.0, 0.5], "batch_size": [float(params.train.batch_size)]}
-    return MeanReturnForecaster(float(np.mean(returns)), history=history, device={"backend": "numpy"})
+    return StepForecaster(float(np.mean(returns)), history=history, device={"backend": "numpy"})
 
 
 def evaluate_mean_return(
-    trained: MeanReturnForecaster, prepared: PreparedSeries, params: Params, *, gate: bool = False
+    trained: StepForecaster, prepared: PreparedSeries, params: Params, *, gate: bool = False
 ) -> Evaluation:
     close = prepared.features["close"].to_numpy()
     test = np.arange(prepared.split.test.start, prepared.split.test.stop)
-    predicted = close[test - 1] * np.exp(trained.mean_return)
+    predicted = close[test - 1] * np.exp(trained.step)
     metrics = {
         "mae": float(np.mean(np.abs(predicted - close[test]))),
         "mae_persistence": float(np.mean(np.abs(close[test - 1] - close[test]))),
@@ -90,7 +50,7 @@ TASK = LazyTask(
     data_kind="prices",
     trainer=f"{__name__}:train_mean_return",
     evaluator=f"{__name__}:evaluate_mean_return",
-    trained=f"{__name__}:MeanReturnForecaster",
+    trained="fakes:StepForecaster",
 )
 
 
@@ -147,10 +107,8 @@ def test_an_experiment_trains_evaluates_logs_and_reports_against_the_baseline(
     assert phases == pytest.approx(outcome.phase_seconds) and all(seconds > 0 for seconds in phases.values())
     assert sum(phases.values()) <= outcome.seconds
     restored = load_trained(outcome.model_uri)
-    assert isinstance(restored, MeanReturnForecaster)
-    assert restored.mean_return == pytest.approx(
-        np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train])
-    )
+    assert isinstance(restored, StepForecaster)
+    assert restored.step == pytest.approx(np.mean(prepared.features["log_return"].to_numpy()[prepared.split.train]))
 
 
 def test_the_task_trains_with_its_own_train_overrides_and_the_run_logs_them(

@@ -1,37 +1,34 @@
 """Fault injection (issue 15): each case breaks something on purpose and checks the message, the exit
 code, and that nothing downstream changed (the validated data's hash and the registry's aliases).
 
-Trainings here use a numpy stand-in task (a fixed shrink of persistence) so that they take
-milliseconds; the training timeout is shown on the real forecaster.
+Trainings here use a numpy stand-in task (persistence, scored as if it halved its error: tests/fixtures/fakes.py)
+so that they take milliseconds; the training timeout is shown on the real forecaster.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import mlflow
-import numpy as np
-import pandas as pd
 import psutil
 import pytest
 import yaml
+from fakes import StepForecaster
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from lstmops import tasks
 from lstmops.cli.main import app
 from lstmops.common import user_errors
-from lstmops.evaluate.report import Evaluation
 from lstmops.experiment.preflight import TrackingStoreError, before_training
 from lstmops.experiment.runner import ModelNotLogged, gate, run_experiment
 from lstmops.tasks.contract import LazyTask
@@ -46,56 +43,20 @@ MODEL = "forecaster-DEMOA"
 # ---------------------------------------------------------------- a stand-in task that trains in milliseconds
 
 
-@dataclass
-class Shrunk:
-    """Predicts the last close moved `factor` of the way to the training mean (a stand-in Trained<Kind>)."""
-
-    mean: float
-    history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [1.0]})
-    device: dict[str, Any] = field(default_factory=dict)
-    kind: ClassVar[str] = "forecaster"
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "state.json").write_text(json.dumps({"mean": self.mean}))
-
-    @classmethod
-    def load(cls, folder: Path) -> Shrunk:
-        return cls(**json.loads((folder / "state.json").read_text()))
-
-    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
-        close = frame["close"].to_numpy()
-        return pd.DataFrame({"date": frame["date"].iloc[1:].to_numpy(), "predicted_close": close[:-1]})
-
-    def input_example(self) -> pd.DataFrame:
-        dates = pd.date_range("2024-01-01", periods=3, freq="B")
-        return pd.DataFrame({"date": dates, "open": 10.0, "high": 11.0, "low": 9.0, "close": 10.0, "volume": 1e6})
-
-
 TRAININGS: list[str] = []  # one entry per stand-in training: a refused store must leave it unchanged
 
 
-def train_shrunk(prepared, params) -> Shrunk:
+def train_shrunk(prepared, params) -> StepForecaster:
     TRAININGS.append(prepared.series)
-    return Shrunk(float(prepared.features["close"].to_numpy()[prepared.split.train].mean()))
-
-
-def evaluate_shrunk(trained, prepared, params, *, gate: bool = False) -> Evaluation:
-    close = prepared.features["close"].to_numpy()
-    test = np.arange(prepared.split.test.start, prepared.split.test.stop)
-    errors = np.abs(close[test - 1] - close[test])
-    metrics = {"mae": float(errors.mean() / 2), "mae_persistence": float(errors.mean())}  # always beats persistence
-    # Per-point losses too: the gate promotes only a significant win, which its paired test must see.
-    units = pd.DataFrame({"loss": errors / 2, "loss_baseline": errors}, index=prepared.features["date"].iloc[test])
-    return Evaluation(metrics, "mae", "mae_persistence", higher_is_better=False, units=units)
+    return StepForecaster(0.0)
 
 
 TASK = LazyTask(
     name="forecaster",
     data_kind="prices",
     trainer=f"{__name__}:train_shrunk",
-    evaluator=f"{__name__}:evaluate_shrunk",
-    trained=f"{__name__}:Shrunk",
+    evaluator="fakes:halved_persistence_error",
+    trained="fakes:StepForecaster",
 )
 
 

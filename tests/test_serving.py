@@ -2,76 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
 
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fakes import ScaledStepForecaster, raw_prices
 
 from lstmops.tracking.pyfunc import BundleModel, import_class, load_trained, log_bundle_model
 from lstmops.tracking.store import ensure_experiment
 
 
-@dataclass
-class ReturnForecaster:
-    """A numpy stand-in for a Trained<Kind> with preprocessing state: the next close is the last close
-    moved by the mean log return seen in training, scaled back from standardised units."""
-
-    mean_scaled_return: float
-    return_mean: float
-    return_std: float
-    history: dict[str, list[float]] = field(default_factory=dict)
-    device: dict[str, Any] = field(default_factory=dict)
-    kind: ClassVar[str] = "forecaster"
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            "mean_scaled_return": self.mean_scaled_return,
-            "return_mean": self.return_mean,
-            "return_std": self.return_std,
-        }
-        (folder / "preprocessing.json").write_text(json.dumps(state))
-
-    @classmethod
-    def load(cls, folder: Path) -> ReturnForecaster:
-        return cls(**json.loads((folder / "preprocessing.json").read_text()))
-
-    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
-        step = self.mean_scaled_return * self.return_std + self.return_mean
-        return pd.DataFrame(
-            {
-                "date": frame["date"].iloc[1:].to_numpy(),
-                "predicted_close": frame["close"].to_numpy()[:-1] * np.exp(step),
-            }
-        )
-
-    def input_example(self) -> pd.DataFrame:
-        return raw_prices(4)
-
-
-def raw_prices(n: int) -> pd.DataFrame:
-    close = 100 * np.exp(np.cumsum(np.random.default_rng(n).normal(0, 0.01, n)))
-    return pd.DataFrame(
-        {
-            "date": pd.date_range("2024-01-01", periods=n, freq="B"),
-            "open": close,
-            "high": close * 1.01,
-            "low": close * 0.99,
-            "close": close,
-            "volume": 1e6,
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def trained():
-    return ReturnForecaster(mean_scaled_return=0.5, return_mean=0.001, return_std=0.02)
+    """A stand-in with preprocessing state: a step of half a standard deviation of the training returns."""
+    return ScaledStepForecaster(step=0.5, return_mean=0.001, return_std=0.02)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +44,7 @@ def test_load_trained_gives_back_the_trained_object(logged, trained):
 
     restored = load_trained(f"runs:/{run_id}/model")
 
-    assert isinstance(restored, ReturnForecaster) and restored == trained
+    assert isinstance(restored, ScaledStepForecaster) and restored == trained
 
 
 def test_the_model_carries_signature_example_requirements_and_its_code(logged):
@@ -113,7 +59,7 @@ def test_the_model_carries_signature_example_requirements_and_its_code(logged):
     assert (folder / "code/lstmops/tracking/pyfunc.py").exists(), "the package ships with the model"
     assert (folder / "artifacts/bundle/preprocessing.json").exists()
     metadata = yaml.safe_load((folder / "MLmodel").read_text())["metadata"]
-    assert metadata == {"kind": "forecaster", "trained_class": f"{__name__}:ReturnForecaster"}
+    assert metadata == {"kind": "forecaster", "trained_class": "fakes:ScaledStepForecaster"}
 
 
 def test_a_model_whose_class_is_gone_fails_with_its_name():

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from fakes import StepForecaster
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
 from lstmops.config import load_params
@@ -22,41 +22,6 @@ from lstmops.evaluate.report import Evaluation
 from lstmops.tracking.lineage import git_state, lineage_tags, params_hash, run_params
 from lstmops.tracking.runs import log_training_run
 from lstmops.tracking.store import artifact_location, configure_tracking, experiment_name
-
-
-@dataclass
-class DriftForecaster:
-    """A numpy stand-in for a Trained<Kind>: the next close is the last close times a fitted drift."""
-
-    drift: float
-    history: dict[str, list[float]] = field(default_factory=dict)
-    device: dict[str, Any] = field(default_factory=dict)
-    kind: ClassVar[str] = "forecaster"
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "state.json").write_text(json.dumps({"drift": self.drift}))
-
-    @classmethod
-    def load(cls, folder: Path) -> DriftForecaster:
-        return cls(**json.loads((folder / "state.json").read_text()))
-
-    def predict_raw(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"date": frame["date"].iloc[1:].to_numpy(), "predicted_close": frame["close"].to_numpy()[:-1] * self.drift}
-        )
-
-    def input_example(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "date": pd.date_range("2024-01-01", periods=4, freq="B"),
-                "open": 10.0,
-                "high": 11.0,
-                "low": 9.0,
-                "close": [10.0, 10.5, 10.2, 10.8],
-                "volume": 1e6,
-            }
-        )
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +98,8 @@ def test_mlflow_tracking_uri_overrides_the_default_and_the_registry_follows(tmp_
 
 
 def test_a_run_records_params_curves_metrics_with_baselines_lineage_and_artifacts(store, prepared, params):
-    trained = DriftForecaster(
-        1.01,
+    trained = StepForecaster(
+        math.log(1.01),  # a drift of 1% a day
         history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.75]},
         device={"backend": "tensorflow", "device": "cpu", "gpus": []},
     )

@@ -103,6 +103,9 @@ class DemoSensorParams(Strict):
     # A thermostat-like relay whose period depends on the hour (data/demo_sensors.py), this times the
     # daily amplitude: structure a linear model on lags cannot capture (0: none).
     cycle: float = Field(0.0, ge=0)
+    # The relay's relative step-to-step spread of speed: small, it locks to the daily forcing and repeats
+    # (which a seasonal naive predicts); large, its phase wanders and only its current state tells its future.
+    cycle_jitter: float = Field(0.05, ge=0, lt=1)
 
 
 class SensorValidationParams(Strict):

@@ -122,6 +122,20 @@ def test_the_relay_cycles_faster_at_the_hours_it_falls_faster():
     assert periods[phase > 0.5].mean() < 0.7 * periods[phase < -0.5].mean()
 
 
+def test_the_relays_jitter_changes_the_relay_alone_and_is_set_in_params():
+    from lstmops.config import ConfigError, load_params
+
+    steady, wandering = (
+        generate_demo_sensor("demo/machine_a", seed=18, cycle=1.0),
+        generate_demo_sensor("demo/machine_a", seed=18, cycle=1.0, cycle_jitter=0.3),
+    )
+    assert wandering.kinds == steady.kinds and wandering.series.windows == steady.series.windows
+    assert not np.allclose(wandering.clean, steady.clean)
+    assert load_params(overrides={"sensors.demo.cycle_jitter": 0.3}).sensors.demo.cycle_jitter == 0.3
+    with pytest.raises(ConfigError, match="cycle_jitter"):  # a speed that could reverse is refused
+        load_params(overrides={"sensors.demo.cycle_jitter": 1.0})
+
+
 def test_a_negative_cycle_is_refused():
     with pytest.raises(ValueError, match="cycle must be >= 0"):
         demo_sensor("demo/machine_a", cycle=-1.0)

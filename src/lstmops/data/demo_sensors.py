@@ -31,7 +31,7 @@ CLEAN_FRACTION = 0.4
 _LENGTH_FRACTION = {"level_shift": 0.015, "drift": 0.025, "flatline": 0.015, "noise_burst": 0.015}
 _PAD_FRACTION = 0.002
 MIN_POINTS = 100
-CYCLE_JITTER = 0.05  # relative spread of the relay's speed from step to step
+CYCLE_JITTER = 0.05  # default relative spread of the relay's speed from step to step
 
 
 # eq=False: the generated __eq__ would compare arrays and DataFrames, which has no truth value.
@@ -61,6 +61,7 @@ def generate_demo_sensor(
     start: str = "2024-01-01",
     seed: int = 11,
     cycle: float = 0.0,
+    cycle_jitter: float = CYCLE_JITTER,
 ) -> DemoSensor:
     """Build the clean signal, inject the five anomalies and label them; same inputs, same output."""
     if n_points < MIN_POINTS:
@@ -73,7 +74,7 @@ def generate_demo_sensor(
         raise ValueError(f"demo sensor {name!r}: cycle must be >= 0, got {cycle}")
     daily_amplitude = rng.uniform(8.0, 12.0)
     noise_sd = 0.04 * daily_amplitude
-    relay = cycle * daily_amplitude * _relay(days, freq, [seed, _name_seed(name), 1]) if cycle else 0.0
+    relay = cycle * daily_amplitude * _relay(days, freq, [seed, _name_seed(name), 1], cycle_jitter) if cycle else 0.0
     clean = (
         rng.uniform(40.0, 60.0)
         + relay
@@ -100,10 +101,10 @@ def generate_demo_sensor(
     return DemoSensor(series=SensorSeries(name=name, frame=frame, windows=windows), clean=clean, kinds=kinds)
 
 
-def _relay(days: np.ndarray, freq: str, seed: list[int]) -> np.ndarray:
+def _relay(days: np.ndarray, freq: str, seed: list[int], jitter: float) -> np.ndarray:
     """A thermostat-like relay in [-0.5, 0.5]: rises while on, falls while off, switching at fixed
     bounds, about an hour up; its falling speed follows the time of day (0.2 to 1.8 x 0.8 x the rise),
-    so its period depends on the hour. Each step's speed varies by up to CYCLE_JITTER."""
+    so its period depends on the hour. Each step's speed varies by up to `jitter` (relative)."""
     rng = np.random.default_rng(seed)
     step_days = pd.Timedelta(freq) / pd.Timedelta(days=1)
     rise = step_days / 0.04  # about an hour from bottom to top
@@ -111,7 +112,7 @@ def _relay(days: np.ndarray, freq: str, seed: list[int]) -> np.ndarray:
     level, on = 0.0, True
     for t, day in enumerate(days):
         fall = rise * 0.8 * (1.0 + 0.8 * np.sin(2 * np.pi * day))
-        speed = (rise if on else -fall) * rng.uniform(1 - CYCLE_JITTER, 1 + CYCLE_JITTER)
+        speed = (rise if on else -fall) * rng.uniform(1 - jitter, 1 + jitter)
         level += speed
         if level >= 1.0:
             level, on = 1.0, False
@@ -129,6 +130,7 @@ def demo_sensor(
     start: str = "2024-01-01",
     seed: int = 11,
     cycle: float = 0.0,
+    cycle_jitter: float = CYCLE_JITTER,
 ) -> SensorSeries:
     """The demo series with its label windows (see `generate_demo_sensor` for kinds and clean signal)."""
     return generate_demo_sensor(
@@ -138,4 +140,5 @@ def demo_sensor(
         start=start,
         seed=seed,
         cycle=cycle,
+        cycle_jitter=cycle_jitter,
     ).series

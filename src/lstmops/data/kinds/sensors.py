@@ -52,6 +52,7 @@ class Sensors(DataKind):
                         freq=s.demo.freq,
                         seed=s.demo.seed,
                         cycle=s.demo.cycle,
+                        cycle_jitter=s.demo.cycle_jitter,
                     ),
                     {"origin": "demo", **s.demo.model_dump()},
                 )

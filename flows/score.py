@@ -63,17 +63,33 @@ def score(
     csv_paths: list[str] | None = None,
     nab_root: str | None = None,
 ) -> list[str]:
-    """Score every configured series of `data_kind` with each of its models' @champion."""
+    """Score every configured series of `data_kind` with each of its models' @champion; a model without one
+    is skipped with the reason (logged and in the artifact), and the run fails only when none has one."""
+    from lstmops.registry import versions
+    from lstmops.registry.rule import RegistryError
+    from lstmops.serving.scoring import champion_version
+    from lstmops.tracking import store
+
     params = load_params(params_file, overrides)
     validated = snapshot_and_validate(data_kind, params, csv_paths=csv_paths, nab_root=nab_root)
-    scorings = [
-        score_series.submit(kind, result, params)
-        for result in validated
-        for kind in model_kinds or [task.name for task in tasks_for(data_kind)]
-    ]
+    store.configure_tracking()
+    serving, skipped = [], []
+    for result in validated:
+        for kind in model_kinds or [model_task.name for model_task in tasks_for(data_kind)]:
+            try:
+                champion_version(versions.registered_model_name(kind, result.series))
+                serving.append((kind, result))
+            except RegistryError as err:  # a series whose model has not won the gate is skipped, and said
+                skipped.append(str(err))
+    if not serving:
+        raise RegistryError("nothing to score: " + "; ".join(skipped))
+    for reason in skipped:
+        get_run_logger().warning("skipped: %s", reason)
+    scorings = [score_series.submit(kind, result, params) for kind, result in serving]
     scored = [scoring.result() for scoring in scorings]
     table = ["| model | version | rows | predictions | MLflow scoring run |", "|---|---|---|---|---|"]
     table += [f"| {s.name} | {s.version} | {s.rows} | `{s.predictions}` | `{s.scoring_run_id}` |" for s in scored]
+    table += [f"\nSkipped: {reason}" for reason in skipped]
     create_markdown_artifact(
         markdown="\n".join(table) + "\n",
         key=artifact_key("score", data_kind),

@@ -15,6 +15,7 @@ def params(tmp_path):
         overrides={
             "data.root": str(tmp_path / "data"),
             "prices.tickers": ["DEMOA"],
+            "sensors.series": ["demo/machine_a"],
             "prices.demo.n_days": 300,
             "sensors.demo.n_points": 600,
             # Short windows: the hand-written files below need only a dozen rows to be long enough.

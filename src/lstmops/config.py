@@ -106,6 +106,9 @@ class DemoSensorParams(Strict):
     # The relay's relative step-to-step spread of speed: small, it locks to the daily forcing and repeats
     # (which a seasonal naive predicts); large, its phase wanders and only its current state tells its future.
     cycle_jitter: float = Field(0.05, ge=0, lt=1)
+    # The demo series that get the relay (None: every one): one series can show the seq2seq's edge over a
+    # linear model while another keeps the plain signal, where the autoencoder's anomalies stay visible.
+    cycle_series: list[SeriesName] | None = None
 
 
 class SensorValidationParams(Strict):

@@ -14,6 +14,7 @@ from lstmops.data.kinds import DATA_KINDS, DataKindName, data_kind
 
 SMALL = {
     "prices.tickers": ["DEMOA"],
+    "sensors.series": ["demo/machine_a"],
     "prices.demo.n_days": 200,
     "sensors.demo.n_points": 500,
     "models.seq2seq.seasons": [48],  # a weekly season does not fit in 500 rows

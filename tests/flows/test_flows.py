@@ -470,6 +470,19 @@ def test_score_writes_the_champions_predictions_for_the_newest_validated_data(pa
     assert f"| autoencoder-demo__machine_a | {version} | 600 |" in Artifact.get("score-sensors").data
 
 
+def test_score_skips_a_series_whose_model_has_no_champion_and_says_so(params_file, tmp_path):
+    two_series = yaml.safe_load(Path(params_file).read_text())
+    two_series["sensors"]["series"] = ["demo/machine_a", "demo/machine_b"]
+    Path(params_file).write_text(yaml.safe_dump(two_series))
+    version = register_champion("autoencoder-demo__machine_a")  # machine_b's detector never won the gate
+
+    (summary,) = score_flow.score("sensors", model_kinds=["autoencoder"], params_file=params_file)
+
+    assert summary.startswith(f"autoencoder-demo__machine_a v{version} (@champion) scored 600 rows")
+    assert not (tmp_path / "data" / "predictions" / "autoencoder-demo__machine_b.parquet").exists()
+    assert "Skipped: no registered model 'autoencoder-demo__machine_b'" in Artifact.get("score-sensors").data
+
+
 def test_score_without_a_champion_says_what_is_missing(params_file):
     # no version of the seq2seq was ever registered in this store: said the way every command says it
     with pytest.raises(Exception, match="no registered model 'seq2seq-demo__machine_a'"):

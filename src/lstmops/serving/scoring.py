@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 from lstmops.data.snapshots import frame_to_csv_bytes
@@ -68,18 +69,24 @@ def anomaly_segments(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
 
 
-def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") -> ScoreResult:
-    """Score raw `frame` with `name`'s champion; write `<out_dir>/<name>.parquet` (+ `.segments.parquet`)."""
+def champion_version(name: str) -> ModelVersion:
+    """`name`'s @champion version; a RegistryError that says what is missing when there is none."""
     client = MlflowClient()
     if not client.search_registered_models(filter_string=f"name = {filter_literal(name)}"):
         raise RegistryError(no_such_model(name))
     try:
-        champion = client.get_model_version_by_alias(name, CHAMPION)
+        return client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException as err:
         raise RegistryError(
             f"{name} has no @{CHAMPION} to score with: no version has won the registry gate yet "
             f"(`lstmops registry history {name}` says why; a retrain on newer data can win it)"
         ) from err
+
+
+def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") -> ScoreResult:
+    """Score raw `frame` with `name`'s champion; write `<out_dir>/<name>.parquet` (+ `.segments.parquet`)."""
+    client = MlflowClient()
+    champion = champion_version(name)
     version = str(champion.version)  # an int in MLflow 3.17
     model = load_pyfunc(version_uri(name, version))
     stamp = {"model_name": name, "model_version": int(version), "model_run_id": champion.run_id}

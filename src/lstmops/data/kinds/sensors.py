@@ -51,7 +51,7 @@ class Sensors(DataKind):
                         n_points=s.demo.n_points,
                         freq=s.demo.freq,
                         seed=s.demo.seed,
-                        cycle=s.demo.cycle,
+                        cycle=s.demo.cycle if s.demo.cycle_series is None or name in s.demo.cycle_series else 0.0,
                         cycle_jitter=s.demo.cycle_jitter,
                     ),
                     {"origin": "demo", **s.demo.model_dump()},

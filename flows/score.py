@@ -67,25 +67,20 @@ def score(
     is skipped with the reason (logged and in the artifact), and the run fails only when none has one."""
     from lstmops.registry import versions
     from lstmops.registry.rule import RegistryError
-    from lstmops.serving.scoring import champion_version
+    from lstmops.serving.scoring import with_champions
     from lstmops.tracking import store
 
     params = load_params(params_file, overrides)
     validated = snapshot_and_validate(data_kind, params, csv_paths=csv_paths, nab_root=nab_root)
     store.configure_tracking()
-    serving, skipped = [], []
-    for result in validated:
-        for kind in model_kinds or [model_task.name for model_task in tasks_for(data_kind)]:
-            try:
-                champion_version(versions.registered_model_name(kind, result.series))
-                serving.append((kind, result))
-            except RegistryError as err:  # a series whose model has not won the gate is skipped, and said
-                skipped.append(str(err))
-    if not serving:
+    kinds = model_kinds or [model_task.name for model_task in tasks_for(data_kind)]
+    pairs = {versions.registered_model_name(kind, r.series): (kind, r) for r in validated for kind in kinds}
+    names, skipped = with_champions(list(pairs))  # a model that has not won the gate is skipped, and said
+    if not names:
         raise RegistryError("nothing to score: " + "; ".join(skipped))
     for reason in skipped:
         get_run_logger().warning("skipped: %s", reason)
-    scorings = [score_series.submit(kind, result, params) for kind, result in serving]
+    scorings = [score_series.submit(*pairs[name], params) for name in names]
     scored = [scoring.result() for scoring in scorings]
     table = ["| model | version | rows | predictions | MLflow scoring run |", "|---|---|---|---|---|"]
     table += [f"| {s.name} | {s.version} | {s.rows} | `{s.predictions}` | `{s.scoring_run_id}` |" for s in scored]

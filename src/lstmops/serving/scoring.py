@@ -83,6 +83,18 @@ def champion_version(name: str) -> ModelVersion:
         ) from err
 
 
+def with_champions(names: list[str]) -> tuple[list[str], list[str]]:
+    """The names that have a @champion to score with, and why each of the others has none."""
+    serving, missing = [], []
+    for name in names:
+        try:
+            champion_version(name)
+            serving.append(name)
+        except RegistryError as err:
+            missing.append(str(err))
+    return serving, missing
+
+
 def score(name: str, frame: pd.DataFrame, out_dir: Path, *, source: str = "") -> ScoreResult:
     """Score raw `frame` with `name`'s champion; write `<out_dir>/<name>.parquet` (+ `.segments.parquet`)."""
     client = MlflowClient()

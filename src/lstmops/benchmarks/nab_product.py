@@ -19,16 +19,17 @@ real labels do.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lstmops.benchmarks.inputs import BenchmarkInputError, prepare_sensor_frame
 from lstmops.config import Params
-from lstmops.data.kinds.sensor_rules import validate_sensors
-from lstmops.data.prepare import prepare_frame
-from lstmops.data.sensors import SensorSeries, merge_duplicate_timestamps
+from lstmops.data.prepare import PreparedSeries
+from lstmops.data.sensors import SensorSeries
 from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder.evaluate import zscore_flags
 from lstmops.tasks.autoencoder.injected import injected_evaluation
@@ -58,27 +59,18 @@ class ProductDetection:
     f1_injected: dict[str, float]
 
 
-def prepared_series(series: SensorSeries, key: str, params: Params):
+def prepared_series(series: SensorSeries, key: str, params: Params) -> PreparedSeries:
     """The series as the pipeline prepares a validated snapshot (labels on the card), in memory."""
-    frame, _ = merge_duplicate_timestamps(series.frame)
-    v = params.sensors.validation
-    report = validate_sensors(
-        frame,
-        source_file=key,
-        interval_tolerance=v.interval_tolerance,
-        max_null_fraction=v.max_null_fraction,
-        max_gap_intervals=v.max_gap_intervals,
-    )
-    if not report.success:
-        raise ProductInputError(" ".join(line.strip() for line in report.message().splitlines()[:2]))
     card = {
         "series": key,
         "kind": "sensors",
         "source": "nab",
-        "rows": len(frame),
         "labels": [[str(a), str(b)] for a, b in series.windows or []],
     }
-    return prepare_frame(frame, card, params, params.data.root)
+    try:
+        return prepare_sensor_frame(series.frame, card, params, Path(params.data.root), source_file=key)
+    except BenchmarkInputError as err:  # the report's first line and first rule: one line in the table
+        raise ProductInputError(" ".join(line.strip() for line in str(err).splitlines()[:2])) from None
 
 
 def reconstruction_only(trained: TrainedAutoencoder, train_features: pd.DataFrame) -> TrainedAutoencoder:

@@ -4,6 +4,7 @@
                                            # scale-out, start-up, `make run`
     python bench/run.py --skip make_run    # leave out timing `make run` on the demo (minutes)
     python bench/run.py --quick            # tiny sizes, no `make run`: a smoke run of the harness
+    python -m bench startup nab_speed      # only these (`python -m bench` = bench/run.py)
 
 Each benchmark runs in its own fresh Python process (clean memory baseline, no state shared
 between them). GPU results (`bench/gpu.py`, run on the lent GPU machine) are read from any
@@ -71,19 +72,19 @@ def windowing_memory(points: int, window: int) -> dict[str, Any]:
     return result
 
 
+def options(**values: Any) -> list[str]:
+    """Command-line options from keyword arguments: `scoring_windows=5` -> `--scoring-windows 5`; a list -> its items."""
+    args: list[str] = []
+    for name, value in values.items():
+        args.append("--" + name.replace("_", "-"))
+        args.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])
+    return args
+
+
 def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any]:
     return run_bench_script(
         "train_throughput.py",
-        [
-            "--params",
-            str(ROOT / "params.yaml"),
-            "--samples",
-            str(samples),
-            "--epochs",
-            str(epochs),
-            "--scoring-windows",
-            str(scoring_windows),
-        ],
+        options(params=ROOT / "params.yaml", samples=samples, epochs=epochs, scoring_windows=scoring_windows),
         timeout=3600,
     )
 
@@ -92,18 +93,9 @@ def backends(rounds: int, samples: int, epochs: int, scoring_windows: int, varia
     """bench/backends.py: the backend table (train and score throughput per model and Keras backend, interleaved)."""
     return run_bench_script(
         "backends.py",
-        [
-            "--rounds",
-            str(rounds),
-            "--samples",
-            str(samples),
-            "--epochs",
-            str(epochs),
-            "--scoring-windows",
-            str(scoring_windows),
-            "--variants",
-            *variants,
-        ],
+        options(
+            rounds=rounds, samples=samples, epochs=epochs, scoring_windows=scoring_windows, variants=list(variants)
+        ),
         timeout=3600,
     )
 
@@ -472,25 +464,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and no `make run`: checks the harness, not the machine"
     )
-    parser.add_argument(
-        "--skip",
-        nargs="+",
-        default=[],
-        choices=(
-            "windowing_memory",
-            "throughput",
-            "backends",
-            "overhead",
-            "prefect_overhead",
-            "scaleout",
-            "startup",
-            "nab_speed",
-            "make_run",
-        ),
+    names = (
+        "windowing_memory",
+        "throughput",
+        "backends",
+        "overhead",
+        "prefect_overhead",
+        "scaleout",
+        "startup",
+        "nab_speed",
+        "make_run",
     )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"only these: {', '.join(names)}")
+    parser.add_argument("--skip", nargs="+", default=[], choices=names)
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if unknown := set(args.names) - set(names):
+        parser.error(f"no benchmark {', '.join(sorted(unknown))}")
 
     points = args.points or (100_000 if args.quick else 1_000_000)
     benchmarks = {
@@ -512,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     errors: dict[str, str] = {}
     for name, benchmark in benchmarks.items():
-        if name in args.skip:
+        if name in args.skip or (args.names and name not in args.names):
             continue
         print(f"running {name} ...", flush=True)
         start = time.perf_counter()

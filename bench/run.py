@@ -209,6 +209,11 @@ def _spread(values: Sequence[float]) -> str:
     return f"{min(values):.1f}-{max(values):.1f}"
 
 
+def one_row(title: str, columns: dict[str, Any]) -> str:
+    """A table of one row, its headers the keys of `columns`."""
+    return format_table(title, list(columns), [list(columns.values())])
+
+
 def report(results: dict[str, Any]) -> str:
     """The tables `make bench` prints, one per benchmark that ran."""
     tables = []
@@ -221,30 +226,18 @@ def report(results: dict[str, Any]) -> str:
     if "windowing_memory" in results:
         w = results["windowing_memory"]
         tables.append(
-            format_table(
+            one_row(
                 "windowing memory: split + train/val/test windows + one WindowBatches pass over train",
-                [
-                    "points",
-                    "window",
-                    "series MB",
-                    "windows if materialised MB",
-                    "peak RSS delta MB",
-                    "delta / series",
-                    "materialised / series",
-                    f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)",
-                ],
-                [
-                    [
-                        w["points"],
-                        w["window"],
-                        w["series_mb"],
-                        w["materialised_windows_mb"],
-                        w["peak_rss_delta_mb"],
-                        w["delta_over_series"],
-                        w["materialised_over_series"],
-                        w["o_series"],
-                    ]
-                ],
+                {
+                    "points": w["points"],
+                    "window": w["window"],
+                    "series MB": w["series_mb"],
+                    "windows if materialised MB": w["materialised_windows_mb"],
+                    "peak RSS delta MB": w["peak_rss_delta_mb"],
+                    "delta / series": w["delta_over_series"],
+                    "materialised / series": w["materialised_over_series"],
+                    f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)": w["o_series"],
+                },
             )
         )
     if "throughput" in results:
@@ -281,33 +274,20 @@ def report(results: dict[str, Any]) -> str:
     if "overhead" in results:
         o = results["overhead"]
         tables.append(
-            format_table(
+            one_row(
                 f"pipeline overhead: {o['workload']}; (a) bare Keras fit, (b) the retrain flow with validation, "
                 f"MLflow and the registry gate (target (b)/(a) <= {OVERHEAD_TARGET}), medians of {o['runs']} runs",
-                [
-                    "(a) bare s",
-                    "(a) runs min-max",
-                    "(b) flow s",
-                    "(b) runs min-max",
-                    "(b) / (a)",
-                    "target met",
-                    "(b) - (a) s",
-                    "(b) minus its train phase s",
-                    "epochs (a) / (b)",
-                ],
-                [
-                    [
-                        o["bare_median_s"],
-                        _spread(o["bare_keras_s"]),
-                        o["flow_median_s"],
-                        _spread(o["flow_s"]),
-                        o["flow_over_bare"],
-                        o["target_met"],
-                        o["overhead_s"],
-                        o["flow_minus_train_phase_median_s"],
-                        f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}",
-                    ]
-                ],
+                {
+                    "(a) bare s": o["bare_median_s"],
+                    "(a) runs min-max": _spread(o["bare_keras_s"]),
+                    "(b) flow s": o["flow_median_s"],
+                    "(b) runs min-max": _spread(o["flow_s"]),
+                    "(b) / (a)": o["flow_over_bare"],
+                    "target met": o["target_met"],
+                    "(b) - (a) s": o["overhead_s"],
+                    "(b) minus its train phase s": o["flow_minus_train_phase_median_s"],
+                    "epochs (a) / (b)": f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}",
+                },
             )
         )
         tables.append(
@@ -326,29 +306,18 @@ def report(results: dict[str, Any]) -> str:
     if "nab_speed" in results:
         n = results["nab_speed"]
         tables.append(
-            format_table(
+            one_row(
                 f"NAB benchmark, detector {n.get('detector', 'seasonal_ae_global')}, {n['series']} synthetic series "
                 f"of {n['bins']} bins, one seed",
-                [
-                    "s per series (mean)",
-                    "max",
-                    "first (empty compile cache)",
-                    "later (mean)",
-                    "target <=",
-                    "s per epoch (mean)",
-                    "epochs",
-                ],
-                [
-                    [
-                        n["seconds_per_series"]["mean"],
-                        n["seconds_per_series"]["max"],
-                        n["seconds_first_series_cold_cache"],
-                        n["seconds_per_later_series"]["mean"],
-                        n["target_s_per_series"],
-                        n["seconds_per_epoch"]["mean"],
-                        ", ".join(str(e) for e in n["epochs"]),
-                    ]
-                ],
+                {
+                    "s per series (mean)": n["seconds_per_series"]["mean"],
+                    "max": n["seconds_per_series"]["max"],
+                    "first (empty compile cache)": n["seconds_first_series_cold_cache"],
+                    "later (mean)": n["seconds_per_later_series"]["mean"],
+                    "target <=": n["target_s_per_series"],
+                    "s per epoch (mean)": n["seconds_per_epoch"]["mean"],
+                    "epochs": ", ".join(str(e) for e in n["epochs"]),
+                },
             )
         )
     if "startup" in results:
@@ -371,18 +340,15 @@ def report(results: dict[str, Any]) -> str:
     if "prefect_overhead" in results:
         p = results["prefect_overhead"]
         tables.append(
-            format_table(
+            one_row(
                 f"Prefect on short tasks: the ingest work as plain calls and through the flow, medians of {p['runs']}",
-                ["plain s", "flow s", "flow / plain", "unchanged re-run s", "first flow call s"],
-                [
-                    [
-                        p["plain_median_s"],
-                        p["flow_median_s"],
-                        p["flow_over_plain"],
-                        p["unchanged_rerun_median_s"],
-                        p["first_flow_call_s"],
-                    ]
-                ],
+                {
+                    "plain s": p["plain_median_s"],
+                    "flow s": p["flow_median_s"],
+                    "flow / plain": p["flow_over_plain"],
+                    "unchanged re-run s": p["unchanged_rerun_median_s"],
+                    "first flow call s": p["first_flow_call_s"],
+                },
             )
         )
     if "scaleout" in results:

@@ -56,7 +56,7 @@ test-all: $(INSTALLED_DEV)  ## including slow tests (real training runs)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(INSTALLED_DEV)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench
 
 dvc-repro: $(INSTALLED)
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro

@@ -4,6 +4,7 @@
                                            # scale-out, start-up, `make run`
     python bench/run.py --skip make_run    # leave out timing `make run` on the demo (minutes)
     python bench/run.py --quick            # tiny sizes, no `make run`: a smoke run of the harness
+    python -m bench startup nab_speed      # only these (`python -m bench` = bench/run.py)
 
 Each benchmark runs in its own fresh Python process (clean memory baseline, no state shared
 between them). GPU results (`bench/gpu.py`, run on the lent GPU machine) are read from any
@@ -71,19 +72,19 @@ def windowing_memory(points: int, window: int) -> dict[str, Any]:
     return result
 
 
+def options(**values: Any) -> list[str]:
+    """Command-line options from keyword arguments: `scoring_windows=5` -> `--scoring-windows 5`; a list -> its items."""
+    args: list[str] = []
+    for name, value in values.items():
+        args.append("--" + name.replace("_", "-"))
+        args.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])
+    return args
+
+
 def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any]:
     return run_bench_script(
         "train_throughput.py",
-        [
-            "--params",
-            str(ROOT / "params.yaml"),
-            "--samples",
-            str(samples),
-            "--epochs",
-            str(epochs),
-            "--scoring-windows",
-            str(scoring_windows),
-        ],
+        options(params=ROOT / "params.yaml", samples=samples, epochs=epochs, scoring_windows=scoring_windows),
         timeout=3600,
     )
 
@@ -92,18 +93,9 @@ def backends(rounds: int, samples: int, epochs: int, scoring_windows: int, varia
     """bench/backends.py: the backend table (train and score throughput per model and Keras backend, interleaved)."""
     return run_bench_script(
         "backends.py",
-        [
-            "--rounds",
-            str(rounds),
-            "--samples",
-            str(samples),
-            "--epochs",
-            str(epochs),
-            "--scoring-windows",
-            str(scoring_windows),
-            "--variants",
-            *variants,
-        ],
+        options(
+            rounds=rounds, samples=samples, epochs=epochs, scoring_windows=scoring_windows, variants=list(variants)
+        ),
         timeout=3600,
     )
 
@@ -217,6 +209,11 @@ def _spread(values: Sequence[float]) -> str:
     return f"{min(values):.1f}-{max(values):.1f}"
 
 
+def one_row(title: str, columns: dict[str, Any]) -> str:
+    """A table of one row, its headers the keys of `columns`."""
+    return format_table(title, list(columns), [list(columns.values())])
+
+
 def report(results: dict[str, Any]) -> str:
     """The tables `make bench` prints, one per benchmark that ran."""
     tables = []
@@ -229,30 +226,18 @@ def report(results: dict[str, Any]) -> str:
     if "windowing_memory" in results:
         w = results["windowing_memory"]
         tables.append(
-            format_table(
+            one_row(
                 "windowing memory: split + train/val/test windows + one WindowBatches pass over train",
-                [
-                    "points",
-                    "window",
-                    "series MB",
-                    "windows if materialised MB",
-                    "peak RSS delta MB",
-                    "delta / series",
-                    "materialised / series",
-                    f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)",
-                ],
-                [
-                    [
-                        w["points"],
-                        w["window"],
-                        w["series_mb"],
-                        w["materialised_windows_mb"],
-                        w["peak_rss_delta_mb"],
-                        w["delta_over_series"],
-                        w["materialised_over_series"],
-                        w["o_series"],
-                    ]
-                ],
+                {
+                    "points": w["points"],
+                    "window": w["window"],
+                    "series MB": w["series_mb"],
+                    "windows if materialised MB": w["materialised_windows_mb"],
+                    "peak RSS delta MB": w["peak_rss_delta_mb"],
+                    "delta / series": w["delta_over_series"],
+                    "materialised / series": w["materialised_over_series"],
+                    f"O(series) (<= {MAX_WINDOWING_OVER_SERIES:g}x)": w["o_series"],
+                },
             )
         )
     if "throughput" in results:
@@ -289,33 +274,20 @@ def report(results: dict[str, Any]) -> str:
     if "overhead" in results:
         o = results["overhead"]
         tables.append(
-            format_table(
+            one_row(
                 f"pipeline overhead: {o['workload']}; (a) bare Keras fit, (b) the retrain flow with validation, "
                 f"MLflow and the registry gate (target (b)/(a) <= {OVERHEAD_TARGET}), medians of {o['runs']} runs",
-                [
-                    "(a) bare s",
-                    "(a) runs min-max",
-                    "(b) flow s",
-                    "(b) runs min-max",
-                    "(b) / (a)",
-                    "target met",
-                    "(b) - (a) s",
-                    "(b) minus its train phase s",
-                    "epochs (a) / (b)",
-                ],
-                [
-                    [
-                        o["bare_median_s"],
-                        _spread(o["bare_keras_s"]),
-                        o["flow_median_s"],
-                        _spread(o["flow_s"]),
-                        o["flow_over_bare"],
-                        o["target_met"],
-                        o["overhead_s"],
-                        o["flow_minus_train_phase_median_s"],
-                        f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}",
-                    ]
-                ],
+                {
+                    "(a) bare s": o["bare_median_s"],
+                    "(a) runs min-max": _spread(o["bare_keras_s"]),
+                    "(b) flow s": o["flow_median_s"],
+                    "(b) runs min-max": _spread(o["flow_s"]),
+                    "(b) / (a)": o["flow_over_bare"],
+                    "target met": o["target_met"],
+                    "(b) - (a) s": o["overhead_s"],
+                    "(b) minus its train phase s": o["flow_minus_train_phase_median_s"],
+                    "epochs (a) / (b)": f"{o['bare_epochs'][0]} / {o['flow_epochs'][0]}",
+                },
             )
         )
         tables.append(
@@ -334,29 +306,18 @@ def report(results: dict[str, Any]) -> str:
     if "nab_speed" in results:
         n = results["nab_speed"]
         tables.append(
-            format_table(
+            one_row(
                 f"NAB benchmark, detector {n.get('detector', 'seasonal_ae_global')}, {n['series']} synthetic series "
                 f"of {n['bins']} bins, one seed",
-                [
-                    "s per series (mean)",
-                    "max",
-                    "first (empty compile cache)",
-                    "later (mean)",
-                    "target <=",
-                    "s per epoch (mean)",
-                    "epochs",
-                ],
-                [
-                    [
-                        n["seconds_per_series"]["mean"],
-                        n["seconds_per_series"]["max"],
-                        n["seconds_first_series_cold_cache"],
-                        n["seconds_per_later_series"]["mean"],
-                        n["target_s_per_series"],
-                        n["seconds_per_epoch"]["mean"],
-                        ", ".join(str(e) for e in n["epochs"]),
-                    ]
-                ],
+                {
+                    "s per series (mean)": n["seconds_per_series"]["mean"],
+                    "max": n["seconds_per_series"]["max"],
+                    "first (empty compile cache)": n["seconds_first_series_cold_cache"],
+                    "later (mean)": n["seconds_per_later_series"]["mean"],
+                    "target <=": n["target_s_per_series"],
+                    "s per epoch (mean)": n["seconds_per_epoch"]["mean"],
+                    "epochs": ", ".join(str(e) for e in n["epochs"]),
+                },
             )
         )
     if "startup" in results:
@@ -379,18 +340,15 @@ def report(results: dict[str, Any]) -> str:
     if "prefect_overhead" in results:
         p = results["prefect_overhead"]
         tables.append(
-            format_table(
+            one_row(
                 f"Prefect on short tasks: the ingest work as plain calls and through the flow, medians of {p['runs']}",
-                ["plain s", "flow s", "flow / plain", "unchanged re-run s", "first flow call s"],
-                [
-                    [
-                        p["plain_median_s"],
-                        p["flow_median_s"],
-                        p["flow_over_plain"],
-                        p["unchanged_rerun_median_s"],
-                        p["first_flow_call_s"],
-                    ]
-                ],
+                {
+                    "plain s": p["plain_median_s"],
+                    "flow s": p["flow_median_s"],
+                    "flow / plain": p["flow_over_plain"],
+                    "unchanged re-run s": p["unchanged_rerun_median_s"],
+                    "first flow call s": p["first_flow_call_s"],
+                },
             )
         )
     if "scaleout" in results:
@@ -472,25 +430,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and no `make run`: checks the harness, not the machine"
     )
-    parser.add_argument(
-        "--skip",
-        nargs="+",
-        default=[],
-        choices=(
-            "windowing_memory",
-            "throughput",
-            "backends",
-            "overhead",
-            "prefect_overhead",
-            "scaleout",
-            "startup",
-            "nab_speed",
-            "make_run",
-        ),
+    names = (
+        "windowing_memory",
+        "throughput",
+        "backends",
+        "overhead",
+        "prefect_overhead",
+        "scaleout",
+        "startup",
+        "nab_speed",
+        "make_run",
     )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"only these: {', '.join(names)}")
+    parser.add_argument("--skip", nargs="+", default=[], choices=names)
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if unknown := set(args.names) - set(names):
+        parser.error(f"no benchmark {', '.join(sorted(unknown))}")
 
     points = args.points or (100_000 if args.quick else 1_000_000)
     benchmarks = {
@@ -512,7 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     errors: dict[str, str] = {}
     for name, benchmark in benchmarks.items():
-        if name in args.skip:
+        if name in args.skip or (args.names and name not in args.names):
             continue
         print(f"running {name} ...", flush=True)
         start = time.perf_counter()

@@ -13,7 +13,8 @@ interval; over all folds' bars at once mase_pooled with its 95% block-bootstrap 
 (mase_pooled_ci_low/_high), mae_vs_drift (model MAE / drift MAE), and `vs_persistence`: whether that
 interval lies below 1 ("better"), above 1 ("worse") or covers it ("indistinguishable"); `seconds` is
 the wall time of the whole series (read + validate + all folds). A series with no learnable signal (a
-random walk, `bench/random_walk_leak_check.py`) must come out indistinguishable from persistence: an
+random walk, `bench/random_walk_leak_check.py`, retired: `git show 4149a9e:bench/random_walk_leak_check.py`)
+must come out indistinguishable from persistence: an
 interval wholly below 1 there means future information leaked into features or scaling.
 """
 

@@ -7,7 +7,8 @@ finalizer (`__del__`, a weakref or garbage-collector callback: "Exception ignore
 a handler that catches BaseException, the exception is swallowed, no second alarm comes, and the
 training runs on to its last epoch. Keras on JAX or TensorFlow frees many arrays per batch, so such
 a landing is a matter of chance, which fits a 5,000-epoch training outliving its 5 s timeout in some
-runs and not others (bench/prefect_alarm_timeout.py shows the mechanism with Prefect's own timeout).
+runs and not others (bench/prefect_alarm_timeout.py, retired: `git show 4149a9e:bench/prefect_alarm_timeout.py`,
+shows the mechanism with Prefect's own timeout).
 A killed process cannot swallow anything.
 
 The timeout counts from the moment the child is ready (imports, device set-up and the connection to

@@ -336,9 +336,12 @@ class Params(Strict):
     monitoring: MonitoringParams = MonitoringParams()
 
     def train_params(self, kind: str) -> TrainParams:
-        """The shared `train` section with `models.<kind>.train` exceptions applied."""
-        overrides = getattr(self.models, kind).train.model_dump(exclude_none=True)
-        return self.train.model_copy(update=overrides)
+        """The shared `train` section with `models.<kind>.train` exceptions applied. A task without a
+        `models.<kind>` section of its own (one that needs no settings) trains with the shared section."""
+        section = getattr(self.models, kind, None)
+        if section is None:
+            return self.train
+        return self.train.model_copy(update=section.train.model_dump(exclude_none=True))
 
     def for_task(self, kind: str) -> Params:
         """These params as model task `kind` trains with them: `train` holds its effective values."""

@@ -1,8 +1,9 @@
 """The registry of model tasks: one line per task. The CLI's choices, the flows' "which models
 for this data", the registry gate's evaluator, tracking and the contract tests derive from it.
 
-A new task is a package here whose `__init__` defines `TASK` (see `contract.ModelTask`), one
-line below, and its params class in `lstmops.config.ModelParams`.
+A new task is a package here whose `__init__` defines `TASK` (see `contract.ModelTask`) and one
+line below; a task with settings of its own also adds its params class to `lstmops.config.ModelParams`
+(docs/extending.md lists every place).
 """
 
 from __future__ import annotations

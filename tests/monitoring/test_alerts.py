@@ -35,7 +35,7 @@ def test_no_change_is_rarely_decayed():
     assert sum(v.status == DECAYED for v in verdicts) <= 3  # alpha 0.05 over the two tests
     assert np.median([v.evidence["alert_rate_p"] for v in verdicts]) > 0.3
     # the block bootstrap runs somewhat liberal on scores this persistent (see docs/benchmarks.md), not wildly
-    assert np.median([v.evidence["score_shift_p"] for v in verdicts]) > 0.15
+    assert np.median([v.evidence["tail_share_p"] for v in verdicts]) > 0.15
 
 
 def test_clustered_alerts_do_not_inflate_false_decays_as_an_iid_test_would():
@@ -61,11 +61,20 @@ def test_a_new_regime_of_anomalies_is_decayed_by_the_alert_rate():
     assert "alert events" in verdict.describe()
 
 
-def test_shifted_scores_are_decayed_by_the_score_shift():
+def test_higher_scores_below_the_threshold_are_decayed_by_the_upper_tail():
     reference, new, threshold = reference_and_new(4)
     verdict = decide(reference, new * 2, threshold * 10, gap=GAP, span=SPAN, resamples=99)  # no alerts at all
-    assert verdict.status == DECAYED and verdict.evidence["score_shifted"]
-    assert verdict.evidence["score_shift_p"] < 0.025 and verdict.evidence["alert_rate_p"] == 1.0
+    assert verdict.status == DECAYED and verdict.evidence["heavier_tail"]
+    assert verdict.evidence["tail_share_p"] < 0.025 and verdict.evidence["alert_rate_p"] == 1.0
+    assert verdict.evidence["tail_share"] > 0.5 > verdict.evidence["tail_share_reference"]
+    assert "95th percentile" in verdict.describe()
+
+
+def test_falling_scores_are_not_a_decay():
+    reference, new, threshold = reference_and_new(4)
+    verdict = decide(reference, new / 2, threshold, gap=GAP, span=SPAN, resamples=99)
+    assert verdict.status != DECAYED
+    assert verdict.evidence["tail_share"] < verdict.evidence["tail_share_reference"]
 
 
 @pytest.mark.parametrize(

@@ -61,4 +61,4 @@ def test_the_command_writes_every_scenario_and_the_checks_before_a_change_agree(
         for change in changes[1:]:
             assert 0 <= rows[change]["power"] <= 1 and (not drift or 0 <= rows[change]["input_drift_power"] <= 1)
             assert rows[change]["post_change_windows"] == 2
-    assert written["models"]["autoencoder"]["scenarios"][0]["decayed_by"].keys() == {"alert_rate", "score_shift"}
+    assert written["models"]["autoencoder"]["scenarios"][0]["decayed_by"].keys() == {"alert_rate", "upper_tail"}

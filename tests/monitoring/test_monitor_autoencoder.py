@@ -47,13 +47,13 @@ def test_an_autoencoder_champion_gets_a_verdict_from_its_alerts_and_scores(champ
     assert evidence["reference"] == "hold-out"  # 150 rows, less the 17 whose scores read new rows
     assert evidence["reference_rows"] == 150 - evidence["span"] and evidence["span"] == WINDOW + 1
     assert evidence["new_from"] > data_end and verdict.n >= 10 * evidence["span"]
-    assert {"alert_rate", "alert_rate_reference", "alert_rate_p", "score_shift_p", "threshold"} <= set(evidence)
-    assert "alert events" in verdict.detail and "score shift KS" in verdict.detail
+    assert {"alert_rate", "alert_rate_reference", "alert_rate_p", "tail_share_p", "threshold"} <= set(evidence)
+    assert "alert events" in verdict.detail and "percentile" in verdict.detail
     parts = verdict.scores["part"].value_counts()
     assert parts["new"] == verdict.n and parts["reference"] == evidence["reference_rows"]
 
     run = MlflowClient().get_run(checked.run_id)  # recorded in lstmops-monitoring, charted like the others
-    assert {"monitor.alert_rate", "monitor.alert_rate_reference", "monitor.score_shift_p"} <= set(run.data.metrics)
+    assert {"monitor.alert_rate", "monitor.alert_rate_reference", "monitor.tail_share_p"} <= set(run.data.metrics)
     page = open(download_artifacts(run_id=checked.run_id, artifact_path="monitor/report.html")).read()
     assert "data:image/png;base64," in page and "new rows with final scores" in page
     headings, rows = table(checks(version.name, str(version.version)))
@@ -74,4 +74,4 @@ def test_louder_noise_after_the_champions_data_is_decayed(champion, monkeypatch)
     monkeypatch.setattr(check, "load_validated", louder)
     verdict = check.check_model(version.name, params)
     assert verdict.status == "decayed", verdict.line()
-    assert verdict.evidence["score_shifted"] or verdict.evidence["more_alerts"]
+    assert verdict.evidence["heavier_tail"] or verdict.evidence["more_alerts"]

@@ -399,7 +399,7 @@ def replay_detector(
             seed=seed + j,
         )
         e = verdict.evidence
-        keys = ("alert_rate", "alert_rate_reference", "alert_rate_p", "score_shift_p", "more_alerts", "score_shifted")
+        keys = ("alert_rate", "alert_rate_reference", "alert_rate_p", "tail_share_p", "more_alerts", "heavier_tail")
         verdicts.append(
             {"status": verdict.status, "n": verdict.n, "alpha": settings.alpha, **{key: e.get(key) for key in keys}}
         )
@@ -460,7 +460,7 @@ def summarise(change: str, runs: list[list[dict[str, Any]]], pre_windows: int) -
         decays = [c for run in runs for c in run if c["status"] == DECAYED]
         row["decayed_by"] = {
             "alert_rate": sum(bool(c["more_alerts"]) for c in decays),
-            "score_shift": sum(bool(c["score_shifted"]) for c in decays),
+            "upper_tail": sum(bool(c["heavier_tail"]) for c in decays),
         }
 
     def interval(hits: np.ndarray) -> list[float]:  # Wilson 95% interval of a rate over independent replicates
@@ -637,6 +637,6 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(
         f"(alpha {alpha}; delay in check windows, 1 = the first check that sees changed rows; input drift: "
         "its rate without change, its power with one, a warning at most; the autoencoder is judged by its "
-        "alert rate and score shift, with no input-drift test)"
+        "alert rate and the upper tail of its scores, with no input-drift test)"
     )
     return "\n".join(lines)

@@ -12,9 +12,12 @@ No test here treats rows as independent:
   weigh as one stretch, not as ten independent alerts, and an alarm that stays on for days weighs as
   the many stretches it covers. The alert *events* (flagged runs merged over `gap` rows, the model's
   window, as the detector merges its segments) are counted beside it, for the reader.
-- **score shift**: the Kolmogorov–Smirnov distance between the reference's and the new rows' scores
-  with the moving-block-bootstrap p-value of `monitoring.drift` (two-sided: a detector whose scores
-  moved either way no longer stands where its threshold was fitted).
+- **upper tail**: the share of new scores above the reference's 95th percentile (`TAIL_QUANTILE`)
+  against the reference's own share, one-sided, with the same block-bootstrap p-value on the scores.
+  It watches the scores just below the threshold, where a detector's decay shows first: more rows
+  there mean more anomalies than the threshold will flag, or normal rows drifting towards it, well
+  before the alert rate itself is significant. Falling scores are not called a decay: without labels,
+  fewer rows near the threshold cannot be told from fewer anomalies.
 - `decayed` when either test is significant at alpha split over the two (Bonferroni).
 - `warning` when neither is but an upper CUSUM of the new scores crossed its level: each new score as
   its quantile in the reference (normal scores), centred and scaled by the reference's long-run
@@ -49,9 +52,13 @@ from lstmops.monitoring.statistics import (
     upper_cusum,
 )
 
+# Scores above this quantile of the reference count as the upper tail: high enough to be near the threshold,
+# common enough (one row in twenty) that a check window holds many of them.
+TAIL_QUANTILE = 0.95
+
 
 class AlertVerdict(Verdict):
-    """A detector's verdict: the evidence line names alert rates and the score shift."""
+    """A detector's verdict: the evidence line names alert rates and the upper tail of the scores."""
 
     def describe(self) -> str:
         e = self.evidence
@@ -62,7 +69,8 @@ class AlertVerdict(Verdict):
         parts = [
             f"alert rate {e['alert_rate']:.3g} vs reference {e['alert_rate_reference']:.3g} "
             f"(p={e['alert_rate_p']:.2g}; {e['alert_events']} vs {e['alert_events_reference']} alert events)",
-            f"score shift KS {e['score_shift']:.2f} (p={e['score_shift_p']:.2g}, blocks of {e['score_shift_block']})",
+            f"scores above the reference's {100 * e['tail_quantile']:.0f}th percentile {e['tail_share']:.3g} "
+            f"vs {e['tail_share_reference']:.3g} (p={e['tail_share_p']:.2g}, blocks of {e['block']})",
             f"CUSUM max {e['cusum_max']:.3g}/{e['cusum_threshold']:g}",
             f"n={self.n}",
         ]
@@ -86,6 +94,17 @@ def alert_events(flags: np.ndarray, gap: int) -> int:
 
 def _more_alerts(reference: np.ndarray, new: np.ndarray) -> float:
     return float(new.mean() - reference.mean())
+
+
+def tail_shares(reference: np.ndarray, new: np.ndarray, quantile: float = TAIL_QUANTILE) -> tuple[float, float]:
+    """The shares of the reference's and the new scores above the reference's `quantile`."""
+    cut = np.quantile(reference, quantile)
+    return float((reference > cut).mean()), float((new > cut).mean())
+
+
+def _heavier_tail(reference: np.ndarray, new: np.ndarray) -> float:
+    share_reference, share_new = tail_shares(reference, new)
+    return share_new - share_reference
 
 
 def normal_scores(reference: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -138,7 +157,9 @@ def decide(
     flags_reference, flags_new = reference > threshold, new > threshold
     events_reference, events_new = alert_events(flags_reference, gap), alert_events(flags_new, gap)
     block = min(max(block_length(reference, n), 2 * span), max(1, n // 4))
-    distance, shift_p, block = block_bootstrap_p(reference, new, resamples=resamples, seed=seed, block=block)
+    _, tail_p, _ = block_bootstrap_p(
+        reference, new, resamples=resamples, seed=seed, statistic=_heavier_tail, block=block
+    )
     # The flags' blocks are the scores' (rare 0/1 flags have no autocorrelation of their own to measure).
     _, rate_p, _ = block_bootstrap_p(
         flags_reference, flags_new, resamples=resamples, seed=seed, statistic=_more_alerts, block=block
@@ -147,8 +168,9 @@ def decide(
     crossed = np.flatnonzero(path > cusum_threshold)
 
     level = alpha / 2  # two decay tests share alpha (Bonferroni)
-    more_alerts, shifted = rate_p < level, shift_p < level
-    status = DECAYED if more_alerts or shifted else WARNING if len(crossed) else HEALTHY
+    more_alerts, heavier_tail = rate_p < level, tail_p < level
+    status = DECAYED if more_alerts or heavier_tail else WARNING if len(crossed) else HEALTHY
+    tail_share_reference, tail_share = tail_shares(reference, new)
     evidence: dict[str, Any] = {
         **base,
         "threshold": float(threshold),
@@ -157,13 +179,15 @@ def decide(
         "alert_events": events_new,
         "alert_events_reference": events_reference,
         "alert_rate_p": rate_p,
-        "score_shift": distance,
-        "score_shift_p": shift_p,
-        "score_shift_block": block,
+        "tail_quantile": TAIL_QUANTILE,
+        "tail_share": tail_share,
+        "tail_share_reference": tail_share_reference,
+        "tail_share_p": tail_p,
+        "block": block,
         "score_median": float(np.median(new)),
         "score_median_reference": float(np.median(reference)),
         "more_alerts": bool(more_alerts),
-        "score_shifted": bool(shifted),
+        "heavier_tail": bool(heavier_tail),
         "cusum_max": float(path.max()) if len(path) else 0.0,
         "cusum_threshold": float(cusum_threshold),
         "cusum_k": float(cusum_k),

@@ -24,13 +24,13 @@ FIELDS = (
     ("alert rate", "alert_rate", ".3g"),
     ("reference alert rate", "alert_rate_reference", ".3g"),
     ("alert-rate p", "alert_rate_p", ".2g"),
-    ("score shift p", "score_shift_p", ".2g"),
+    ("upper-tail p", "tail_share_p", ".2g"),
     ("input drift p", "input_drift_p", ".2g"),
     ("run", "run_id", None),
 )
 COLUMNS = tuple(heading for heading, _, _ in FIELDS)
 METRICS = ("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "alert_rate", "alert_rate_reference")
-METRICS += ("alert_rate_p", "score_shift_p", "input_drift_p")
+METRICS += ("alert_rate_p", "tail_share_p", "input_drift_p")
 
 
 def checks(name: str, version: str, limit: int = 200) -> list[dict[str, Any]]:

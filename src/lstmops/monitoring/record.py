@@ -4,7 +4,7 @@ The run carries the model name, version, kind, series and the sha256 of the vali
 (tags), the new rows as an MLflow dataset (context `monitoring`), the numbers MLflow charts across
 checks (a forecaster's `monitor.error_ratio`, `monitor.holdout_ratio`, `monitor.dm_p`, `monitor.ratio_p`,
 `monitor.input_drift_p`; an anomaly detector's `monitor.alert_rate`, `monitor.alert_rate_reference`,
-`monitor.alert_rate_p`, `monitor.score_shift`, `monitor.score_shift_p`; both `monitor.cusum_max`, `monitor.n`),
+`monitor.alert_rate_p`, `monitor.tail_share`, `monitor.tail_share_p`; both `monitor.cusum_max`, `monitor.n`),
 the whole evidence as `monitor/evidence.json` and the check as a page, `monitor/report.html` (`monitoring.report`). The version gets
 `monitor.status` and `monitor.checked_at`, which `lstmops registry list` shows.
 """
@@ -28,7 +28,7 @@ MONITORING_EXPERIMENT_KIND = "monitoring"  # -> experiment "lstmops-monitoring"
 REPORT_PATH = "monitor/report.html"  # the check as a page: rolling errors, ratio with the hold-out band, CUSUM
 CHARTED = (
     *("error_ratio", "holdout_ratio", "dm_p", "ratio_p", "cusum_max", "input_drift_p"),  # forecasts
-    *("alert_rate", "alert_rate_reference", "alert_rate_p", "score_shift", "score_shift_p"),  # anomaly detectors
+    *("alert_rate", "alert_rate_reference", "alert_rate_p", "tail_share", "tail_share_p"),  # anomaly detectors
 )
 
 

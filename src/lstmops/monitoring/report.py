@@ -158,9 +158,15 @@ def detector_figure_png(result: CheckResult) -> bytes | None:
     histogram.hist(scores[new], bins=bins, density=True, alpha=0.5, color="#0969da", label="new rows")
     if threshold is not None:
         histogram.axvline(threshold, color="#cf222e", linestyle="--", linewidth=1, label="threshold")
-    p = evidence.get("score_shift_p")
+    p = evidence.get("tail_share_p")
     histogram.set_title(
-        "anomaly scores" + (f" (KS {evidence['score_shift']:.2f}, block-bootstrap p={p:.2g})" if p is not None else "")
+        "anomaly scores"
+        + (
+            f" (above the reference's {100 * evidence['tail_quantile']:.0f}th percentile: {evidence['tail_share']:.3g}"
+            f" vs {evidence['tail_share_reference']:.3g}, block-bootstrap p={p:.2g})"
+            if p is not None
+            else ""
+        )
     )
     histogram.set_ylabel("density")
     histogram.legend(loc="upper right", fontsize="small")
@@ -248,7 +254,7 @@ def summary_markdown(verdicts: list[dict[str, Any]]) -> str:
     def number(value: Any) -> str:
         return f"{value:.3g}" if isinstance(value, int | float) else "-"
 
-    header = "| model | version | status | new targets or rows | error ratio | hold-out ratio | DM p | ratio p | alert rate (reference) | score shift p |\n"
+    header = "| model | version | status | new targets or rows | error ratio | hold-out ratio | DM p | ratio p | alert rate (reference) | upper-tail p |\n"
     header += "|---|---|---|---|---|---|---|---|---|---|\n"
     rows = []
     for v in verdicts:
@@ -257,7 +263,7 @@ def summary_markdown(verdicts: list[dict[str, Any]]) -> str:
         rows.append(
             f"| {v['name']} | {v.get('version') or '-'} | {status} | {v.get('n', 0)} | {number(e.get('error_ratio'))} "
             f"| {number(e.get('holdout_ratio'))} | {number(e.get('dm_p'))} | {number(e.get('ratio_p'))} "
-            f"| {_rates(e)} | {number(e.get('score_shift_p'))} |"
+            f"| {_rates(e)} | {number(e.get('tail_share_p'))} |"
         )
     lines = [header + "\n".join(rows), ""]
     for v in verdicts:

@@ -241,10 +241,10 @@ validated data sha256 {html.escape(result.data_sha256[:16])}…; {result.n} {cou
 FORECAST_MEANING = """decayed: the champion is significantly worse than the baseline it beat on its hold-out
 (Diebold–Mariano, HLN), or its error ratio is significantly above its hold-out ratio (alpha split over
 the two, horizon-aware variance). warning: the CUSUM crossed its level without a significant test."""
-DETECTOR_MEANING = """decayed: the new rows hold significantly more alert events per row than the reference
-(events: alerted runs merged over one window; exact test of two Poisson rates), or their anomaly scores
-are distributed differently (Kolmogorov–Smirnov distance, block-bootstrap p-value); alpha split over the
-two. warning: the CUSUM of the new scores crossed its level without a significant test."""
+DETECTOR_MEANING = """decayed: the new rows hold a significantly larger share of rows above the threshold than
+the reference, or a significantly larger share of scores above the reference's 95th percentile (both
+block-bootstrap p-values, so a run of alerts weighs as one stretch); alpha split over the two.
+warning: the CUSUM of the new scores crossed its level without a significant test."""
 
 
 def summary_markdown(verdicts: list[dict[str, Any]]) -> str:

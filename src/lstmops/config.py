@@ -224,9 +224,13 @@ class AutoencoderParams(Strict):
     learning_rate: float = Field(1e-3, gt=0)
     threshold_rule: Literal["mean_std", "percentile", "max"] = "mean_std"
     # mean + k * std of the training rows' scores (Orion's rule, whose k is 4: the product's threshold is
-    # fitted on the training part, not on the scored part as Orion's, and k was chosen on NAB's development groups)
-    threshold_k: float = Field(6.0, gt=0)
+    # fitted on the training part, not on the scored part as Orion's, and k was chosen on NAB's development
+    # groups through the product's own path, docs/benchmarks.md)
+    threshold_k: float = Field(8.0, gt=0)
     threshold_percentile: float = Field(99.0, gt=0, le=100)
+    # The lowest threshold any rule may give, in score units (the values scaled to [-1, 1] over the training
+    # part): a flat or noise-free training part would otherwise put it at the network's numerical noise.
+    threshold_floor: float = Field(0.05, ge=0)
     # reconstruction: Orion's reconstruction error; seasonal: its geometric mean with each row's
     # distance to the neighbouring periods, where the training part has a period longer than the window
     score: Literal["reconstruction", "seasonal"] = "seasonal"

@@ -1,4 +1,5 @@
 import json
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from lstmops.tasks.autoencoder.train import (
     reconstruction_error_scores,
     threshold_options,
     train_autoencoder,
+    training_threshold,
 )
 from lstmops.train.common import PREPROCESSING_FILE
 
@@ -62,7 +64,30 @@ def test_threshold_is_the_configured_rule_over_scores_of_the_training_rows_alone
     train_rows = prepared.features.iloc[prepared.split.train]
     k = params.models.autoencoder.threshold_k
     assert (trained.threshold_rule, trained.threshold_options) == ("mean_std", {"k": k})
-    assert trained.threshold == pytest.approx(fit_threshold(trained.score_features(train_rows), "mean_std", k=k))
+    fitted = fit_threshold(trained.score_features(train_rows), "mean_std", k=k)
+    assert trained.threshold == pytest.approx(max(fitted, params.models.autoencoder.threshold_floor))
+
+
+def test_no_rule_thresholds_below_the_floor(trained, prepared, params, tmp_path):
+    # A flat or noise-free training part scores ~0, and mean + k * std of ~0 would flag numerical noise.
+    config = params.models.autoencoder
+    train_rows = prepared.features.iloc[prepared.split.train]
+    fit = partial(
+        training_threshold,
+        trained.model,
+        trained.scaler,
+        trained.window,
+        trained.smoothing_window,
+        trained.period,
+        train_rows,
+        config.threshold_rule,
+        threshold_options(config),
+    )
+    fitted = fit()
+    assert fit(floor=fitted * 2) == fitted * 2 and fit(floor=fitted / 2) == fitted
+
+    trained.save(tmp_path / "model")
+    assert TrainedAutoencoder.load(tmp_path / "model").threshold_floor == config.threshold_floor
 
 
 def test_changing_the_test_part_does_not_move_the_scaler_or_the_threshold(trained, prepared, raw, params, tmp_path):
@@ -83,7 +108,8 @@ def test_changing_the_test_part_does_not_move_the_scaler_or_the_threshold(traine
         changed_prepared.features.iloc[split.train],
     )
     config = params.models.autoencoder
-    assert fit_threshold(train_scores, config.threshold_rule, **threshold_options(config)) == trained.threshold
+    fitted = fit_threshold(train_scores, config.threshold_rule, **threshold_options(config))
+    assert max(fitted, config.threshold_floor) == trained.threshold
 
 
 def test_an_obvious_spike_is_flagged_and_becomes_one_segment(trained, raw):

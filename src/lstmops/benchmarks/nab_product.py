@@ -85,6 +85,7 @@ def reconstruction_only(trained: TrainedAutoencoder, train_features: pd.DataFram
         train_features,
         trained.threshold_rule,
         trained.threshold_options,
+        floor=trained.threshold_floor,
     )
     return replace(trained, period=None, threshold=threshold)
 

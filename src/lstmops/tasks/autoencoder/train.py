@@ -13,8 +13,8 @@ window (its strongest autocorrelation peak); the period is fixed at training and
 model. Without such a period the score stays the reconstruction error.
 
 The threshold is fitted on the scores of the training part alone (rule from
-params.models.autoencoder: mean_std with k, percentile, or max), so validation and test values never
-move it. A point is anomalous when its score exceeds the threshold; flagged points closer than one
+params.models.autoencoder: mean_std with k, percentile, or max; never below `threshold_floor`), so
+validation and test values never move it. A point is anomalous when its score exceeds the threshold; flagged points closer than one
 window apart form one segment (the model sees a window at a time, so one event's error spreads
 over up to a window on each side of it).
 
@@ -124,10 +124,12 @@ def training_threshold(
     train_features: pd.DataFrame,
     rule: str,
     options: dict[str, float],
+    floor: float = 0.0,
 ) -> float:
-    """The score's threshold: `rule` fitted on the training rows' scores alone, so no val/test value moves it."""
+    """The score's threshold: `rule` fitted on the training rows' scores alone, so no val/test value moves it,
+    and at least `floor`."""
     scores = anomaly_scores(model, scaler, window, smoothing_window, period, train_features)
-    return anomalies.fit_threshold(scores, rule, **options)
+    return max(anomalies.fit_threshold(scores, rule, **options), floor)
 
 
 def min_rows(window: int, period: int | None) -> int:
@@ -148,6 +150,7 @@ class TrainedAutoencoder:
     history: dict[str, list[float]]
     device: dict[str, Any]
     period: int | None = None  # rows; the seasonal score's period, None: the reconstruction error alone
+    threshold_floor: float = 0.0  # the lowest threshold the rule may give
     kind: ClassVar[str] = "autoencoder"
 
     @property
@@ -213,6 +216,7 @@ class TrainedAutoencoder:
                 "history": self.history,
                 "device": self.device,
                 "period": self.period,
+                "threshold_floor": self.threshold_floor,
             },
         )
 
@@ -238,6 +242,7 @@ class TrainedAutoencoder:
             history=state["history"],
             device=state["device"],
             period=state.get("period"),  # absent from models saved before the seasonal score
+            threshold_floor=float(state.get("threshold_floor", 0.0)),  # absent from models saved before the floor
         )
 
 
@@ -289,8 +294,17 @@ def train_autoencoder(prepared: PreparedSeries, params: Params) -> TrainedAutoen
         window=window,
         smoothing_window=SMOOTHING_WINDOW,
         threshold=training_threshold(
-            model, prepared.scaler, window, SMOOTHING_WINDOW, period, train_features, config.threshold_rule, options
+            model,
+            prepared.scaler,
+            window,
+            SMOOTHING_WINDOW,
+            period,
+            train_features,
+            config.threshold_rule,
+            options,
+            floor=config.threshold_floor,
         ),
+        threshold_floor=config.threshold_floor,
         threshold_rule=config.threshold_rule,
         threshold_options=options,
         example=train_features[["timestamp", "value"]]

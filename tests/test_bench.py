@@ -241,6 +241,30 @@ def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_
     assert "(b) / (a)" in output
 
 
+@pytest.mark.integration
+def test_prefect_mode_times_the_ingest_work_both_ways_and_the_cached_rerun(tmp_path):
+    result, output = run_pipeline(tmp_path, "prefect", "--runs", "1", timeout=600)
+
+    assert result["runs"] == 1 and len(result["plain_s"]) == len(result["flow_s"]) == 1
+    assert result["flow_over_plain"] == pytest.approx(result["flow_median_s"] / result["plain_median_s"])
+    assert result["unchanged_rerun_median_s"] > 0 and result["first_flow_call_s"] > 0
+    assert "flow / plain" in output
+
+
+@pytest.mark.slow  # about two minutes on two cores: an MLflow server, a Prefect server, two retrains, a Dask cluster
+@pytest.mark.integration
+def test_scaleout_mode_runs_the_trainings_on_threads_and_on_dask_and_says_what_the_engine_adds(tmp_path):
+    result, output = run_pipeline(tmp_path, "scaleout", "--series", "2", "--epochs", "1", timeout=900)
+
+    threads, dask = result["rows"]
+    assert (threads["runner"], dask["runner"]) == ("threads", "dask")
+    for row in (threads, dask):
+        assert row["series"] == 2 and 0 < row["training_s_mean"] < row["wall_s"]
+        assert row["engine_added_s_max"] >= row["engine_added_s_mean"]
+    assert len(threads["workers"]) == 1  # threads: every training in the flow's own process
+    assert "engine adds" in output
+
+
 def test_seconds_per_step_sums_task_runs_by_the_name_before_the_first_dash():
     pipeline = bench_module("pipeline")
     runs = [

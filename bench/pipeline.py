@@ -220,19 +220,19 @@ def overhead(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
     roots = (folder / f"data-{i}" for i in itertools.count())
 
-    def workload() -> dict[str, Any]:
-        epochs = {"train.epochs": args.epochs, "models.forecaster.train.patience": args.epochs}
+    def workload() -> dict[str, Any]:  # see the docstring: exactly --epochs epochs, no backtest
         return {
             "prices.tickers": [TICKER],
             "train.verbose": 0,
-            **epochs,
+            "train.epochs": args.epochs,
+            "models.forecaster.train.patience": args.epochs,
             "models.forecaster.backtest_folds": 0,
             "data.root": str(next(roots)),
         }
 
     params = load_params(overrides=workload())
     arrays = prepared_arrays(params)
-    bare_keras_fit(params, arrays)  # the warm-up
+    bare_keras_fit(params, arrays)  # the warm-up; the first flow call also starts the temporary Prefect server
     first_flow = through_the_flow(workload())
     bare, flows = zip(*[(bare_keras_fit(params, arrays), through_the_flow(workload())) for _ in range(args.runs)])
     bare_s, flow_s = [s for s, _ in bare], [run["seconds"] for run in flows]
@@ -404,11 +404,13 @@ def main(argv: list[str] | None = None) -> None:
     modes = parser.add_subparsers(dest="mode", required=True)
     options = {"overhead": {"runs": 5, "epochs": 30}, "prefect": {"runs": 5}, "scaleout": {"series": 4, "epochs": 5}}
     for name in (*options, "breakdown"):
-        mode = modes.add_parser(name, help=next(line for line in __doc__.splitlines() if line.startswith(f"{name}:")))
+        mode = modes.add_parser(name)  # what each mode measures: the module docstring, shown by --help
         mode.add_argument("--out", type=Path, help="write the JSON result here (else to stdout)")
         for option, default in options.get(name, {}).items():
             mode.add_argument(f"--{option}", type=int, default=default)
-    mode.add_argument("--since", type=datetime.fromisoformat, required=True, help="ISO time with a time zone")
+    modes.choices["breakdown"].add_argument(
+        "--since", type=datetime.fromisoformat, required=True, help="ISO time with a time zone"
+    )
     args = parser.parse_args(argv)
     if args.mode == "breakdown":
         result = breakdown(args.since)

@@ -251,7 +251,7 @@ def test_prefect_mode_times_the_ingest_work_both_ways_and_the_cached_rerun(tmp_p
     assert "flow / plain" in output
 
 
-@pytest.mark.slow  # about two minutes on two cores: an MLflow server, a Prefect server, two retrains, a Dask cluster
+@pytest.mark.slow  # starts an MLflow server, a Prefect server and a Dask cluster and retrains twice
 @pytest.mark.integration
 def test_scaleout_mode_runs_the_trainings_on_threads_and_on_dask_and_says_what_the_engine_adds(tmp_path):
     result, output = run_pipeline(tmp_path, "scaleout", "--series", "2", "--epochs", "1", timeout=900)

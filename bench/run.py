@@ -100,21 +100,26 @@ def backends(rounds: int, samples: int, epochs: int, scoring_windows: int, varia
     )
 
 
+def pipeline(mode: str, *args: str, timeout: float = 3600, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`bench/pipeline.py MODE ARGS` (the pipeline-overhead tool) in a fresh process; what it wrote."""
+    return run_bench_script("pipeline.py", [mode, *args], timeout=timeout, env=env)
+
+
 def pipeline_overhead(runs: int, epochs: int) -> dict[str, Any]:
-    """bench/overhead.py: the demo forecaster as a bare Keras fit (a) and through the retrain flow (b)."""
-    result = run_bench_script("overhead.py", ["--runs", str(runs), "--epochs", str(epochs)], timeout=3600)
+    """The demo forecaster as a bare Keras fit (a) and through the retrain flow (b)."""
+    result = pipeline("overhead", *options(runs=runs, epochs=epochs))
     result["target_met"] = result["flow_over_bare"] <= OVERHEAD_TARGET
     return result
 
 
 def prefect_overhead(runs: int) -> dict[str, Any]:
-    """bench/prefect_overhead.py: the ingest work as plain calls and through the Prefect flow."""
-    return run_bench_script("prefect_overhead.py", ["--runs", str(runs)], timeout=1800)
+    """The ingest work as plain calls and through the Prefect flow."""
+    return pipeline("prefect", *options(runs=runs), timeout=1800)
 
 
 def scaleout(series: int, epochs: int) -> dict[str, Any]:
-    """bench/scaleout.py: one retrain's trainings on threads and on a 2-worker Dask cluster."""
-    return run_bench_script("scaleout.py", ["--series", str(series), "--epochs", str(epochs)], timeout=3600)
+    """One retrain's trainings on threads and on a 2-worker Dask cluster."""
+    return pipeline("scaleout", *options(series=series, epochs=epochs))
 
 
 def startup(repeats: int) -> dict[str, Any]:
@@ -131,7 +136,7 @@ def nab_speed(series: int, bins: int, *assignments: str) -> dict[str, Any]:
 
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
     """Wall time of what `make run` runs (`python flows/retrain.py`) on the demo, in a temp folder with its
-    own data root, MLflow store and Prefect home, and where it went (bench/flow_breakdown.py on that folder)."""
+    own data root, MLflow store and Prefect home, and where it went (`bench/pipeline.py breakdown` on that folder)."""
     with tempfile.TemporaryDirectory(prefix="lstmops-bench-") as tmp:
         folder = Path(tmp)
         params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -152,7 +157,7 @@ def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
             raise BenchError(
                 f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
             )
-        breakdown = run_bench_script("flow_breakdown.py", ["--since", since.isoformat()], timeout=600, env=env)
+        breakdown = pipeline("breakdown", "--since", since.isoformat(), timeout=600, env=env)
     return {"command": "make run", "wall_s": wall, **breakdown}
 
 

@@ -11,9 +11,11 @@ import ast
 import importlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,20 +184,48 @@ def test_gpu_script_runs_tiny_on_cpu_beside_the_plain_pytorch_reference(tmp_path
     assert summary["model"] == "forecaster" and summary["backend"] == "tensorflow" and summary["tiny"]
 
 
-@pytest.mark.integration
-def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_went(tmp_path):
-    out = tmp_path / "overhead.json"
-    completed = subprocess.run(
-        [sys.executable, str(BENCH / "overhead.py"), "--runs", "1", "--epochs", "2", "--out", str(out)],
+def run_pipeline(tmp_path: Path, *args: str, timeout: float) -> tuple[dict, str]:
+    """`bench/pipeline.py ARGS --out ...` in its own process group: whatever it starts (the temporary Prefect
+    server, an MLflow server, Dask workers) must be gone when it exits, and is killed on a timeout."""
+    out = tmp_path / "result.json"
+    command = [sys.executable, str(BENCH / "pipeline.py"), *args, "--out", str(out)]
+    with subprocess.Popen(
+        command,
         cwd=tmp_path,
         env=QUIET,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=900,
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+        start_new_session=True,
+    ) as process:
+        try:
+            output = process.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"{' '.join(args)} ran past {timeout} s:\n{process.communicate()[0][-3000:]}")
+    deadline = time.monotonic() + 30  # processes it stopped may take a moment to exit
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = _group_alive(process.pid)
+    if left:
+        os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, output[-6000:]
+    assert not left, f"{' '.join(args)} left processes running"
+    return json.loads(out.read_text()), output
 
-    result = json.loads(out.read_text())
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.integration
+def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_went(tmp_path):
+    result, output = run_pipeline(tmp_path, "overhead", "--runs", "1", "--epochs", "2", timeout=900)
+
     assert result["bare_epochs"] == result["flow_epochs"] == [2]  # the same amount of training both ways
     assert result["flow_over_bare"] == pytest.approx(result["flow_median_s"] / result["bare_median_s"])
     assert 0 < result["flow_minus_train_phase_median_s"] < result["flow_median_s"]
@@ -208,17 +238,41 @@ def test_overhead_trains_the_same_epochs_both_ways_and_says_where_the_flow_time_
         "log",
     }  # open: the MLflow run, before training
     assert sum(result["median_flow_tasks_s"].values()) <= result["flow_median_s"]
-    assert "(b) / (a)" in completed.stdout
+    assert "(b) / (a)" in output
+
+
+@pytest.mark.integration
+def test_prefect_mode_times_the_ingest_work_both_ways_and_the_cached_rerun(tmp_path):
+    result, output = run_pipeline(tmp_path, "prefect", "--runs", "1", timeout=600)
+
+    assert result["runs"] == 1 and len(result["plain_s"]) == len(result["flow_s"]) == 1
+    assert result["flow_over_plain"] == pytest.approx(result["flow_median_s"] / result["plain_median_s"])
+    assert result["unchanged_rerun_median_s"] > 0 and result["first_flow_call_s"] > 0
+    assert "flow / plain" in output
+
+
+@pytest.mark.slow  # starts an MLflow server, a Prefect server and a Dask cluster and retrains twice
+@pytest.mark.integration
+def test_scaleout_mode_runs_the_trainings_on_threads_and_on_dask_and_says_what_the_engine_adds(tmp_path):
+    result, output = run_pipeline(tmp_path, "scaleout", "--series", "2", "--epochs", "1", timeout=900)
+
+    threads, dask = result["rows"]
+    assert (threads["runner"], dask["runner"]) == ("threads", "dask")
+    for row in (threads, dask):
+        assert row["series"] == 2 and 0 < row["training_s_mean"] < row["wall_s"]
+        assert row["engine_added_s_max"] >= row["engine_added_s_mean"]
+    assert len(threads["workers"]) == 1  # threads: every training in the flow's own process
+    assert "engine adds" in output
 
 
 def test_seconds_per_step_sums_task_runs_by_the_name_before_the_first_dash():
-    flow_breakdown = bench_module("flow_breakdown")
+    pipeline = bench_module("pipeline")
     runs = [
         {"name": "train-forecaster-DEMOA-2021-09-30", "seconds": 20.0},
         {"name": "train-forecaster-DEMOB-2021-09-30", "seconds": 22.0},
         {"name": "gate-forecaster-DEMOA", "seconds": 1.0},
     ]
-    assert flow_breakdown.seconds_per_step(runs) == {"train": 42.0, "gate": 1.0}
+    assert pipeline.seconds_per_step(runs) == {"train": 42.0, "gate": 1.0}
 
 
 def test_the_report_has_a_table_for_each_benchmark_that_ran():

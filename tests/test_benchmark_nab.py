@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
-from lstmops.benchmarks import nab
+from lstmops.benchmarks import nab, nab_speed
 from lstmops.benchmarks.nab import (
     PROTOCOLS,
     NabProtocol,
@@ -16,6 +17,7 @@ from lstmops.benchmarks.nab import (
     format_table,
     series_interval,
 )
+from lstmops.cli.main import app
 from lstmops.config import load_params
 from lstmops.data.sensors import windows_to_nab_labels, write_nab_labels
 from lstmops.evaluate import anomalies
@@ -320,3 +322,36 @@ def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group(
     assert ad_exchange[1:7] == ["1", "0.550", "0.500", "0.600", "3/3/3", "3/1/3"]
     assert ad_exchange[7:] == ["0.720", "0.783", "TimesFM", "12"]
     assert known_cause[7:] == ["-", "-", "12"]
+
+
+# ---------------------------------------------------------------- lstmops benchmark nab-speed
+
+
+@pytest.mark.timeout(300)
+def test_nab_speed_times_lstmops_benchmark_nab_on_a_synthetic_series_in_a_process_of_its_own(tmp_path):
+    """The timing path end to end, tiny: one synthetic series, one epoch (no timing asserted)."""
+    out = tmp_path / "speed.json"
+    tiny = ["--set", "train.epochs=1", "--set", "windows.sensors.window=16", "--set", "models.autoencoder.units=4"]
+
+    result = CliRunner().invoke(
+        app, ["benchmark", "nab-speed", "--series", "1", "--bins", "1000", *tiny, "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "NAB product (lstmops), 1 series of 1000 bins:" in result.output
+    speed = json.loads(out.read_text())
+    assert (speed["series"], speed["bins"], speed["epochs"]) == (1, 1000, [1])
+    assert speed["seconds_first_series_cold_cache"] == speed["seconds_per_series"]["max"] > 0
+    assert speed["target_s_per_series"] == nab_speed.TARGET_S_PER_SERIES["product"]
+
+
+def test_nab_speed_says_in_one_line_why_a_series_could_not_be_timed(tmp_path):
+    command = ["benchmark", "nab-speed", "--out", str(tmp_path / "speed.json")]
+
+    result = CliRunner().invoke(app, [*command, "--bins", "50"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "ERROR: demo sensor 'machine_0': n_points must be >= 100, got 50"
+
+    result = CliRunner().invoke(app, [*command, "--detector", "aer"])
+    assert result.exit_code == 1 and result.output.strip().startswith("ERROR: --detector 'aer': unknown detector")
+    assert not (tmp_path / "speed.json").exists()

@@ -394,6 +394,46 @@ def benchmark_nab_speed(
     typer.echo(f"-> {out}")
 
 
+@benchmark_app.command("autoencoder-scores")
+def benchmark_autoencoder_scores(
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    root: Annotated[Path | None, typer.Option(help="Folder in NAB's layout (data/<group>/*.csv, labels/)")] = None,
+    groups: Annotated[str, typer.Option(help="Comma-separated groups of --root, e.g. artificialWithAnomaly")] = "",
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also the product's demo sensors (params.yaml's sensors.demo)")
+    ] = False,
+    seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
+    rules: Annotated[
+        str,
+        typer.Option(
+            help="Threshold rules to compare on the same trainings, e.g. mean_std:4,mean_std:6,max,percentile:99.9 "
+            "(each score and the rolling z-score under each); default: params.yaml's rule"
+        ),
+    ] = "",
+    assignments: SetOption = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """The product's autoencoder with each anomaly score (reconstruction, seasonal) on the same trainings,
+    through the product's path, scored on the test part as the registry gate scores it; F1 per group over
+    seeds beside the rolling z-score. NAB's labelled windows lie late: --set windows.split.train=0.5
+    --set windows.split.test=0.35 scores them."""
+    from lstmops.benchmarks import autoencoder_scores
+
+    params = _params(params_file, assignments)
+    result = autoencoder_scores.benchmark_autoencoder_scores(
+        root,
+        [g for g in groups.split(",") if g],
+        params,
+        out,
+        seeds=seeds,
+        rules=rules,
+        demo=demo,
+        progress=lambda line: typer.echo(line, err=True),
+    )
+    typer.echo(autoencoder_scores.format_table(result))
+    typer.echo(f"-> {out}")
+
+
 @benchmark_app.command("prices")
 def benchmark_prices(
     csv: Annotated[list[Path], typer.Option(help="Yahoo-layout CSV (repeatable); series name = file stem")],

@@ -53,9 +53,19 @@ def run_bench_script(
     script: str, args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Run bench/<script> in a fresh process with `--out <tmp>.json` and return what it wrote."""
+    return run_for_json([sys.executable, str(BENCH / script), *args], timeout=timeout, env=env)
+
+
+def run_lstmops(args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `lstmops ARGS` (this Python's) in a fresh process with `--out <tmp>.json` and return what it wrote."""
+    return run_for_json([sys.executable, "-m", "lstmops.cli", *args], timeout=timeout, env=env)
+
+
+def run_for_json(command: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `command --out <tmp>.json` in a fresh process from the repository root and return what it wrote."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, str(BENCH / script), *args, "--out", str(out)]
+        command = [*command, "--out", str(out)]
         completed = subprocess.run(
             command, cwd=ROOT, env=env or bench_env(), capture_output=True, text=True, timeout=timeout
         )
@@ -128,10 +138,10 @@ def startup(repeats: int) -> dict[str, Any]:
 
 
 def nab_speed(series: int, bins: int, *assignments: str) -> dict[str, Any]:
-    """bench/nab_speed.py: `lstmops benchmark nab` seconds per series and per epoch on synthetic NAB-layout series
-    (the product's detector; `assignments`: KEY=VALUE params.yaml overrides)."""
+    """`lstmops benchmark nab-speed`: `lstmops benchmark nab` seconds per series and per epoch on synthetic
+    NAB-layout series (the product's detector; `assignments`: KEY=VALUE params.yaml overrides)."""
     options = [option for assignment in assignments for option in ("--set", assignment)]
-    return run_bench_script("nab_speed.py", ["--series", str(series), "--bins", str(bins), *options], timeout=3600)
+    return run_lstmops(["benchmark", "nab-speed", "--series", str(series), "--bins", str(bins), *options], timeout=3600)
 
 
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
-from lstmops.benchmarks import nab
+from lstmops.benchmarks import nab, nab_speed
+from lstmops.benchmarks.autoencoder_scores import parse_rule
 from lstmops.benchmarks.nab import (
     PROTOCOLS,
     NabProtocol,
@@ -16,6 +19,7 @@ from lstmops.benchmarks.nab import (
     format_table,
     series_interval,
 )
+from lstmops.cli.main import app
 from lstmops.config import load_params
 from lstmops.data.sensors import windows_to_nab_labels, write_nab_labels
 from lstmops.evaluate import anomalies
@@ -320,3 +324,129 @@ def test_the_table_puts_orion_lstm_ae_beside_orions_best_pipeline_for_the_group(
     assert ad_exchange[1:7] == ["1", "0.550", "0.500", "0.600", "3/3/3", "3/1/3"]
     assert ad_exchange[7:] == ["0.720", "0.783", "TimesFM", "12"]
     assert known_cause[7:] == ["-", "-", "12"]
+
+
+# ---------------------------------------------------------------- lstmops benchmark autoencoder-scores
+
+DAY = 48  # rows per day of the half-hourly cycle in `flat_day_nab`
+
+
+def flat_day_nab(root: Path) -> None:
+    """NAB's layout under `root`: a half-hourly daily cycle whose day 20 is flat, labelled, in group
+    `cycles`, and a copy with an off-grid timestamp that the product's validation refuses."""
+    rows = 25 * DAY
+    values = np.sin(2 * np.pi * np.arange(rows) / DAY) + np.random.default_rng(0).normal(0, 0.05, rows)
+    values[20 * DAY : 21 * DAY] = 0.0
+    timestamps = pd.date_range("2024-01-01", periods=rows, freq="30min")
+    (root / "data" / "cycles").mkdir(parents=True)
+    (root / "labels").mkdir()
+    pd.DataFrame({"timestamp": timestamps, "value": values}).to_csv(
+        root / "data" / "cycles" / "flat_day.csv", index=False
+    )
+    off_grid = timestamps.insert(100, timestamps[99] + pd.Timedelta("1min"))[:rows]  # an interval the product refuses
+    pd.DataFrame({"timestamp": off_grid, "value": values}).to_csv(
+        root / "data" / "cycles" / "off_grid.csv", index=False
+    )
+    window = [str(timestamps[20 * DAY]), str(timestamps[21 * DAY - 1])]
+    labels = {"cycles/flat_day.csv": [window], "cycles/off_grid.csv": [window]}
+    (root / "labels" / "combined_windows.json").write_text(json.dumps(labels))
+
+
+TINY_AUTOENCODER = [
+    "--set",
+    "windows.sensors.window=16",
+    "--set",
+    "train.epochs=2",
+    "--set",
+    "models.autoencoder.units=4",
+]
+NAB_SPLIT = ["--set", "windows.split.train=0.5", "--set", "windows.split.test=0.35"]
+
+
+def autoencoder_scores(root: Path, out: Path, *options: str) -> dict:
+    """`lstmops benchmark autoencoder-scores` on the group `cycles` under `root`, tiny; its result JSON."""
+    command = ["benchmark", "autoencoder-scores", "--root", str(root), "--groups", "cycles", "--out", str(out)]
+    result = CliRunner().invoke(app, [*command, *options, *TINY_AUTOENCODER, *NAB_SPLIT])
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text())
+
+
+def test_autoencoder_scores_trains_once_and_scores_both_anomaly_scores_on_a_nab_folder(tmp_path):
+    """Both scores on the flat day; the off-grid copy fails the product's validation and is left out."""
+    flat_day_nab(tmp_path)
+
+    result = autoencoder_scores(tmp_path, tmp_path / "scores.json", "--seeds", "1", "--set", "train.seed=42")
+
+    assert list(result["rejected"]) == ["cycles/off_grid"]  # left out as the product would quarantine it
+    assert "cycles/off_grid failed validation" in result["rejected"]["cycles/off_grid"]
+    assert "interval_regular" in result["rejected"]["cycles/off_grid"]
+    (row,) = result["series"]
+    assert (row["series"], row["seed"], row["period"]) == ("cycles/flat_day", 42, DAY)
+    for score in ("reconstruction", "seasonal", "zscore"):
+        assert row[f"{score}_tp"] + row[f"{score}_fn"] == 1  # the flat day lies in the scored part
+        (run,) = result["groups"]["cycles"][score]["runs"]
+        assert run["tp"] == row[f"{score}_tp"] and run["fp"] == row[f"{score}_fp"]
+
+
+def test_autoencoder_scores_reads_threshold_rules_as_the_product_configures_them():
+    assert parse_rule("mean_std:6") == ("mean_std", {"k": 6.0})
+    assert parse_rule("percentile:99.9") == ("percentile", {"q": 99.9})
+    assert parse_rule("max") == ("max", {})
+    for wrong in ("mean_std", "max:3", "median:2", "mean_std:six"):
+        with pytest.raises(ValueError, match="is not one of mean_std:K, percentile:Q, max"):
+            parse_rule(wrong)
+    # the command says so in one line, before it reads or trains anything
+    result = CliRunner().invoke(app, ["benchmark", "autoencoder-scores", "--demo", "--rules", "max:3", "--out", "x"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "ERROR: --rules: 'max:3' is not one of mean_std:K, percentile:Q, max"
+
+
+def test_autoencoder_scores_compares_threshold_rules_on_one_training_with_the_z_score_under_each(tmp_path):
+    flat_day_nab(tmp_path)
+
+    result = autoencoder_scores(tmp_path, tmp_path / "scores.json", "--rules", "mean_std:4,max")
+
+    assert list(result["groups"]["cycles"]) == [
+        "reconstruction mean_std:4",
+        "reconstruction max",
+        "seasonal mean_std:4",
+        "seasonal max",
+        "zscore mean_std:4",
+        "zscore max",
+    ]
+    (row,) = result["series"]  # one training for all of them
+    for name in result["groups"]["cycles"]:
+        assert row[f"{name}_tp"] + row[f"{name}_fn"] == 1
+
+
+# ---------------------------------------------------------------- lstmops benchmark nab-speed
+
+
+@pytest.mark.timeout(300)
+def test_nab_speed_times_lstmops_benchmark_nab_on_a_synthetic_series_in_a_process_of_its_own(tmp_path):
+    """The timing path end to end, tiny: one synthetic series, one epoch (no timing asserted)."""
+    out = tmp_path / "speed.json"
+    tiny = ["--set", "train.epochs=1", "--set", "windows.sensors.window=16", "--set", "models.autoencoder.units=4"]
+
+    result = CliRunner().invoke(
+        app, ["benchmark", "nab-speed", "--series", "1", "--bins", "1000", *tiny, "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "NAB product (lstmops), 1 series of 1000 bins:" in result.output
+    speed = json.loads(out.read_text())
+    assert (speed["series"], speed["bins"], speed["epochs"]) == (1, 1000, [1])
+    assert speed["seconds_first_series_cold_cache"] == speed["seconds_per_series"]["max"] > 0
+    assert speed["target_s_per_series"] == nab_speed.TARGET_S_PER_SERIES["product"]
+
+
+def test_nab_speed_says_in_one_line_why_a_series_could_not_be_timed(tmp_path):
+    command = ["benchmark", "nab-speed", "--out", str(tmp_path / "speed.json")]
+
+    result = CliRunner().invoke(app, [*command, "--bins", "50"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "ERROR: demo sensor 'machine_0': n_points must be >= 100, got 50"
+
+    result = CliRunner().invoke(app, [*command, "--detector", "aer"])
+    assert result.exit_code == 1 and result.output.strip().startswith("ERROR: --detector 'aer': unknown detector")
+    assert not (tmp_path / "speed.json").exists()

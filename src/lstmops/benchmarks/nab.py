@@ -273,7 +273,8 @@ def detect_from_errors(
     return SeriesDetection(detections, score, anomalies.orion_threshold(score, **windowing), epochs, signal)
 
 
-def _group_series(root: Path, group: str) -> list[str]:
+def group_series(root: Path, group: str) -> list[str]:
+    """The "<group>/<name>" keys of `group`'s series under `root`; an unknown group names the groups found."""
     names = sorted(path.stem for path in (root / "data" / group).glob("*.csv"))
     if not names:
         groups = sorted(path.name for path in (root / "data").glob("*") if path.is_dir())
@@ -281,7 +282,8 @@ def _group_series(root: Path, group: str) -> list[str]:
     return [f"{group}/{name}" for name in names]
 
 
-def _labelled(root: Path, key: str) -> SensorSeries:
+def labelled(root: Path, key: str) -> SensorSeries:
+    """The series `key` with its labelled windows; a series without an entry in the labels is an error."""
     series = read_nab(root, key)
     if series.windows is None:
         raise ValueError(
@@ -322,7 +324,7 @@ def benchmark_nab(
     keys, unscored = [], {}
     for group in groups:
         skipped = set(protocol.unscored_series.get(group, ()))
-        names = [key.rpartition("/")[2] for key in _group_series(root, group)]
+        names = [key.rpartition("/")[2] for key in group_series(root, group)]
         keys += [(group, f"{group}/{name}") for name in names if name not in skipped]
         if skipped.intersection(names):
             unscored[group] = sorted(skipped.intersection(names))
@@ -335,7 +337,7 @@ def benchmark_nab(
     for seed, group, key in bar:
         bar.set_postfix_str(f"{key} seed {seed}")
         started = time.perf_counter()
-        series = _labelled(root, key)
+        series = labelled(root, key)
         if detector.product:
             quiet = params.model_copy(update={"train": params.train.model_copy(update={"verbose": 0})})
             row, detected = _product_run(series, key, seed, quiet if progress else params)

@@ -304,29 +304,44 @@ def log_saved(
         typer.echo(decision.summary())
 
 
+NabProtocolOption = Annotated[
+    str,
+    typer.Option(
+        "--protocol",
+        help="orion: Orion 0.7.1's settings (batch 64, every window, pruning 0.13, its series list); "
+        "lstmops: this benchmark's smaller training budget, as in earlier results",
+    ),
+]
+NabDetectorOption = Annotated[
+    str,
+    typer.Option(
+        "--detector",
+        help="product: the detector `lstmops train autoencoder` trains and serves, as params.yaml configures "
+        "it (no aggregation, its own threshold; --protocol is not used), with injected-anomaly F1 beside "
+        "labelled F1; seasonal_ae_global: seasonal_ae, also thresholded over the whole series; seasonal_ae: the reconstruction error times the distance to the neighbouring "
+        "periods where the signal has a period, Orion's sliding thresholds; lstm_ae: Orion's reconstruction "
+        "error alone (with --protocol orion: Orion's LSTM-AE exactly)",
+    ),
+]
+
+
+def _check_nab_choices(protocol: str, detector: str) -> None:
+    from lstmops.benchmarks import nab
+
+    if protocol not in nab.PROTOCOLS:
+        raise ValueError(f"--protocol {protocol!r}: unknown protocol; expected one of {', '.join(nab.PROTOCOLS)}")
+    if detector not in nab.DETECTORS:
+        raise ValueError(f"--detector {detector!r}: unknown detector; expected one of {', '.join(nab.DETECTORS)}")
+
+
 @benchmark_app.command("nab")
 def benchmark_nab(
     root: Annotated[Path, typer.Option(help="Folder in NAB's layout (data/<group>/*.csv, labels/)")],
     groups: Annotated[str, typer.Option(help="Comma-separated groups, e.g. artificialWithAnomaly,realKnownCause")],
     out: Annotated[Path, typer.Option(help="Result JSON")],
-    protocol: Annotated[
-        str,
-        typer.Option(
-            help="orion: Orion 0.7.1's settings (batch 64, every window, pruning 0.13, its series list); "
-            "lstmops: this benchmark's smaller training budget, as in earlier results"
-        ),
-    ] = "lstmops",
+    protocol: NabProtocolOption = "lstmops",
     seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
-    detector: Annotated[
-        str,
-        typer.Option(
-            help="product: the detector `lstmops train autoencoder` trains and serves, as params.yaml configures "
-            "it (no aggregation, its own threshold; --protocol is not used), with injected-anomaly F1 beside "
-            "labelled F1; seasonal_ae_global: seasonal_ae, also thresholded over the whole series; seasonal_ae: the reconstruction error times the distance to the neighbouring "
-            "periods where the signal has a period, Orion's sliding thresholds; lstm_ae: Orion's reconstruction "
-            "error alone (with --protocol orion: Orion's LSTM-AE exactly)"
-        ),
-    ] = "product",
+    detector: NabDetectorOption = "product",
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
@@ -334,10 +349,7 @@ def benchmark_nab(
     overlapping-segment F1 per group beside Orion's numbers."""
     from lstmops.benchmarks import nab
 
-    if protocol not in nab.PROTOCOLS:
-        raise ValueError(f"--protocol {protocol!r}: unknown protocol; expected one of {', '.join(nab.PROTOCOLS)}")
-    if detector not in nab.DETECTORS:
-        raise ValueError(f"--detector {detector!r}: unknown detector; expected one of {', '.join(nab.DETECTORS)}")
+    _check_nab_choices(protocol, detector)
     params = _params(params_file, assignments)
     result = nab.benchmark_nab(
         root,
@@ -349,6 +361,77 @@ def benchmark_nab(
         detector=nab.DETECTORS[detector],
     )
     typer.echo(nab.format_table(result))
+
+
+@benchmark_app.command("nab-speed")
+def benchmark_nab_speed(
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    series: Annotated[
+        int, typer.Option(min=1, help="Synthetic series: the demo sensor generator's, seeds 11, 12, ...")
+    ] = 2,
+    bins: Annotated[int, typer.Option(min=1, help="Rows per series, one per 600 s bin")] = 4000,
+    protocol: NabProtocolOption = "lstmops",
+    detector: NabDetectorOption = "product",
+    assignments: SetOption = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Seconds per series and per epoch of `lstmops benchmark nab` on synthetic series in NAB's layout (no NAB
+    copy needed), one seed, in a process of its own whose first series compiles into an empty JAX cache."""
+    from lstmops.benchmarks import nab_speed
+
+    _check_nab_choices(protocol, detector)
+    _params(params_file, assignments)  # a bad params file or --set fails here, in one line, before the run
+    result = nab_speed.benchmark_nab_speed(
+        series,
+        bins,
+        out,
+        detector=detector,
+        protocol=protocol,
+        assignments=assignments or [],
+        params_file=params_file,
+    )
+    typer.echo(nab_speed.format_line(result))
+    typer.echo(f"-> {out}")
+
+
+@benchmark_app.command("autoencoder-scores")
+def benchmark_autoencoder_scores(
+    out: Annotated[Path, typer.Option(help="Result JSON")],
+    root: Annotated[Path | None, typer.Option(help="Folder in NAB's layout (data/<group>/*.csv, labels/)")] = None,
+    groups: Annotated[str, typer.Option(help="Comma-separated groups of --root, e.g. artificialWithAnomaly")] = "",
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Also the product's demo sensors (params.yaml's sensors.demo)")
+    ] = False,
+    seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
+    rules: Annotated[
+        str,
+        typer.Option(
+            help="Threshold rules to compare on the same trainings, e.g. mean_std:4,mean_std:6,max,percentile:99.9 "
+            "(each score and the rolling z-score under each); default: params.yaml's rule"
+        ),
+    ] = "",
+    assignments: SetOption = None,
+    params_file: ParamsOption = Path("params.yaml"),
+) -> None:
+    """The product's autoencoder with each anomaly score (reconstruction, seasonal) on the same trainings,
+    through the product's path, scored on the test part as the registry gate scores it; F1 per group over
+    seeds beside the rolling z-score. NAB's labelled windows lie late: --set windows.split.train=0.5
+    --set windows.split.test=0.35 scores them."""
+    from lstmops.benchmarks import autoencoder_scores
+
+    params = _params(params_file, assignments)
+    result = autoencoder_scores.benchmark_autoencoder_scores(
+        root,
+        [g for g in groups.split(",") if g],
+        params,
+        out,
+        seeds=seeds,
+        rules=rules,
+        demo=demo,
+        progress=lambda line: typer.echo(line, err=True),
+    )
+    typer.echo(autoencoder_scores.format_table(result))
+    typer.echo(f"-> {out}")
 
 
 @benchmark_app.command("prices")

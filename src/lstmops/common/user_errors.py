@@ -31,6 +31,7 @@ KNOWN = (
     ("lstmops.experiment.runner", "ModelNotLogged", "ERROR"),
     ("lstmops.experiment.isolated", "TrainingTimedOut", "ERROR"),
     ("lstmops.tracking.store", "SharedStoreRequired", "ERROR"),
+    ("lstmops.benchmarks.nab_speed", "NabSpeedError", "ERROR"),
     ("builtins", "FileNotFoundError", "ERROR"),
     ("builtins", "ValueError", "ERROR"),  # config errors, unknown tasks, bad arguments
 )

@@ -112,11 +112,12 @@ def training_scores(trained, prepared: PreparedSeries) -> dict[str, np.ndarray]:
 
 
 def with_score(trained, train_scores: dict[str, np.ndarray], score: str, rule: str, options: dict[str, float]):
-    """The trained model with `score`'s period and `rule`'s threshold fitted on the training rows' scores."""
+    """The trained model with `score`'s period and `rule`'s threshold fitted on the training rows' scores
+    (never below the floor it was trained with, as the product's)."""
     return dataclasses.replace(
         trained,
         period=trained.period if score == "seasonal" else None,
-        threshold=anomalies.fit_threshold(train_scores[score], rule, **options),
+        threshold=max(anomalies.fit_threshold(train_scores[score], rule, **options), trained.threshold_floor),
         threshold_rule=rule,
         threshold_options=options,
     )

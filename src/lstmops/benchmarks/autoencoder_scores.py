@@ -32,9 +32,8 @@ from lstmops.config import Params
 from lstmops.data.kinds import data_kind
 from lstmops.data.prepare import PreparedSeries, prepare_frame
 from lstmops.data.sensors import check_nab_root
-from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder.evaluate import evaluate_autoencoder
-from lstmops.tasks.autoencoder.train import anomaly_scores, threshold_options, train_autoencoder
+from lstmops.tasks.autoencoder.train import anomaly_scores, threshold_from_scores, threshold_options, train_autoencoder
 
 SCORES = ("reconstruction", "seasonal")
 RULE_OPTION = {"mean_std": "k", "percentile": "q"}  # the one option each rule takes; max takes none
@@ -117,7 +116,7 @@ def with_score(trained, train_scores: dict[str, np.ndarray], score: str, rule: s
     return dataclasses.replace(
         trained,
         period=trained.period if score == "seasonal" else None,
-        threshold=max(anomalies.fit_threshold(train_scores[score], rule, **options), trained.threshold_floor),
+        threshold=threshold_from_scores(train_scores[score], rule, options, trained.threshold_floor),
         threshold_rule=rule,
         threshold_options=options,
     )

@@ -129,7 +129,13 @@ def training_threshold(
     """The score's threshold: `rule` fitted on the training rows' scores alone, so no val/test value moves it,
     and at least `floor`."""
     scores = anomaly_scores(model, scaler, window, smoothing_window, period, train_features)
-    return max(anomalies.fit_threshold(scores, rule, **options), floor)
+    return threshold_from_scores(scores, rule, options, floor)
+
+
+def threshold_from_scores(train_scores: np.ndarray, rule: str, options: dict[str, float], floor: float) -> float:
+    """`rule` fitted on the training rows' scores, never below `floor`: a near-constant training part
+    scores only the network's numerical noise, which a rule alone would turn into a hair trigger."""
+    return max(anomalies.fit_threshold(train_scores, rule, **options), floor)
 
 
 def min_rows(window: int, period: int | None) -> int:

@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from lstmops.benchmarks import nab, nab_speed
-from lstmops.benchmarks.autoencoder_scores import parse_rule
+from lstmops.benchmarks.autoencoder_scores import parse_rule, parse_rules
 from lstmops.benchmarks.nab import (
     PROTOCOLS,
     NabProtocol,
@@ -239,6 +239,38 @@ def test_the_product_detector_is_judged_on_the_labels_and_on_injected_anomalies(
     assert "refused by the product: fakeGroup/too_short" in table
     assert "injected-anomaly F1 vs labelled F1" in table
     assert len(list(out.parent.glob("product_figures/**/*.png"))) == 2  # the refused series has nothing to draw
+
+
+def test_threshold_rules_are_judged_on_the_same_trainings_and_the_configured_one_reproduces_the_product(tmp_path):
+    root = tmp_path / "nab"
+    write_group(root, "fakeGroup", ("wave_a",))
+    params = load_params(overrides=TINY_PRODUCT | {"models.autoencoder.threshold_k": 8.0})
+    rules = parse_rules("mean_std:8,max")
+
+    result = benchmark_nab(
+        root,
+        ["fakeGroup"],
+        params,
+        tmp_path / "rules.json",
+        progress=False,
+        detector=nab.DETECTORS["product"],
+        rules=rules,
+    )
+
+    (row,) = result["series"]
+    product = {count: row[count] for count in ("tp", "fp", "fn")}
+    assert row["rules"]["mean_std:8"] == product  # the configured rule, fitted again: the same flags
+    assert row["rules"]["max"]["tp"] + row["rules"]["max"]["fn"] == 1  # the one labelled window, found or missed
+    assert set(result["rules"]["fakeGroup"]) == {"mean_std:8", "max"}
+    assert result["rules"]["fakeGroup"]["mean_std:8"]["pooled"] == result["groups"]["fakeGroup"]["pooled"]
+    assert "fakeGroup, the same trainings under each threshold rule" in format_table(result)
+
+
+def test_threshold_rules_need_the_products_detector(nab_root, tmp_path):
+    with pytest.raises(ValueError, match="product's detector only"):
+        benchmark_nab(
+            nab_root, ["fakeGroup"], load_params(), tmp_path / "x.json", progress=False, rules=parse_rules("max")
+        )
 
 
 def test_the_whole_series_window_finds_an_anomaly_as_wide_as_a_tenth_of_orions_windows():

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from lstmops.benchmarks import nab, nab_product
+from lstmops.benchmarks.nab_product import COUNTS, Rule
 from lstmops.config import Params
 from lstmops.data.kinds import data_kind
 from lstmops.data.prepare import PreparedSeries, prepare_frame
@@ -37,8 +38,6 @@ from lstmops.tasks.autoencoder.train import anomaly_scores, threshold_from_score
 
 SCORES = ("reconstruction", "seasonal")
 RULE_OPTION = {"mean_std": "k", "percentile": "q"}  # the one option each rule takes; max takes none
-COUNTS = ("tp", "fp", "fn")
-Rule = tuple[str, dict[str, float]]
 
 
 def parse_rule(text: str) -> Rule:

@@ -303,22 +303,27 @@ def benchmark_nab(
     protocol: NabProtocol = PROTOCOLS["lstmops"],
     seeds: int = 1,
     detector: Detector = DETECTORS["lstm_ae"],
+    rules: Mapping[str, nab_product.Rule] | None = None,
 ) -> dict[str, Any]:
     """Run the LSTM-AE on every series of `groups` under a NAB-layout `root`, once per seed
-    (params.train.seed, +1, ...); write and return the result.
+    (params.train.seed, +1, ...); write and return the result. With the product's detector, `rules`
+    (threshold rules by name) are also judged on each same training.
 
     Result (also written to `out` as JSON, rewritten after every series so that an interrupted run
     keeps what it measured; "complete" says whether it ran to the end):
     {"protocol": {name, settings...}, "detector": {name, settings...}, "seeds": [...], "unscored": {group: [series left out by the protocol]},
      "groups": {group: {"f1": {mean, min, max over seeds}, "pooled": {tp, fp, fn, f1, precision, recall
      over all seeds}, "runs": [{seed, series, f1, precision, recall, tp, fp, fn}]}},
-     "series": [{name, group, seed, f1, tp, fp, fn, points, epochs, seconds}], "complete": bool}.
+     "series": [{name, group, seed, f1, tp, fp, fn, points, epochs, seconds}], "complete": bool};
+    with `rules`, "rules": {group: {rule name: as "groups"' entries}} and each series row's counts per rule.
     A run's group scores pool its series' counts, as Orion's per-dataset F1 does.
     Beside `out`, each training's figure (`nab_report.figure_path`) and an HTML index of them
     (`<out stem>.html`), the index rewritten with the JSON.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    if rules and not detector.product:
+        raise ValueError(f"threshold rules are judged on the product's detector only, not {detector.name}")
     root, out = check_nab_root(root), Path(out)
     seed_list = [params.train.seed + offset for offset in range(seeds)]
     keys, unscored = [], {}
@@ -340,7 +345,7 @@ def benchmark_nab(
         series = labelled(root, key)
         if detector.product:
             quiet = params.model_copy(update={"train": params.train.model_copy(update={"verbose": 0})})
-            row, detected = _product_run(series, key, seed, quiet if progress else params)
+            row, detected = _product_run(series, key, seed, quiet if progress else params, rules or {})
         else:
             signal = aggregate(series.frame, series_interval(series.frame, group, protocol))
             # Keras' per-epoch lines would tear the progress bar apart.
@@ -388,16 +393,20 @@ def benchmark_nab(
     return result
 
 
-def _product_run(series: SensorSeries, key: str, seed: int, params: Params) -> tuple[dict[str, Any], SeriesDetection]:
+def _product_run(
+    series: SensorSeries, key: str, seed: int, params: Params, rules: Mapping[str, nab_product.Rule]
+) -> tuple[dict[str, Any], SeriesDetection]:
     """One series through the product's detector: the row's scores (with each compared detector's F1 on
-    the labels and on injected anomalies) and what to draw. A series the product refuses to train on
-    counts its labelled windows as missed, with the product's reason."""
+    the labels and on injected anomalies, and the counts under each of `rules`) and what to draw. A series
+    the product refuses to train on counts its labelled windows as missed, with the product's reason."""
     try:
-        run = nab_product.detect_product(series, key, params, seed=seed)
+        run = nab_product.detect_product(series, key, params, seed=seed, rules=rules)
     except nab_product.ProductInputError as err:
-        missed = len(series.windows or [])
+        missed = {"tp": 0, "fp": 0, "fn": len(series.windows or [])}
         empty = np.zeros(0)
-        row = {"f1": 0.0, "tp": 0, "fp": 0, "fn": missed, "points": len(series.frame), "refused": str(err)}
+        row = {"f1": 0.0, **missed, "points": len(series.frame), "refused": str(err)}
+        if rules:
+            row["rules"] = {name: missed for name in rules}
         return row, SeriesDetection([], empty, empty, 0, series.frame)
     f1 = anomalies.pooled_segment_scores([run.counts])["f1"]
     row = {
@@ -406,6 +415,7 @@ def _product_run(series: SensorSeries, key: str, seed: int, params: Params) -> t
         "points": len(run.signal),
         "f1_labels": run.f1_labels,
         "f1_injected": run.f1_injected,
+        **({"rules": run.by_rule} if rules else {}),
     }
     return row, SeriesDetection(run.detections, run.score, run.threshold, run.epochs, run.signal)
 
@@ -426,6 +436,14 @@ def _result(
     complete: bool,
 ) -> dict[str, Any]:
     scored = [group for group in dict.fromkeys(groups) if any(row["group"] == group for row in per_series)]
+    by_rule = {
+        group: {
+            rule: over_seeds([{**row, **row["rules"][rule]} for row in per_series if row["group"] == group])
+            for rule in next(row["rules"] for row in per_series if row["group"] == group)
+        }
+        for group in scored
+        if any("rules" in row for row in per_series)
+    }
     return {
         "protocol": {**asdict(protocol), "unscored_series": {g: list(n) for g, n in protocol.unscored_series.items()}},
         "detector": asdict(detector),
@@ -434,6 +452,7 @@ def _result(
         "groups": {group: over_seeds([row for row in per_series if row["group"] == group]) for group in scored},
         "series": per_series,
         **({"rank_agreement": nab_product.rank_agreement(per_series)} if detector.product else {}),
+        **({"rules": by_rule} if by_rule else {}),
         "complete": complete,
     }
 
@@ -496,6 +515,13 @@ def format_table(result: dict[str, Any]) -> str:
             f"{group:24s} {summary.series:6d} {f1['mean']:7.3f} {f1['min']:6.3f} "
             f"{f1['max']:6.3f} {summary.counts:>18s} {lstm_ae:>13s} {best:>16s} {seconds:8.0f}"
         )
+    for group, by_rule in result.get("rules", {}).items():
+        lines.append(f"{group}, the same trainings under each threshold rule: F1 mean (min-max), tp/fp/fn per seed")
+        lines += [
+            f"  {rule:20s} {scores['f1']['mean']:.3f} ({scores['f1']['min']:.3f}-{scores['f1']['max']:.3f})  "
+            + " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in scores["runs"])
+            for rule, scores in by_rule.items()
+        ]
     refused = [row for row in result["series"] if "refused" in row]
     lines += [f"refused by the product: {row['group']}/{row['name']}: {row['refused']}" for row in refused]
     agreement = result.get("rank_agreement")

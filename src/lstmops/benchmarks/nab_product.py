@@ -14,11 +14,16 @@ Beside the labels, the same trained model is judged the way a user's unlabelled 
 detectors: the reconstruction error alone (the same network, its own training-part threshold) and the
 rolling z-score. `rank_agreement` then asks whether the injected-anomaly F1 ranks the detectors as the
 real labels do.
+
+Other threshold rules can be judged on the same training (`rules`): each fitted on the training rows'
+product scores, never below the configured floor, exactly as training fits the configured rule, so a
+rule's counts are what the product would flag had params.yaml named it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +38,20 @@ from lstmops.data.sensors import SensorSeries
 from lstmops.evaluate import anomalies
 from lstmops.tasks.autoencoder.evaluate import zscore_flags
 from lstmops.tasks.autoencoder.injected import injected_evaluation
-from lstmops.tasks.autoencoder.train import TrainedAutoencoder, segments_table, train_autoencoder, training_threshold
+from lstmops.tasks.autoencoder.train import (
+    TrainedAutoencoder,
+    anomaly_scores,
+    segments_table,
+    threshold_from_scores,
+    train_autoencoder,
+    training_threshold,
+)
 
 # The detectors compared on one trained network: the product's configured score, its reconstruction
 # error alone, and the rolling z-score baseline the gate compares with.
 COMPARED = ("product", "reconstruction", "zscore")
+COUNTS = ("tp", "fp", "fn")
+Rule = tuple[str, dict[str, float]]  # a threshold rule and its options: ("mean_std", {"k": 8.0})
 
 
 class ProductInputError(ValueError):
@@ -57,6 +71,7 @@ class ProductDetection:
     epochs: int
     f1_labels: dict[str, float]
     f1_injected: dict[str, float]
+    by_rule: dict[str, dict[str, int]] = field(default_factory=dict)  # the product's tp, fp, fn under each rule
 
 
 def prepared_series(series: SensorSeries, key: str, params: Params) -> PreparedSeries:
@@ -97,8 +112,33 @@ def _on_labels(times: pd.Series, scores: np.ndarray, threshold: float, window: i
     return anomalies.overlapping_segment_scores(labels, [(a, b) for a, b, _ in spans]), spans
 
 
-def detect_product(series: SensorSeries, key: str, params: Params, *, seed: int) -> ProductDetection:
-    """Train the product's autoencoder on `series` with `params` (seed `seed`) and judge it (module notes)."""
+def rule_counts(
+    trained: TrainedAutoencoder,
+    train_features: pd.DataFrame,
+    times: pd.Series,
+    scores: np.ndarray,
+    labels,
+    rules: Mapping[str, Rule],
+) -> dict[str, dict[str, int]]:
+    """The product's counts on the labels under each of `rules` (by name), its score unchanged."""
+    if not rules:
+        return {}
+    train_scores = anomaly_scores(
+        trained.model, trained.scaler, trained.window, trained.smoothing_window, trained.period, train_features
+    )
+    counts = {}
+    for name, (rule, options) in rules.items():
+        threshold = threshold_from_scores(train_scores, rule, options, trained.threshold_floor)
+        found, _ = _on_labels(times, scores, threshold, trained.window, labels)
+        counts[name] = {count: int(found[count]) for count in COUNTS}
+    return counts
+
+
+def detect_product(
+    series: SensorSeries, key: str, params: Params, *, seed: int, rules: Mapping[str, Rule] | None = None
+) -> ProductDetection:
+    """Train the product's autoencoder on `series` with `params` (seed `seed`) and judge it (module notes),
+    also under each of `rules` (by name)."""
     params = params.model_copy(update={"train": params.train.model_copy(update={"seed": seed})})
     try:
         prepared = prepared_series(series, key, params)
@@ -130,13 +170,16 @@ def detect_product(series: SensorSeries, key: str, params: Params, *, seed: int)
     }
     return ProductDetection(
         signal=features[["timestamp", "value"]].reset_index(drop=True),
-        counts={name: int(on_labels["product"][0][name]) for name in ("tp", "fp", "fn")},
+        counts={name: int(on_labels["product"][0][name]) for name in COUNTS},
         detections=on_labels["product"][1],
         score=scores["product"],
         threshold=np.full(len(features), trained.threshold),
         epochs=len(trained.history.get("loss", [])),
         f1_labels={name: float(found[0]["f1"]) for name, found in on_labels.items()},
         f1_injected=f1_injected,
+        by_rule=rule_counts(
+            trained, features.iloc[prepared.split.train], times, scores["product"], labels, rules or {}
+        ),
     )
 
 

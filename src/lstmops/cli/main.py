@@ -342,12 +342,19 @@ def benchmark_nab(
     protocol: NabProtocolOption = "lstmops",
     seeds: Annotated[int, typer.Option(min=1, help="Trainings with seeds train.seed, +1, ...: mean, min, max")] = 1,
     detector: NabDetectorOption = "product",
+    rules: Annotated[
+        str,
+        typer.Option(
+            help="With --detector product: threshold rules also judged on the same trainings, e.g. "
+            "mean_std:6,mean_std:8,percentile:99.9 (each never below models.autoencoder.threshold_floor)"
+        ),
+    ] = "",
     assignments: SetOption = None,
     params_file: ParamsOption = Path("params.yaml"),
 ) -> None:
     """The product's anomaly detector (or the LSTM-AE the way Orion benchmarks it) on NAB groups;
     overlapping-segment F1 per group beside Orion's numbers."""
-    from lstmops.benchmarks import nab
+    from lstmops.benchmarks import autoencoder_scores, nab
 
     _check_nab_choices(protocol, detector)
     params = _params(params_file, assignments)
@@ -359,6 +366,7 @@ def benchmark_nab(
         protocol=nab.PROTOCOLS[protocol],
         seeds=seeds,
         detector=nab.DETECTORS[detector],
+        rules=autoencoder_scores.parse_rules(rules),
     )
     typer.echo(nab.format_table(result))
 

@@ -31,7 +31,8 @@ import yaml
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
-from _env import QUIET_ENV  # noqa: E402
+from _env import BenchError, bench_env, options, run_checked, run_for_json  # noqa: E402
+from backends import table as backends_table  # noqa: E402
 from tables import format_table  # noqa: E402
 
 RESULTS = BENCH / "results.json"
@@ -39,14 +40,6 @@ RESULTS = BENCH / "results.json"
 # multiple of the series. A materialised window array would cost `window` times the series.
 MAX_WINDOWING_OVER_SERIES = 4.0
 OVERHEAD_TARGET = 1.10
-
-
-class BenchError(RuntimeError):
-    """A benchmark process failed; the message holds its command and the end of its output."""
-
-
-def bench_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, **QUIET_ENV, **extra}
 
 
 def run_bench_script(
@@ -61,34 +54,10 @@ def run_lstmops(args: Sequence[str], *, timeout: float, env: dict[str, str] | No
     return run_for_json([sys.executable, "-m", "lstmops.cli", *args], timeout=timeout, env=env)
 
 
-def run_for_json(command: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `command --out <tmp>.json` in a fresh process from the repository root and return what it wrote."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        command = [*command, "--out", str(out)]
-        completed = subprocess.run(
-            command, cwd=ROOT, env=env or bench_env(), capture_output=True, text=True, timeout=timeout
-        )
-        if completed.returncode != 0 or not out.exists():
-            raise BenchError(
-                f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
-            )
-        return json.loads(out.read_text())
-
-
 def windowing_memory(points: int, window: int) -> dict[str, Any]:
     result = run_bench_script("windowing_memory.py", ["--points", str(points), "--window", str(window)], timeout=900)
     result["o_series"] = result["delta_over_series"] <= MAX_WINDOWING_OVER_SERIES
     return result
-
-
-def options(**values: Any) -> list[str]:
-    """Command-line options from keyword arguments: `scoring_windows=5` -> `--scoring-windows 5`; a list -> its items."""
-    args: list[str] = []
-    for name, value in values.items():
-        args.append("--" + name.replace("_", "-"))
-        args.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])
-    return args
 
 
 def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any]:
@@ -161,12 +130,8 @@ def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
         (folder / "mlruns").mkdir()
         since = datetime.now(UTC)
         start = time.perf_counter()
-        completed = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
+        run_checked(command, cwd=folder, env=env, timeout=timeout)
         wall = time.perf_counter() - start
-        if completed.returncode != 0:
-            raise BenchError(
-                f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
-            )
         breakdown = pipeline("breakdown", "--since", since.isoformat(), timeout=600, env=env)
     return {"command": "make run", "wall_s": wall, **breakdown}
 
@@ -274,18 +239,7 @@ def report(results: dict[str, Any]) -> str:
             )
         )
     if "backends" in results:
-        b = results["backends"]
-        from backends import table_rows
-
-        headers, rows = table_rows(b)
-        tables.append(
-            format_table(
-                f"Keras backends on CPU, batch {b['batch_size']}: medians of {b['rounds']} interleaved rounds "
-                f"({b['samples']} samples x {b['epochs']} timed epochs; {b['scoring_windows']} windows scored)",
-                headers,
-                rows,
-            )
-        )
+        tables.append(backends_table(results["backends"]))
     if "overhead" in results:
         o = results["overhead"]
         tables.append(

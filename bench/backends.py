@@ -32,12 +32,9 @@ from tables import format_table  # noqa: E402
 def run_variant(variant: str, args: Sequence[str], *, timeout: float = 3600) -> dict[str, Any]:
     """One `train_throughput.py` process on `variant` ("jax", "tensorflow", "torch", "tensorflow+xla")."""
     backend, _, extra = variant.partition("+")
-    command = [
-        sys.executable,
-        str(BENCH / "train_throughput.py"),
-        *args,
-        *(["--jit-compile"] if extra == "xla" else []),
-    ]
+    command = [sys.executable, str(BENCH / "train_throughput.py"), *args]
+    if extra == "xla":
+        command.append("--jit-compile")
     try:
         result = run_for_json(command, timeout=timeout, env=bench_env(KERAS_BACKEND=backend))
     except BenchError as err:

@@ -84,8 +84,13 @@ def keras_case(kind: str, shapes: Shapes, n_samples: int, seed: int) -> Training
         # One LSTM layer and no dropout, exactly the reference network.
         "forecaster": {"window": window, "n_features": features, "units": [shapes.hidden], "dropout": 0.0},
         "autoencoder": {"window": shapes.autoencoder, "units": shapes.hidden},
-        # seq2seq_case's attention is Luong's, the reference's
-        "seq2seq": {"window": s2s_window, "n_features": s2s_features, "horizon": horizon, "units": shapes.hidden},
+        "seq2seq": {
+            "window": s2s_window,
+            "n_features": s2s_features,
+            "horizon": horizon,
+            "units": shapes.hidden,
+            "attention": "luong",
+        },
     }
     return CASES[kind](n_samples, seed=seed, **sizes[kind])
 

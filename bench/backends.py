@@ -17,37 +17,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
-from _env import QUIET_ENV  # noqa: E402
+from _env import ROOT, BenchError, bench_env, options, run_for_json  # noqa: E402
+from tables import format_table  # noqa: E402
 
 
 def run_variant(variant: str, args: Sequence[str], *, timeout: float = 3600) -> dict[str, Any]:
     """One `train_throughput.py` process on `variant` ("jax", "tensorflow", "torch", "tensorflow+xla")."""
     backend, _, extra = variant.partition("+")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, str(BENCH / "train_throughput.py"), *args, "--out", str(out)]
-        if extra == "xla":
-            command.append("--jit-compile")
-        env = {**os.environ, **QUIET_ENV, "KERAS_BACKEND": backend}
-        completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-        if completed.returncode != 0 or not out.exists():
-            raise RuntimeError(
-                f"KERAS_BACKEND={backend} {' '.join(command)} exited {completed.returncode}:\n"
-                f"{(completed.stdout + completed.stderr)[-3000:]}"
-            )
-        result = json.loads(out.read_text())
+    command = [sys.executable, str(BENCH / "train_throughput.py"), *args]
+    if extra == "xla":
+        command.append("--jit-compile")
+    try:
+        result = run_for_json(command, timeout=timeout, env=bench_env(KERAS_BACKEND=backend))
+    except BenchError as err:
+        raise BenchError(f"KERAS_BACKEND={backend} {err}") from None
     if result["backend"] != backend:
         raise RuntimeError(f"asked for {backend}, the process ran on {result['backend']}")
     return result
@@ -79,16 +70,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 def measure(
     *, variants: Sequence[str], rounds: int, samples: int, epochs: int, scoring_windows: int, params: Path
 ) -> dict[str, Any]:
-    args = [
-        "--params",
-        str(params),
-        "--samples",
-        str(samples),
-        "--epochs",
-        str(epochs),
-        "--scoring-windows",
-        str(scoring_windows),
-    ]
+    args = options(params=params, samples=samples, epochs=epochs, scoring_windows=scoring_windows)
     runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
     for round_ in range(rounds):
         order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
@@ -144,6 +126,15 @@ def table_rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return headers, rows
 
 
+def table(result: dict[str, Any]) -> str:
+    """The backend table as `make bench` and this script print it."""
+    return format_table(
+        f"Keras backends on CPU, batch {result['batch_size']}: medians of {result['rounds']} interleaved rounds "
+        f"({result['samples']} samples x {result['epochs']} timed epochs; {result['scoring_windows']} windows scored)",
+        *table_rows(result),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", default=["tensorflow", "jax", "torch"])
@@ -163,18 +154,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         scoring_windows=args.scoring_windows,
         params=args.params,
     )
-    from tables import format_table
-
-    headers, rows = table_rows(result)
-    print(
-        format_table(
-            f"Keras backends on CPU, batch {result['batch_size']}: medians of {result['rounds']} interleaved "
-            f"rounds ({result['samples']} samples x {result['epochs']} timed epochs; {result['scoring_windows']} "
-            "windows scored)",
-            headers,
-            rows,
-        )
-    )
+    print(table(result))
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
     return result

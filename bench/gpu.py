@@ -45,13 +45,11 @@ import keras  # noqa: E402
 # isort: on
 import numpy as np  # noqa: E402
 from train_throughput import (  # noqa: E402
+    CASES,
     KINDS,
     EpochTimer,
     TrainingCase,
-    autoencoder_case,
     epoch_summary,
-    forecaster_case,
-    seq2seq_case,
     training_throughput,
 )
 
@@ -81,24 +79,20 @@ TARGET_FRACTION_OF_CUDNN = 0.8
 
 def keras_case(kind: str, shapes: Shapes, n_samples: int, seed: int) -> TrainingCase:
     """The project's model of `kind` at `shapes`, over synthetic window views of `n_samples` rows."""
-    if kind == "forecaster":
-        window, features = shapes.forecaster
+    (window, features), (s2s_window, s2s_features, horizon) = shapes.forecaster, shapes.seq2seq
+    sizes = {
         # One LSTM layer and no dropout, exactly the reference network.
-        return forecaster_case(
-            n_samples, window=window, n_features=features, units=[shapes.hidden], dropout=0.0, seed=seed
-        )
-    if kind == "autoencoder":
-        return autoencoder_case(n_samples, window=shapes.autoencoder, units=shapes.hidden, seed=seed)
-    window, features, horizon = shapes.seq2seq
-    return seq2seq_case(
-        n_samples,
-        window=window,
-        n_features=features,
-        horizon=horizon,
-        units=shapes.hidden,
-        attention="luong",
-        seed=seed,
-    )
+        "forecaster": {"window": window, "n_features": features, "units": [shapes.hidden], "dropout": 0.0},
+        "autoencoder": {"window": shapes.autoencoder, "units": shapes.hidden},
+        "seq2seq": {
+            "window": s2s_window,
+            "n_features": s2s_features,
+            "horizon": horizon,
+            "units": shapes.hidden,
+            "attention": "luong",
+        },
+    }
+    return CASES[kind](n_samples, seed=seed, **sizes[kind])
 
 
 def array_throughput(case: TrainingCase, *, batch_size: int, epochs: int, seed: int = 0) -> dict[str, Any]:

@@ -29,9 +29,9 @@ from typing import Any
 import yaml
 
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))  # bench/ holds scripts, not a package: they import each other by name
-from _env import QUIET_ENV  # noqa: E402
+from _env import ROOT, BenchError, bench_env, options, run_checked, run_for_json  # noqa: E402
+from backends import table as backends_table  # noqa: E402
 from tables import format_table  # noqa: E402
 
 RESULTS = BENCH / "results.json"
@@ -39,109 +39,63 @@ RESULTS = BENCH / "results.json"
 # multiple of the series. A materialised window array would cost `window` times the series.
 MAX_WINDOWING_OVER_SERIES = 4.0
 OVERHEAD_TARGET = 1.10
+# name -> (what runs it after `python`, from the repository root, in a fresh process with `--out <tmp>.json`;
+# its time limit in seconds; its options; what --quick changes in them, None where --quick leaves it out),
+# in the order they run. `make_run` (timing `make run` itself) runs last, not with --quick: make_run_wall_time().
+BENCHMARKS: dict[str, tuple[str, float, dict[str, Any], dict[str, Any] | None]] = {
+    "windowing_memory": ("bench/windowing_memory.py", 900, {"points": 1_000_000, "window": 128}, {"points": 100_000}),
+    "throughput": (
+        "bench/train_throughput.py",
+        3600,
+        {"params": ROOT / "params.yaml", "samples": 6400, "epochs": 3, "scoring_windows": 20_000},
+        {"samples": 256, "epochs": 1, "scoring_windows": 512},
+    ),
+    # train and score throughput per model and Keras backend, interleaved
+    "backends": (
+        "bench/backends.py",
+        3600,
+        {
+            "rounds": 3,
+            "samples": 2048,
+            "epochs": 2,
+            "scoring_windows": 2048,
+            "variants": ["tensorflow", "jax", "torch", "tensorflow+xla"],
+        },
+        {"rounds": 1, "samples": 256, "epochs": 1, "scoring_windows": 256, "variants": ["tensorflow", "jax"]},
+    ),
+    # the demo forecaster as a bare Keras fit (a) and through the retrain flow (b)
+    "overhead": ("bench/pipeline.py overhead", 3600, {"runs": 5, "epochs": 30}, {"runs": 1, "epochs": 2}),
+    # the ingest work as plain calls and through the Prefect flow
+    "prefect_overhead": ("bench/pipeline.py prefect", 1800, {"runs": 5}, {"runs": 1}),
+    # wall and CPU seconds of `lstmops --help`, `registry list`, `registry history`, their heavy imports
+    "startup": ("bench/startup.py", 600, {"repeats": 3}, {"repeats": 1}),
+    # `lstmops benchmark nab` seconds per series and per epoch on synthetic NAB-layout series (the product's
+    # detector; `--set KEY=VALUE`: a params.yaml override)
+    "nab_speed": (
+        "-m lstmops.cli benchmark nab-speed",
+        3600,
+        {"series": 2, "bins": 4000},
+        {"series": 1, "set": "train.epochs=1"},
+    ),
+    # one retrain's trainings on threads and on a 2-worker Dask cluster
+    "scaleout": ("bench/pipeline.py scaleout", 3600, {"series": 8, "epochs": 5}, None),
+}
 
 
-class BenchError(RuntimeError):
-    """A benchmark process failed; the message holds its command and the end of its output."""
-
-
-def bench_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, **QUIET_ENV, **extra}
-
-
-def run_bench_script(
-    script: str, args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """Run bench/<script> in a fresh process with `--out <tmp>.json` and return what it wrote."""
-    return run_for_json([sys.executable, str(BENCH / script), *args], timeout=timeout, env=env)
-
-
-def run_lstmops(args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `lstmops ARGS` (this Python's) in a fresh process with `--out <tmp>.json` and return what it wrote."""
-    return run_for_json([sys.executable, "-m", "lstmops.cli", *args], timeout=timeout, env=env)
-
-
-def run_for_json(command: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run `command --out <tmp>.json` in a fresh process from the repository root and return what it wrote."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        command = [*command, "--out", str(out)]
-        completed = subprocess.run(
-            command, cwd=ROOT, env=env or bench_env(), capture_output=True, text=True, timeout=timeout
-        )
-        if completed.returncode != 0 or not out.exists():
-            raise BenchError(
-                f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
-            )
-        return json.loads(out.read_text())
-
-
-def windowing_memory(points: int, window: int) -> dict[str, Any]:
-    result = run_bench_script("windowing_memory.py", ["--points", str(points), "--window", str(window)], timeout=900)
-    result["o_series"] = result["delta_over_series"] <= MAX_WINDOWING_OVER_SERIES
+def run_benchmark(name: str, *, quick: bool, points: int | None = None) -> dict[str, Any]:
+    """Benchmark `name` in a fresh process, with the verdicts `make bench` adds to what it measured."""
+    if name == "make_run":
+        return make_run_wall_time()
+    command, timeout, sizes, quick_sizes = BENCHMARKS[name]
+    sizes = {**sizes, **(quick_sizes if quick else {})}
+    if name == "windowing_memory" and points:
+        sizes["points"] = points
+    result = run_for_json([sys.executable, *command.split(), *options(**sizes)], timeout=timeout)
+    if name == "windowing_memory":
+        result["o_series"] = result["delta_over_series"] <= MAX_WINDOWING_OVER_SERIES
+    if name == "overhead":
+        result["target_met"] = result["flow_over_bare"] <= OVERHEAD_TARGET
     return result
-
-
-def options(**values: Any) -> list[str]:
-    """Command-line options from keyword arguments: `scoring_windows=5` -> `--scoring-windows 5`; a list -> its items."""
-    args: list[str] = []
-    for name, value in values.items():
-        args.append("--" + name.replace("_", "-"))
-        args.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])
-    return args
-
-
-def throughput(samples: int, epochs: int, scoring_windows: int) -> dict[str, Any]:
-    return run_bench_script(
-        "train_throughput.py",
-        options(params=ROOT / "params.yaml", samples=samples, epochs=epochs, scoring_windows=scoring_windows),
-        timeout=3600,
-    )
-
-
-def backends(rounds: int, samples: int, epochs: int, scoring_windows: int, variants: Sequence[str]) -> dict[str, Any]:
-    """bench/backends.py: the backend table (train and score throughput per model and Keras backend, interleaved)."""
-    return run_bench_script(
-        "backends.py",
-        options(
-            rounds=rounds, samples=samples, epochs=epochs, scoring_windows=scoring_windows, variants=list(variants)
-        ),
-        timeout=3600,
-    )
-
-
-def pipeline(mode: str, *args: str, timeout: float = 3600, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """`bench/pipeline.py MODE ARGS` (the pipeline-overhead tool) in a fresh process; what it wrote."""
-    return run_bench_script("pipeline.py", [mode, *args], timeout=timeout, env=env)
-
-
-def pipeline_overhead(runs: int, epochs: int) -> dict[str, Any]:
-    """The demo forecaster as a bare Keras fit (a) and through the retrain flow (b)."""
-    result = pipeline("overhead", *options(runs=runs, epochs=epochs))
-    result["target_met"] = result["flow_over_bare"] <= OVERHEAD_TARGET
-    return result
-
-
-def prefect_overhead(runs: int) -> dict[str, Any]:
-    """The ingest work as plain calls and through the Prefect flow."""
-    return pipeline("prefect", *options(runs=runs), timeout=1800)
-
-
-def scaleout(series: int, epochs: int) -> dict[str, Any]:
-    """One retrain's trainings on threads and on a 2-worker Dask cluster."""
-    return pipeline("scaleout", *options(series=series, epochs=epochs))
-
-
-def startup(repeats: int) -> dict[str, Any]:
-    """bench/startup.py: wall and CPU seconds of `lstmops --help`, `registry list`, `registry history`, their heavy imports."""
-    return run_bench_script("startup.py", ["--repeats", str(repeats)], timeout=600)
-
-
-def nab_speed(series: int, bins: int, *assignments: str) -> dict[str, Any]:
-    """`lstmops benchmark nab-speed`: `lstmops benchmark nab` seconds per series and per epoch on synthetic
-    NAB-layout series (the product's detector; `assignments`: KEY=VALUE params.yaml overrides)."""
-    options = [option for assignment in assignments for option in ("--set", assignment)]
-    return run_lstmops(["benchmark", "nab-speed", "--series", str(series), "--bins", str(bins), *options], timeout=3600)
 
 
 def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
@@ -161,14 +115,26 @@ def make_run_wall_time(*, timeout: float = 3600) -> dict[str, Any]:
         (folder / "mlruns").mkdir()
         since = datetime.now(UTC)
         start = time.perf_counter()
-        completed = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=timeout)
+        run_checked(command, cwd=folder, env=env, timeout=timeout)
         wall = time.perf_counter() - start
-        if completed.returncode != 0:
-            raise BenchError(
-                f"{' '.join(command)} exited {completed.returncode}:\n{(completed.stdout + completed.stderr)[-3000:]}"
-            )
-        breakdown = pipeline("breakdown", "--since", since.isoformat(), timeout=600, env=env)
+        breakdown = run_for_json(
+            [sys.executable, "bench/pipeline.py", "breakdown", "--since", since.isoformat()], timeout=600, env=env
+        )
     return {"command": "make run", "wall_s": wall, **breakdown}
+
+
+# the GPU table's columns: header -> key of a gpu_results() summary
+GPU_COLUMNS = {
+    "file": "file",
+    "measured at": "measured_at",
+    "backend": "backend",
+    "gpu": "gpus",
+    "model": "model",
+    "cuDNN": "cudnn_samples_per_s",
+    "keras project": "project_samples_per_s",
+    "keras arrays": "arrays_samples_per_s",
+    "best / cuDNN": "keras_over_cudnn",
+}
 
 
 def gpu_results(folder: Path = BENCH / "measured") -> list[dict[str, Any]]:
@@ -274,18 +240,7 @@ def report(results: dict[str, Any]) -> str:
             )
         )
     if "backends" in results:
-        b = results["backends"]
-        from backends import table_rows
-
-        headers, rows = table_rows(b)
-        tables.append(
-            format_table(
-                f"Keras backends on CPU, batch {b['batch_size']}: medians of {b['rounds']} interleaved rounds "
-                f"({b['samples']} samples x {b['epochs']} timed epochs; {b['scoring_windows']} windows scored)",
-                headers,
-                rows,
-            )
-        )
+        tables.append(backends_table(results["backends"]))
     if "overhead" in results:
         o = results["overhead"]
         tables.append(
@@ -408,31 +363,8 @@ def report(results: dict[str, Any]) -> str:
         tables.append(
             format_table(
                 "GPU training samples/s (from bench/measured/gpu-*.json, measured on the GPU machine)",
-                [
-                    "file",
-                    "measured at",
-                    "backend",
-                    "gpu",
-                    "model",
-                    "cuDNN",
-                    "keras project",
-                    "keras arrays",
-                    "best / cuDNN",
-                ],
-                [
-                    [
-                        g["file"],
-                        g["measured_at"],
-                        g["backend"],
-                        g["gpus"],
-                        g["model"],
-                        g["cudnn_samples_per_s"],
-                        g["project_samples_per_s"],
-                        g["arrays_samples_per_s"],
-                        g["keras_over_cudnn"],
-                    ]
-                    for g in results["gpu"]
-                ],
+                list(GPU_COLUMNS),
+                [[g[key] for key in GPU_COLUMNS.values()] for g in results["gpu"]],
             )
         )
     errors = results.get("errors", {})
@@ -445,17 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and no `make run`: checks the harness, not the machine"
     )
-    names = (
-        "windowing_memory",
-        "throughput",
-        "backends",
-        "overhead",
-        "prefect_overhead",
-        "scaleout",
-        "startup",
-        "nab_speed",
-        "make_run",
-    )
+    names = [*BENCHMARKS, "make_run"]
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"only these: {', '.join(names)}")
     parser.add_argument("--skip", nargs="+", default=[], choices=names)
     parser.add_argument("--points", type=int, help="windowing series length (default 1,000,000)")
@@ -464,32 +386,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown := set(args.names) - set(names):
         parser.error(f"no benchmark {', '.join(sorted(unknown))}")
 
-    points = args.points or (100_000 if args.quick else 1_000_000)
-    benchmarks = {
-        "windowing_memory": lambda: windowing_memory(points, 128),
-        "throughput": lambda: throughput(256, 1, 512) if args.quick else throughput(6400, 3, 20_000),
-        "backends": lambda: (
-            backends(1, 256, 1, 256, ["tensorflow", "jax"])
-            if args.quick
-            else backends(3, 2048, 2, 2048, ["tensorflow", "jax", "torch", "tensorflow+xla"])
-        ),
-        "overhead": lambda: pipeline_overhead(1, 2) if args.quick else pipeline_overhead(5, 30),
-        "prefect_overhead": lambda: prefect_overhead(1 if args.quick else 5),
-        "startup": lambda: startup(1 if args.quick else 3),
-        "nab_speed": lambda: nab_speed(1, 4000, "train.epochs=1") if args.quick else nab_speed(2, 4000),
-    }
-    if not args.quick:
-        benchmarks["scaleout"] = lambda: scaleout(8, 5)
-        benchmarks["make_run"] = make_run_wall_time
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     errors: dict[str, str] = {}
-    for name, benchmark in benchmarks.items():
-        if name in args.skip or (args.names and name not in args.names):
+    for name in names:
+        quick_skips = name == "make_run" or BENCHMARKS[name][3] is None
+        if name in args.skip or (args.names and name not in args.names) or (args.quick and quick_skips):
             continue
         print(f"running {name} ...", flush=True)
         start = time.perf_counter()
         try:
-            results[name] = benchmark()
+            results[name] = run_benchmark(name, quick=args.quick, points=args.points)
         except (BenchError, subprocess.TimeoutExpired) as err:
             errors[name] = str(err)
         print(f"  {time.perf_counter() - start:.1f} s", flush=True)

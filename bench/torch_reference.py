@@ -31,9 +31,9 @@ class Forecaster(nn.Module):
 class Autoencoder(nn.Module):
     """(n, window, 1) -> (n, window, 1): encoder state repeated over the window, decoded step by step."""
 
-    def __init__(self, hidden: int):
+    def __init__(self, n_features: int, hidden: int):
         super().__init__()
-        self.encoder = nn.LSTM(1, hidden, batch_first=True)
+        self.encoder = nn.LSTM(n_features, hidden, batch_first=True)
         self.decoder = nn.LSTM(hidden, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 1)
 
@@ -63,14 +63,7 @@ class Seq2Seq(nn.Module):
         return self.head(torch.tanh(self.combine(torch.cat([decoded, context], dim=-1))))
 
 
-def build(kind: str, *, n_features: int, hidden: int) -> nn.Module:
-    if kind == "forecaster":
-        return Forecaster(n_features, hidden)
-    if kind == "autoencoder":
-        return Autoencoder(hidden)
-    if kind == "seq2seq":
-        return Seq2Seq(n_features, hidden)
-    raise ValueError(f"unknown model kind {kind!r}")
+MODELS = {"forecaster": Forecaster, "autoencoder": Autoencoder, "seq2seq": Seq2Seq}  # each (n_features, hidden)
 
 
 def device() -> torch.device:
@@ -94,7 +87,7 @@ def train_epochs(
     where = device()
     xs = [torch.as_tensor(np.ascontiguousarray(part, dtype=np.float32), device=where) for part in inputs]
     y = torch.as_tensor(np.ascontiguousarray(targets, dtype=np.float32), device=where)
-    model = build(kind, n_features=xs[0].shape[-1], hidden=hidden).to(where)
+    model = MODELS[kind](xs[0].shape[-1], hidden).to(where)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     steps = len(y) // batch_size
     seconds, losses = [], []

@@ -141,36 +141,31 @@ def seq2seq_case(
     )
 
 
+CASES = {"forecaster": forecaster_case, "autoencoder": autoencoder_case, "seq2seq": seq2seq_case}
+
+
 def default_cases(params: Params, n_samples: int, kinds: Sequence[str] = KINDS) -> list[TrainingCase]:
     """The three models at the sizes `params` (params.yaml) trains them with."""
-    seed = params.train.seed
-    f, a, s = params.models.forecaster, params.models.autoencoder, params.models.seq2seq
-    builders = {
-        "forecaster": lambda: forecaster_case(
-            n_samples,
-            window=params.windows.prices.window,
-            n_features=len(params.windows.prices.features),
-            units=f.units,
-            dropout=f.dropout,
-            learning_rate=f.learning_rate,
-            seed=seed,
-        ),
-        "autoencoder": lambda: autoencoder_case(
-            n_samples, window=params.windows.sensors.window, units=a.units, learning_rate=a.learning_rate, seed=seed
-        ),
-        "seq2seq": lambda: seq2seq_case(
-            # the inputs the seq2seq trainer builds: the value + sin/cos per calendar period
-            n_samples,
-            window=s.window,
-            n_features=1 + 2 * len(s.calendar),
-            horizon=s.horizon,
-            units=s.units,
-            attention=s.attention,
-            learning_rate=s.learning_rate,
-            seed=seed,
-        ),
+    f, a, s, prices = params.models.forecaster, params.models.autoencoder, params.models.seq2seq, params.windows.prices
+    sizes = {
+        "forecaster": {
+            "window": prices.window,
+            "n_features": len(prices.features),
+            "units": f.units,
+            "dropout": f.dropout,
+            "learning_rate": f.learning_rate,
+        },
+        "autoencoder": {"window": params.windows.sensors.window, "units": a.units, "learning_rate": a.learning_rate},
+        "seq2seq": {
+            "window": s.window,
+            "n_features": 1 + 2 * len(s.calendar),  # what the seq2seq trainer builds: the value + sin/cos per period
+            "horizon": s.horizon,
+            "units": s.units,
+            "attention": s.attention,
+            "learning_rate": s.learning_rate,
+        },
     }
-    return [builders[kind]() for kind in kinds]
+    return [CASES[kind](n_samples, seed=params.train.seed, **sizes[kind]) for kind in kinds]
 
 
 class EpochTimer(keras.callbacks.Callback):

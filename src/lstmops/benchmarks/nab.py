@@ -522,8 +522,8 @@ def format_table(result: dict[str, Any]) -> str:
             + " ".join(f"{run['tp']}/{run['fp']}/{run['fn']}" for run in scores["runs"])
             for rule, scores in by_rule.items()
         ]
-    refused = [row for row in result["series"] if "refused" in row]
-    lines += [f"refused by the product: {row['group']}/{row['name']}: {row['refused']}" for row in refused]
+    refused = {f"{row['group']}/{row['name']}": row["refused"] for row in result["series"] if "refused" in row}
+    lines += [f"refused by the product: {key}: {reason}" for key, reason in refused.items()]  # once, not per seed
     agreement = result.get("rank_agreement")
     if agreement and agreement["series"]:
         means = agreement["mean_f1"]

@@ -367,6 +367,17 @@ def test_format_table_right_aligns_numbers_and_left_aligns_text():
     assert lines[4] == "ae               9.50"
 
 
+def test_startup_times_a_command_in_fresh_processes_and_names_the_heavy_libraries_it_imported():
+    startup = bench_module("startup")
+
+    light = startup.measure(["-c", "import json"], repeats=2)
+    heavy = startup.heavy_imports(["-c", "import statsmodels"])
+
+    assert len(light["runs_s"]) == 2 and light["median_s"] > 0 and light["median_cpu_s"] > 0
+    assert light["heavy_imports"] == []
+    assert heavy == ["statsmodels"]
+
+
 QUICK_NAMES = ["windowing_memory", "overhead", "prefect_overhead", "startup", "nab_speed"]
 
 

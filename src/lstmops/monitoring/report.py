@@ -95,8 +95,9 @@ def figure_png(result: CheckResult) -> bytes | None:
             axis.axvline(boundary, color="#57606a", linestyle="--", linewidth=1)
         axis.grid(alpha=0.3)
     if boundary is not None:
-        top.annotate("hold-out | new", (boundary, 1.0), xycoords=("data", "axes fraction"), fontsize="small",
-                     ha="center", va="bottom")  # fmt: skip
+        # Inside the panel, under the title, so the two never overlap.
+        top.annotate("hold-out | new", (boundary, 0.98), xycoords=("data", "axes fraction"), fontsize="small",
+                     ha="center", va="top", backgroundcolor="white")  # fmt: skip
     if sample:
         name, reference, fresh = sample
         drifted = fig.add_subplot(grid[3])

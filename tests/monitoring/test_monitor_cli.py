@@ -191,3 +191,69 @@ def test_the_review_report_shows_the_versions_monitoring_history(store, sent, tm
     experiment = MlflowClient().get_experiment_by_name("lstmops-monitoring")
     (run,) = MlflowClient().search_runs([experiment.experiment_id], order_by=["start_time DESC"], max_results=1)
     assert run.info.run_id in section
+
+
+def test_on_a_real_prefect_server_a_decay_starts_one_retrain_of_that_model_and_healthy_data_none(store, tmp_path):
+    """The whole loop on loopback: prefect.yaml deployed to a temporary Prefect server, `lstmops monitor` run as
+    a user runs it (its own process, PREFECT_API_URL set). Healthy data sends nothing and starts nothing; drifted
+    data, checked three times inside the cooldown, starts exactly one retrain, of that model's kind and series."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "flows"))
+    from test_decay_trigger import RUNS, python, runs_after
+    from test_worker_integration import PREFECT, Processes, cli, free_port, ok, wait_until_healthy
+
+    api_url = f"http://127.0.0.1:{free_port()}/api"
+    env = {
+        **os.environ,  # the module's MLflow store
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # no cron runs: only what the triggers start
+        "DO_NOT_TRACK": "1",
+    }
+
+    def monitor_process(case: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "lstmops.cli.main", "monitor", "--params", str(store["files"][case]), NAME],
+            cwd=os.getcwd(),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return ok(done)
+
+    processes = Processes(tmp_path, env)
+    try:
+        port = api_url.rsplit(":", 1)[1].split("/")[0]
+        server = processes.start("server", PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port)
+        wait_until_healthy(api_url, server)
+        for pool in ("cpu", "gpu"):
+            ok(cli(env, "work-pool", "create", pool, "--type", "process"))
+        ok(cli(env, "--no-prompt", "deploy", "--all"))
+
+        out = monitor_process("healthy")
+        assert ": decayed" not in out and "event sent" not in out, out
+        time.sleep(10)  # a retrain, had the healthy check sent an event, would be scheduled by now
+        assert json.loads(python(env, RUNS)) == {"retrain-prices": [], "retrain-sensors": []}
+
+        outputs = [monitor_process("drifted") for _ in range(3)]
+        assert all(f"{NAME} v{store['version']}: decayed" in out for out in outputs), outputs
+        assert all("[event lstmops.model.decayed sent]" in out for out in outputs), outputs
+        runs = runs_after(env, 90, lambda runs: runs["retrain-prices"])
+        time.sleep(5)  # duplicates, had the cooldown failed, would be starting now
+        runs = runs_after(env, 0, lambda runs: True)
+        (retrain,) = runs["retrain-prices"]
+        assert (retrain["series"], retrain["model_kinds"], retrain["data_kinds"]) == (
+            ["DEMOA"],
+            ["forecaster"],
+            ["prices"],
+        )
+        assert runs["retrain-sensors"] == []
+    finally:
+        processes.stop_all()

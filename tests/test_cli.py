@@ -237,10 +237,11 @@ def test_every_command_words_a_missing_model_the_same_way(command, mlflow_store)
 def test_benchmark_nab_passes_the_named_protocol_detector_and_seeds_and_rejects_unknown_names(workdir, monkeypatch):
     from lstmops.benchmarks import nab
 
-    calls = []
+    calls, rules_passed = [], []
 
-    def recording_benchmark(root, groups, params, out, *, protocol, seeds, detector):
+    def recording_benchmark(root, groups, params, out, *, protocol, seeds, detector, rules):
         calls.append((groups, protocol, seeds, params.train.seed, detector))
+        rules_passed.append(rules)
         runs = [
             {"seed": seed, "f1": 0.5, "precision": 0.5, "recall": 0.5, "tp": 1, "fp": 1, "fn": 1} for seed in (3, 4)
         ]
@@ -279,3 +280,11 @@ def test_benchmark_nab_passes_the_named_protocol_detector_and_seeds_and_rejects_
         "ERROR: --detector 'aer': unknown detector; expected one of lstm_ae, seasonal_ae, seasonal_ae_global"
         in result.output
     )
+
+    assert rules_passed == [{}, {}]  # no --rules: only the configured threshold
+    result = runner.invoke(app, [*command, "--rules", "mean_std:6,max"])
+    assert result.exit_code == 0, result.output
+    assert rules_passed[-1] == {"mean_std:6": ("mean_std", {"k": 6.0}), "max": ("max", {})}
+    result = runner.invoke(app, [*command, "--rules", "mean_std"])
+    assert result.exit_code == 1 and len(calls) == 3
+    assert "ERROR: --rules: 'mean_std' is not one of mean_std:K, percentile:Q, max" in result.output

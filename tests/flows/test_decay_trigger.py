@@ -6,7 +6,6 @@ stopped by its id at the end (see test_worker_integration.py, whose helpers this
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_worker_integration import PREFECT, PROJECT, Processes, cli, free_port, ok, wait_until_healthy  # noqa: E402
+from test_worker_integration import PROJECT, Processes, cli, loopback_prefect, ok, start_server  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -72,21 +71,10 @@ def runs_after(env, seconds: float, until) -> dict:
 
 
 def test_decay_events_start_one_narrowed_retrain_per_model_and_cooldown(tmp_path):
-    api_url = f"http://127.0.0.1:{free_port()}/api"
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # no cron runs: only what the triggers start
-        "DO_NOT_TRACK": "1",
-    }
+    api_url, env = loopback_prefect(tmp_path)  # no scheduler: only what the triggers start
     processes = Processes(tmp_path, env)
     try:
-        port = api_url.rsplit(":", 1)[1].split("/")[0]
-        server = processes.start("server", PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port)
-        wait_until_healthy(api_url, server)
+        start_server(processes, api_url)
         for pool in ("cpu", "gpu"):
             ok(cli(env, "work-pool", "create", pool, "--type", "process"))
         ok(cli(env, "--no-prompt", "deploy", "--all"))

@@ -130,28 +130,43 @@ def wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float = 18
     raise TimeoutError(f"{url} not healthy after {timeout_s} s")
 
 
-def test_a_worker_runs_the_deployed_retrain_flow_and_mlflow_records_it(tmp_path):
-    started = time.monotonic()
+def loopback_prefect(tmp_path: Path, **extra: str) -> tuple[str, dict[str, str]]:
+    """A Prefect API URL on a free loopback port and an environment that points at it: a private PREFECT_HOME,
+    no analytics, no UI, no scheduler (no cron runs: only the runs a test starts), plus `extra`."""
     api_url = f"http://127.0.0.1:{free_port()}/api"
-    mlflow_uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
         "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # only the run this test triggers
-        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         "DO_NOT_TRACK": "1",
-        "MLFLOW_TRACKING_URI": mlflow_uri,
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **extra,
     }
+    return api_url, env
+
+
+def start_server(processes: Processes, api_url: str) -> None:
+    """Start the Prefect server `api_url` names, as one of `processes`, and wait until it is healthy."""
+    port = api_url.rsplit(":", 1)[1].split("/")[0]
+    server = processes.start("server", PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port)
+    wait_until_healthy(api_url, server)
+
+
+def test_a_worker_runs_the_deployed_retrain_flow_and_mlflow_records_it(tmp_path):
+    started = time.monotonic()
+    mlflow_uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    api_url, env = loopback_prefect(
+        tmp_path,
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        MLFLOW_TRACKING_URI=mlflow_uri,
+        MLFLOW_DISABLE_TELEMETRY="true",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
     processes = Processes(tmp_path, env)
     try:
-        port = api_url.rsplit(":", 1)[1].split("/")[0]
-        server = processes.start("server", PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port)
-        wait_until_healthy(api_url, server)
+        start_server(processes, api_url)
 
         # The README's steps: pools, the one-training-per-GPU limit, deploy prefect.yaml, a worker.
         for pool in ("cpu", "gpu"):

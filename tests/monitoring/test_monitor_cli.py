@@ -6,6 +6,10 @@ the champion now forecasts the wrong direction), or only the days it already had
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +27,10 @@ from lstmops.monitoring import events
 from lstmops.registry.rule import CHAMPION
 from lstmops.registry.versions import register_version
 from lstmops.tracking.pyfunc import load_trained
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "flows"))
+from test_decay_trigger import RUNS, python, runs_after  # noqa: E402
+from test_worker_integration import Processes, cli, loopback_prefect, ok, start_server  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -197,25 +205,7 @@ def test_on_a_real_prefect_server_a_decay_starts_one_retrain_of_that_model_and_h
     """The whole loop on loopback: prefect.yaml deployed to a temporary Prefect server, `lstmops monitor` run as
     a user runs it (its own process, PREFECT_API_URL set). Healthy data sends nothing and starts nothing; drifted
     data, checked three times inside the cooldown, starts exactly one retrain, of that model's kind and series."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "flows"))
-    from test_decay_trigger import RUNS, python, runs_after
-    from test_worker_integration import PREFECT, Processes, cli, free_port, ok, wait_until_healthy
-
-    api_url = f"http://127.0.0.1:{free_port()}/api"
-    env = {
-        **os.environ,  # the module's MLflow store
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": api_url,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # no cron runs: only what the triggers start
-        "DO_NOT_TRACK": "1",
-    }
+    api_url, env = loopback_prefect(tmp_path)  # os.environ names the module's MLflow store
 
     def monitor_process(case: str) -> str:
         done = subprocess.run(
@@ -230,9 +220,7 @@ def test_on_a_real_prefect_server_a_decay_starts_one_retrain_of_that_model_and_h
 
     processes = Processes(tmp_path, env)
     try:
-        port = api_url.rsplit(":", 1)[1].split("/")[0]
-        server = processes.start("server", PREFECT, "server", "start", "--host", "127.0.0.1", "--port", port)
-        wait_until_healthy(api_url, server)
+        start_server(processes, api_url)
         for pool in ("cpu", "gpu"):
             ok(cli(env, "work-pool", "create", pool, "--type", "process"))
         ok(cli(env, "--no-prompt", "deploy", "--all"))

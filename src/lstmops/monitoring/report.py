@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmops.monitoring.alerts import score_cusum
+from lstmops.monitoring.alerts import TAIL_QUANTILE, score_cusum
 from lstmops.monitoring.check import CheckResult
 from lstmops.monitoring.statistics import standardised_differences, upper_cusum
 
@@ -242,8 +242,8 @@ validated data sha256 {html.escape(result.data_sha256[:16])}…; {result.n} {cou
 FORECAST_MEANING = """decayed: the champion is significantly worse than the baseline it beat on its hold-out
 (Diebold–Mariano, HLN), or its error ratio is significantly above its hold-out ratio (alpha split over
 the two, horizon-aware variance). warning: the CUSUM crossed its level without a significant test."""
-DETECTOR_MEANING = """decayed: the new rows hold a significantly larger share of rows above the threshold than
-the reference, or a significantly larger share of scores above the reference's 95th percentile (both
+DETECTOR_MEANING = f"""decayed: the new rows hold a significantly larger share of rows above the threshold than
+the reference, or a significantly larger share of scores above the reference's {TAIL_QUANTILE * 100:.0f}th percentile (both
 block-bootstrap p-values, so a run of alerts weighs as one stretch); alpha split over the two.
 warning: the CUSUM of the new scores crossed its level without a significant test."""
 
